@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+const cronField = /^\S+(\s+\S+){4,5}$/;
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.join(' or ')})` },
+  );
+
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * The environment every pksync service reads (register-api-v1.md § Services). Defaults are the
+ * local services a developer machine runs; production sets every URL explicitly.
+ */
+export const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/pksync'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  SYNC_CRON: z.string().regex(cronField, 'must be a cron expression with 5 or 6 fields').default('0 1 * * *'),
+  SYNC_TIMEZONE: z
+    .string()
+    .refine(
+      (tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be an IANA time zone such as Asia/Jakarta' },
+    )
+    .default('Asia/Jakarta'),
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  ALERT_FROM: z.string().min(3).default('pksync <noreply@pksync.local>'),
+  ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  PUBLIC_BASE_URL: url(['http:', 'https:']).default('http://127.0.0.1:8080'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Hash-tag prefix for every BullMQ key, so one queue's keys share a Redis Cluster slot. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9:_-]+\}$/, 'must be a Redis hash tag such as {pksync}')
+    .default('{pksync}'),
+  /** 32-byte key (64 hex chars or base64) for AES-256-GCM encryption of source tokens at rest. */
+  TOKEN_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => decodeKey(v) !== null, { message: 'must be 32 bytes as 64 hex characters or base64' })
+    .optional(),
+  MAX_SNAPSHOT_BYTES: positiveInt.default(50 * 1024 * 1024),
+  MAX_SNAPSHOT_ROWS: positiveInt.default(200_000),
+  MAX_UPLOAD_BYTES: positiveInt.default(50 * 1024 * 1024),
+  FETCH_TIMEOUT_S: positiveInt.default(60),
+  WORKER_CONCURRENCY: positiveInt.default(8),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly port: number;
+  readonly host: string;
+  readonly syncCron: string;
+  readonly syncTimezone: string;
+  readonly smtpUrl: string | undefined;
+  readonly alertFrom: string;
+  readonly alertWebhookUrl: string | undefined;
+  readonly publicBaseUrl: string;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly queuePrefix: string;
+  /** Decoded 32-byte key, or undefined when no TOKEN_ENCRYPTION_KEY is set. */
+  readonly tokenKey: Buffer | undefined;
+  readonly limits: {
+    readonly maxSnapshotBytes: number;
+    readonly maxSnapshotRows: number;
+    readonly maxUploadBytes: number;
+    readonly fetchTimeoutMs: number;
+  };
+  readonly workerConcurrency: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Thrown by {@link loadConfig}; its message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function decodeKey(value: string): Buffer | null {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=?$/.test(v)) {
+    const b = Buffer.from(v, 'base64');
+    if (b.length === 32) return b;
+  }
+  return null;
+}
+
+/**
+ * Parses the environment once and returns a frozen {@link Config}. Empty strings count as unset.
+ * Throws {@link ConfigError} naming each bad variable.
+ *
+ * @example const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') cleaned[key] = v.trim();
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    host: e.HOST,
+    syncCron: e.SYNC_CRON,
+    syncTimezone: e.SYNC_TIMEZONE,
+    smtpUrl: e.SMTP_URL,
+    alertFrom: e.ALERT_FROM,
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    logLevel: e.LOG_LEVEL,
+    queuePrefix: e.QUEUE_PREFIX,
+    tokenKey: e.TOKEN_ENCRYPTION_KEY ? (decodeKey(e.TOKEN_ENCRYPTION_KEY) ?? undefined) : undefined,
+    limits: Object.freeze({
+      maxSnapshotBytes: e.MAX_SNAPSHOT_BYTES,
+      maxSnapshotRows: e.MAX_SNAPSHOT_ROWS,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      fetchTimeoutMs: e.FETCH_TIMEOUT_S * 1000,
+    }),
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,3 @@
+export * from './regions.ts';
+export * from './levels.ts';
+export * from './grades.ts';
