@@ -1,0 +1,24 @@
+import type { TestProject } from 'vitest/node';
+import { resolveTestServices, redact } from './services.ts';
+import { ensureTemplate } from './template.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pksyncDatabaseUrl: string;
+    pksyncTemplate: string;
+    pksyncRedisUrl: string;
+  }
+}
+
+/** vitest globalSetup: find the services once, build the migrated template, hand both to tests. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const services = await resolveTestServices();
+  const template = await ensureTemplate(services.databaseUrl);
+  console.log(
+    `pksync tests: PostgreSQL ${redact(services.databaseUrl)}, Redis ${redact(services.redisUrl)} (${services.origin}); template ${template}`,
+  );
+  project.provide('pksyncDatabaseUrl', services.databaseUrl);
+  project.provide('pksyncTemplate', template);
+  project.provide('pksyncRedisUrl', services.redisUrl);
+  return () => services.stop();
+}
