@@ -115,6 +115,83 @@ export interface FindingTable {
   resolved_run_id: string | null;
 }
 
+export interface PublicationTable {
+  version: number;
+  run_id: string;
+  as_of: DateString;
+  published_at: Generated<Timestamp>;
+  counts: Generated<Json>;
+}
+
+export interface OfficerRecordTable {
+  id: Generated<number>;
+  nip: string;
+  source_id: string;
+  region_code: string;
+  province_code: string;
+  name: string;
+  name_normalised: string;
+  gender: 'L' | 'P';
+  birth_date: DateString;
+  level: string;
+  grade: string;
+  unit: string;
+  tmt_jabatan: DateString;
+  status: string;
+  active: boolean;
+  email: string | null;
+  phone: string | null;
+  source_updated_at: Timestamp | null;
+  past_retirement: Generated<boolean>;
+  valid_from: number;
+  valid_to: number | null;
+}
+
+export interface PublicationChangeTable {
+  version: number;
+  nip: string;
+  change: 'added' | 'removed' | 'changed';
+  fields: Generated<string[]>;
+  region_code: string;
+  source_id: string;
+  reason: string;
+}
+
+export interface FormationTable {
+  id: Generated<number>;
+  source_id: string;
+  region_code: string;
+  year: number;
+  level: string;
+  need: number;
+  approved: number;
+  valid_from: number;
+  valid_to: number | null;
+}
+
+export interface HeldRemovalTable {
+  id: Generated<number>;
+  source_id: string;
+  run_id: string;
+  nips: string[];
+  active_before: number;
+  status: Generated<'held' | 'confirmed' | 'applied' | 'superseded'>;
+  confirmed_by: string | null;
+  confirmed_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface RejectedRecordTable {
+  id: Generated<number>;
+  run_id: string;
+  source_id: string;
+  row: number;
+  nip: string | null;
+  codes: string[];
+  fields: string[];
+  raw: Json<Record<string, string>>;
+}
+
 export interface Database {
   regions: RegionTable;
   levels: LevelTable;
@@ -123,6 +200,12 @@ export interface Database {
   runs: RunTable;
   source_fetches: SourceFetchTable;
   findings: FindingTable;
+  publications: PublicationTable;
+  officer_records: OfficerRecordTable;
+  publication_changes: PublicationChangeTable;
+  formations: FormationTable;
+  held_removals: HeldRemovalTable;
+  rejected_records: RejectedRecordTable;
 }
 
 export type Source = Selectable<SourceTable>;
@@ -133,3 +216,8 @@ export type NewRun = Insertable<RunTable>;
 export type SourceFetch = Selectable<SourceFetchTable>;
 export type Finding = Selectable<FindingTable>;
 export type NewFinding = Insertable<FindingTable>;
+export type Publication = Selectable<PublicationTable>;
+export type OfficerRecord = Selectable<OfficerRecordTable>;
+export type PublicationChange = Selectable<PublicationChangeTable>;
+export type FormationRow = Selectable<FormationTable>;
+export type HeldRemoval = Selectable<HeldRemovalTable>;
