@@ -1,0 +1,42 @@
+# Shared by scripts/test and scripts/demo: tools, dependencies and services, each step saying
+# clearly what is missing and how to get it. Source it; do not run it.
+
+PNPM_VERSION=10.34.8
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[31mpksync: %s\033[0m\n' "$*" >&2; exit 1; }
+
+ensure_node() {
+  command -v node >/dev/null 2>&1 || die "Node.js is missing. Install Node.js 20.19 or newer (https://nodejs.org or your distribution's nodejs package)."
+  local v
+  v="$(node -p 'process.versions.node')"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || die "Node.js $v is too old: pksync needs 20.19 or newer."
+}
+
+ensure_pnpm() {
+  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then return; fi
+  say "installing pnpm $PNPM_VERSION (npm i -g; corepack cannot verify signatures here)"
+  npm i -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || die "could not install pnpm@$PNPM_VERSION with npm. Install it by hand: npm i -g pnpm@$PNPM_VERSION"
+  hash -r
+}
+
+ensure_deps() {
+  say "installing dependencies (pnpm install --frozen-lockfile)"
+  (cd "$ROOT" && pnpm install --frozen-lockfile --prefer-offline --reporter=append-only 2>&1 | grep -vE 'gyp info|^\.\.\./' | tail -n 5) \
+    || die "pnpm install failed (see above)."
+}
+
+# Exports DATABASE_URL / REDIS_URL admin URLs for the local machine: environment first, then the
+# local defaults, then Docker (infra/compose.yaml) when an engine answers. Exits with a clear
+# message when neither PostgreSQL nor Redis can be found.
+find_services() {
+  local out
+  if ! out="$(cd "$ROOT" && pnpm exec tsx scripts/lib/find-services.ts 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    exit 1
+  fi
+  eval "$out"
+  say "PostgreSQL: ${PKSYNC_PG_DISPLAY}  Redis: ${PKSYNC_REDIS_DISPLAY}  (${PKSYNC_SERVICES_ORIGIN})"
+}
