@@ -31,6 +31,8 @@ export function withDatabase(url: string, database: string): string {
  * Ensures a migrated template database for the current schema exists and returns its name.
  * Concurrent test runs (several vitest processes) serialise on an advisory lock.
  */
+// Templates of older schemas are left in place: a concurrent test run of another checkout may
+// still be copying from one. They are small (a few MB each).
 export async function ensureTemplate(adminUrl: string): Promise<string> {
   const name = `pksync_tpl_${schemaHash()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -50,15 +52,6 @@ export async function ensureTemplate(adminUrl: string): Promise<string> {
       }
       await admin.query(`alter database ${building} rename to ${name}`);
       await admin.query(`alter database ${name} with is_template true`);
-      // Templates of older schemas are no longer used by this checkout.
-      const old = await admin.query<{ datname: string }>(
-        "select datname from pg_database where datname like 'pksync\\_tpl\\_%' and datname <> $1 and datname not like '%\\_building'",
-        [name],
-      );
-      for (const { datname } of old.rows) {
-        await admin.query(`alter database ${datname} with is_template false`).catch(() => {});
-        await admin.query(`drop database if exists ${datname}`).catch(() => {});
-      }
     }
     return name;
   } finally {
