@@ -29,10 +29,9 @@ export function withDatabase(url: string, database: string): string {
 
 /**
  * Ensures a migrated template database for the current schema exists and returns its name.
- * Concurrent test runs (several vitest processes) serialise on an advisory lock.
+ * Concurrent test runs (several vitest processes) serialise on an advisory lock. Templates of
+ * older schemas are left in place: a concurrent run of another checkout may still copy from one.
  */
-// Templates of older schemas are left in place: a concurrent test run of another checkout may
-// still be copying from one. They are small (a few MB each).
 export async function ensureTemplate(adminUrl: string): Promise<string> {
   const name = `pksync_tpl_${schemaHash()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
