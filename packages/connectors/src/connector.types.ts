@@ -1,0 +1,130 @@
+import type { Readable } from 'node:stream';
+
+/** The four transports of exchange-format-v1.md. */
+export type Transport = 'api' | 'csv' | 'xlsx' | 'upload';
+export const TRANSPORTS = ['api', 'csv', 'xlsx', 'upload'] as const satisfies readonly Transport[];
+
+/**
+ * One source (agency feed) as a connector sees it: the `sources` row with its token already
+ * decrypted. Per-source limits, when set, override the defaults in {@link FetchLimits}.
+ */
+export interface SourceDefinition {
+  id: string;
+  agency: string;
+  regionCode: string;
+  transport: Transport;
+  url: string | null;
+  formationsUrl: string | null;
+  /** Decrypted bearer token; a secret: never log it, never put it in an error message. */
+  token: string | null;
+  enabled: boolean;
+  timeoutS: number | null;
+  maxBytes: number | null;
+  maxRows: number | null;
+}
+
+/** One record of a snapshot. `position` is 0-based for `api`, the 1-based file row otherwise. */
+export interface FetchedItem {
+  kind: 'officer' | 'formation';
+  position: number;
+  record: Record<string, unknown>;
+}
+
+/** Snapshot limits (exchange-format-v1.md § Limits) and retry policy of one fetch. */
+export interface FetchLimits {
+  /** Bytes over the whole snapshot (all pages / both files). Default 50 MB. */
+  maxBytes: number;
+  /** Records (officers + formations) in the snapshot. Default 200,000. */
+  maxRows: number;
+  /** Whole-fetch deadline in ms (overridden by `source.timeoutS`). Default 60 s. */
+  fetchTimeoutMs: number;
+  /** Deadline of one HTTP request (headers and body) in ms. Default 30 s. */
+  requestTimeoutMs: number;
+  /** Attempts per HTTP request, first try included. Default 5. */
+  attempts: number;
+  /** First back-off delay; doubled each retry, with full jitter. Default 500 ms. */
+  backoffBaseMs: number;
+  /** Upper bound of one back-off delay. Default 10 s. */
+  backoffMaxMs: number;
+  /** Longest `Retry-After` honoured; a longer one fails the fetch (retryable). Default 60 s. */
+  maxRetryAfterMs: number;
+  /** Records per API page requested with `limit=`. Default 500. */
+  pageSize: number;
+}
+
+export const DEFAULT_LIMITS: FetchLimits = Object.freeze({
+  maxBytes: 50 * 1024 * 1024,
+  maxRows: 200_000,
+  fetchTimeoutMs: 60_000,
+  requestTimeoutMs: 30_000,
+  attempts: 5,
+  backoffBaseMs: 500,
+  backoffMaxMs: 10_000,
+  maxRetryAfterMs: 60_000,
+  pageSize: 500,
+});
+
+/** The pino-like logger a connector may use. Tokens are never passed to it. */
+export interface ConnectorLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface FetchContext {
+  /** Cancels the fetch (job shutdown). The abort reason is rethrown as is. */
+  signal: AbortSignal;
+  /** Run date `YYYY-MM-DD`; the API formation year is taken from it. */
+  asOf: string;
+  limits?: Partial<FetchLimits>;
+  log?: ConnectorLogger;
+}
+
+/**
+ * A transport's reader. `fetch` yields one whole snapshot, or throws a {@link FetchError}
+ * (or the signal's abort reason) part-way through.
+ *
+ * R9 invariant for callers: records yielded before a throw belong to a failed snapshot and must
+ * be discarded. Stage records and use them only after the iterable has completed.
+ */
+export interface Connector {
+  fetch(source: SourceDefinition, ctx: FetchContext): AsyncIterable<FetchedItem>;
+}
+
+/** An operator upload as the `upload` connector reads it (kept in PostgreSQL by `@pksync/db`). */
+export interface StoredUpload {
+  id: string;
+  sourceId: string;
+  filename: string;
+  sha256: string;
+  sizeBytes: number;
+  uploadedBy: string;
+  uploadedAt: Date;
+  /** The file's bytes, streamed (never held whole in memory). */
+  open(): Readable | AsyncIterable<Buffer>;
+}
+
+/** Where the `upload` connector finds a source's latest upload. */
+export interface UploadReader {
+  latestUpload(sourceId: string): Promise<StoredUpload | null>;
+}
+
+export interface ConnectorDeps {
+  /** Required for the `upload` transport. */
+  uploads?: UploadReader;
+  /** Injected in tests; defaults to `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** The effective limits of one fetch: defaults < context < source row. */
+export function resolveLimits(source: SourceDefinition, ctx: FetchContext): FetchLimits {
+  const l: FetchLimits = { ...DEFAULT_LIMITS, ...definedOnly(ctx.limits ?? {}) };
+  if (source.maxBytes != null) l.maxBytes = source.maxBytes;
+  if (source.maxRows != null) l.maxRows = source.maxRows;
+  if (source.timeoutS != null) l.fetchTimeoutMs = source.timeoutS * 1000;
+  return l;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

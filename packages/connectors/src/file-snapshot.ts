@@ -1,0 +1,92 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FetchError } from './fetch-error.ts';
+import { FileFormatError, parseAgencyFile, parseCsv } from './parsers/index.ts';
+import type { FetchedItem } from './connector.types.ts';
+
+/**
+ * The one place that adapts the file parsers (`./parsers/`, CSV/XLSX/JSON bytes → rows) to
+ * connector items: parser errors become {@link FetchError}s, rows are counted over the whole
+ * snapshot.
+ */
+export interface RowBudget {
+  rows: number;
+  maxRows: number;
+  maxBytes: number;
+}
+
+/** Runs `body` with a fresh private temporary directory, removed afterwards whatever happens. */
+export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pksync-fetch-'));
+  try {
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Same as {@link withTempDir} for generators: the directory lives until the generator ends. */
+export async function* withTempDirGen<T>(body: (dir: string) => AsyncGenerator<T>): AsyncGenerator<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pksync-fetch-'));
+  try {
+    yield* body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function countRow(budget: RowBudget): void {
+  if (--budget.rows < 0) {
+    throw new FetchError('payload_too_large', `snapshot exceeds the limit of ${budget.maxRows} records`, {
+      retryable: false,
+    });
+  }
+}
+
+/** Converts parser failures into fetch failures (R9: the whole snapshot fails). */
+export function asFetchError(e: unknown, what: string): unknown {
+  if (e instanceof FileFormatError) {
+    const code = e.code === 'payload_too_large' ? 'payload_too_large' : 'unparseable_file';
+    return new FetchError(code, `${what}: ${e.message}`, { retryable: false, cause: e });
+  }
+  return e;
+}
+
+/** Rows of one CSV file as items of `kind`. */
+export async function* csvFileItems(
+  filePath: string,
+  kind: FetchedItem['kind'],
+  budget: RowBudget,
+  what: string,
+): AsyncGenerator<FetchedItem> {
+  try {
+    for await (const { row, record } of parseCsv(createReadStream(filePath), {
+      maxRows: budget.maxRows,
+      maxBytes: budget.maxBytes,
+    })) {
+      countRow(budget);
+      yield { kind, position: row, record };
+    }
+  } catch (e) {
+    throw asFetchError(e, what);
+  }
+}
+
+/** Officers then formations of an agency file (CSV, XLSX or JSON, sniffed by the parser). */
+export async function* agencyFileItems(filePath: string, budget: RowBudget, what: string): AsyncGenerator<FetchedItem> {
+  try {
+    const parsed = await parseAgencyFile(filePath, { maxRows: budget.maxRows, maxBytes: budget.maxBytes });
+    for await (const { row, record } of parsed.officers) {
+      countRow(budget);
+      yield { kind: 'officer', position: row, record };
+    }
+    for await (const { row, record } of parsed.formations ?? []) {
+      countRow(budget);
+      yield { kind: 'formation', position: row, record };
+    }
+  } catch (e) {
+    throw asFetchError(e, what);
+  }
+}

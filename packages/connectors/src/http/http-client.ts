@@ -1,0 +1,220 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { FetchError } from '../fetch-error.ts';
+import type { ConnectorLogger, FetchLimits } from '../connector.types.ts';
+
+/** State shared by every request of one fetch. */
+export interface HttpSession {
+  fetchImpl: typeof globalThis.fetch;
+  /** The caller's signal (cancellation): its reason is rethrown as is. */
+  callerSignal: AbortSignal;
+  /** Caller's signal combined with the whole-fetch deadline. */
+  fetchSignal: AbortSignal;
+  limits: FetchLimits;
+  token: string | null;
+  sourceId: string;
+  log: ConnectorLogger | undefined;
+  /** Total HTTP attempts made (for reports and tests). */
+  attempts: number;
+}
+
+export function createHttpSession(opts: {
+  fetchImpl: typeof globalThis.fetch | undefined;
+  signal: AbortSignal;
+  limits: FetchLimits;
+  token: string | null;
+  sourceId: string;
+  log: ConnectorLogger | undefined;
+}): HttpSession {
+  return {
+    fetchImpl: opts.fetchImpl ?? globalThis.fetch,
+    callerSignal: opts.signal,
+    fetchSignal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.limits.fetchTimeoutMs)]),
+    limits: opts.limits,
+    token: opts.token,
+    sourceId: opts.sourceId,
+    log: opts.log,
+    attempts: 0,
+  };
+}
+
+/**
+ * `Retry-After` as milliseconds to wait: delta-seconds or an HTTP date (RFC 9110 § 10.2.3).
+ * Returns null when absent or unreadable; a date in the past gives 0.
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value == null) return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (!/[a-z]/i.test(v)) return null;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return null;
+  return Math.max(0, t - now);
+}
+
+/** Exponential back-off with full jitter: uniform in [base·2^(n-1)/2, min(max, base·2^(n-1))]. */
+export function backoffDelay(retry: number, limits: FetchLimits, random: () => number = Math.random): number {
+  const ceiling = Math.min(limits.backoffMaxMs, limits.backoffBaseMs * 2 ** Math.max(0, retry - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Path without query (query strings may carry credentials): the only form of a URL we log. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+class RetryableAttemptError extends Error {
+  constructor(
+    readonly fetchError: FetchError,
+    readonly waitMs: number | null,
+  ) {
+    super(fetchError.message);
+  }
+}
+
+/** Throws the right error once the fetch signal has fired: the caller's reason, or a time-out. */
+export function throwIfFetchAborted(s: HttpSession): void {
+  if (s.callerSignal.aborted) throw s.callerSignal.reason;
+  if (s.fetchSignal.aborted) {
+    throw new FetchError('timeout', `fetch deadline of ${s.limits.fetchTimeoutMs} ms exceeded`, { retryable: true });
+  }
+}
+
+/**
+ * One logical GET with retries: 5xx, 408, 429, connection resets and request time-outs are
+ * retried with back-off and jitter; `Retry-After` on 429/503 is honoured (bounded by
+ * `maxRetryAfterMs`; a longer one fails now, retryable later). `handle` reads the body of a 2xx
+ * response; it may throw a {@link FetchError} (not retried) or fail on a broken connection
+ * (retried as a network error).
+ */
+export async function getWithRetry<T>(
+  s: HttpSession,
+  url: string,
+  accept: string,
+  handle: (res: Response, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  let last: FetchError | undefined;
+  for (let attempt = 1; attempt <= s.limits.attempts; attempt++) {
+    throwIfFetchAborted(s);
+    s.attempts++;
+    const requestSignal = AbortSignal.any([s.fetchSignal, AbortSignal.timeout(s.limits.requestTimeoutMs)]);
+    try {
+      return await attemptOnce(s, url, accept, requestSignal, handle);
+    } catch (e) {
+      if (!(e instanceof RetryableAttemptError)) throw e;
+      last = e.fetchError;
+      if (attempt === s.limits.attempts) break;
+      const wait = e.waitMs ?? backoffDelay(attempt, s.limits);
+      s.log?.warn(
+        { source: s.sourceId, url: safeUrl(url), attempt, code: last.code, status: last.status, waitMs: wait },
+        'request failed, retrying',
+      );
+      try {
+        await delay(wait, undefined, { signal: s.fetchSignal });
+      } catch {
+        throwIfFetchAborted(s);
+      }
+    }
+  }
+  throw new FetchError(
+    last!.code,
+    `${last!.message} (gave up after ${s.limits.attempts} attempts)`,
+    last!.status === undefined ? { retryable: true } : { retryable: true, status: last!.status },
+  );
+}
+
+async function attemptOnce<T>(
+  s: HttpSession,
+  url: string,
+  accept: string,
+  requestSignal: AbortSignal,
+  handle: (res: Response, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const headers: Record<string, string> = { accept };
+  if (s.token) headers.authorization = `Bearer ${s.token}`;
+  let res: Response;
+  try {
+    res = await s.fetchImpl(url, { headers, signal: requestSignal, redirect: 'follow' });
+  } catch (e) {
+    throw classifyTransportError(s, e, requestSignal);
+  }
+  const status = res.status;
+  if (status >= 200 && status < 300) {
+    try {
+      return await handle(res, requestSignal);
+    } catch (e) {
+      if (e instanceof FetchError) throw e;
+      throw classifyTransportError(s, e, requestSignal);
+    }
+  }
+  // Not used: free the connection.
+  await res.body?.cancel().catch(() => {});
+  if (status === 401 || status === 403) {
+    throw new FetchError('unauthorized', `HTTP ${status}: the agency refused the credentials`, {
+      retryable: false,
+      status,
+    });
+  }
+  if (status === 429 || status === 503) {
+    const wait = parseRetryAfter(res.headers.get('retry-after'));
+    if (wait !== null && wait > s.limits.maxRetryAfterMs) {
+      throw new FetchError(
+        'http_error',
+        `HTTP ${status} with Retry-After of ${Math.ceil(wait / 1000)} s, over the ${s.limits.maxRetryAfterMs / 1000} s bound`,
+        { retryable: true, status },
+      );
+    }
+    throw new RetryableAttemptError(new FetchError('http_error', `HTTP ${status}`, { retryable: true, status }), wait);
+  }
+  if (status >= 500 || status === 408) {
+    throw new RetryableAttemptError(new FetchError('http_error', `HTTP ${status}`, { retryable: true, status }), null);
+  }
+  throw new FetchError('http_error', `HTTP ${status} from ${safeUrl(url)}`, { retryable: false, status });
+}
+
+function classifyTransportError(s: HttpSession, e: unknown, requestSignal: AbortSignal): unknown {
+  if (s.callerSignal.aborted) return s.callerSignal.reason;
+  if (s.fetchSignal.aborted) {
+    return new FetchError('timeout', `fetch deadline of ${s.limits.fetchTimeoutMs} ms exceeded`, { retryable: true });
+  }
+  if (requestSignal.aborted) {
+    return new RetryableAttemptError(
+      new FetchError('timeout', `request time-out of ${s.limits.requestTimeoutMs} ms`, { retryable: true }),
+      null,
+    );
+  }
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : '';
+  return new RetryableAttemptError(
+    new FetchError('network_error', `network error${cause ? `: ${cause}` : ''}`, { retryable: true, cause: e }),
+    null,
+  );
+}
+
+/** Reads a body into memory, failing with `payload_too_large` past `maxBytes`. */
+export async function readBodyLimited(res: Response, maxBytes: number, what: string): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge(what, maxBytes);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      await res.body.cancel().catch(() => {});
+      throw tooLarge(what, maxBytes);
+    }
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export function tooLarge(what: string, maxBytes: number): FetchError {
+  return new FetchError('payload_too_large', `${what} exceeds the limit of ${maxBytes} bytes`, { retryable: false });
+}

@@ -1,0 +1,11 @@
+export * from './connector.types.ts';
+export * from './fetch-error.ts';
+export * from './create-connector.ts';
+export * from './api/api.connector.ts';
+export * from './csv/csv.connector.ts';
+export * from './xlsx/xlsx.connector.ts';
+export * from './upload/upload.connector.ts';
+export * from './snapshot-hash.ts';
+export * from './sources-file.ts';
+export { parseRetryAfter, backoffDelay } from './http/http-client.ts';
+export * from './parsers/index.ts';

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { FetchError } from '../fetch-error.ts';
+import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
+import { downloadToFile } from '../http/download.ts';
+import { agencyFileItems, withTempDirGen } from '../file-snapshot.ts';
+import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
+
+/**
+ * The `xlsx` transport: the workbook at `url` (sheets `pejabat`, or the first, and `formasi`) is
+ * downloaded to a private temporary file (size-limited, streamed), then read by the parser.
+ */
+export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
+  return {
+    fetch: (source, ctx) =>
+      withTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
+        if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
+        const limits = resolveLimits(source, ctx);
+        const session = createHttpSession({
+          fetchImpl: deps.fetch,
+          signal: ctx.signal,
+          limits,
+          token: source.token,
+          sourceId: source.id,
+          log: ctx.log,
+        });
+        const filePath = path.join(dir, 'data.xlsx');
+        await downloadToFile(session, source.url, filePath, { bytes: limits.maxBytes });
+        const rows = { rows: limits.maxRows, maxRows: limits.maxRows, maxBytes: limits.maxBytes };
+        yield* agencyFileItems(filePath, rows, 'workbook');
+        throwIfFetchAborted(session);
+      }),
+  };
+}

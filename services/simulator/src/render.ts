@@ -1,0 +1,161 @@
+import { PassThrough, type Readable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { renderOfficer, type FormationFields, type OfficerFields, type SimOfficer } from './officers.ts';
+import type { AgencyStyle } from './world.ts';
+
+type FieldKey = keyof OfficerFields;
+const FILE_FIELDS: readonly FieldKey[] = [
+  'nip',
+  'nama',
+  'jenis_kelamin',
+  'tanggal_lahir',
+  'jenjang',
+  'golongan',
+  'unit_kerja',
+  'kode_wilayah',
+  'tmt_jabatan',
+  'status',
+  'email',
+  'telepon',
+];
+/** Header spellings seen in the field (exchange-format-v1.md alias table), one set per agency. */
+const HEADER_VARIANTS: readonly (readonly string[])[] = [
+  [
+    'NIP',
+    'Nama',
+    'Jenis Kelamin',
+    'Tanggal Lahir',
+    'Jenjang',
+    'Golongan',
+    'Unit Kerja',
+    'Kode Wilayah',
+    'TMT Jabatan',
+    'Status',
+    'Email',
+    'Telepon',
+  ],
+  [
+    'NIP Baru',
+    'Nama Lengkap',
+    'JK',
+    'Tgl Lahir',
+    'Jenjang Jabatan',
+    'Gol/Ruang',
+    'Satuan Kerja',
+    'Kode Wil',
+    'TMT',
+    'Status Kepegawaian',
+    'Surel',
+    'No HP',
+  ],
+  [
+    'No NIP',
+    'NAMA PEGAWAI',
+    'L/P',
+    'tanggal lahir',
+    'Jabatan',
+    'Pangkat/Gol',
+    'Instansi',
+    'Kode  Wilayah',
+    'TMT Jabatan',
+    'STATUS',
+    'Email',
+    'HP',
+  ],
+];
+const FORMATION_HEADERS = ['Kode Wilayah', 'Tahun', 'Jenjang', 'Kebutuhan', 'Formasi'];
+
+function headersOf(style: AgencyStyle): string[] {
+  const h = [...HEADER_VARIANTS[style.headerVariant % HEADER_VARIANTS.length]!];
+  // Variant 2 agencies add a column of their own: unknown extra fields are ignored (and counted).
+  if (style.headerVariant === 2) h.push('Keterangan');
+  return h;
+}
+
+function csvCell(v: string, sep: string): string {
+  return /["\r\n]/.test(v) || v.includes(sep) || v !== v.trim() ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+function encode(text: string, style: AgencyStyle): Buffer {
+  // Windows-1252 agencies: characters outside Latin-1 become '?', as Excel does on export.
+  if (style.latin1) return Buffer.from(text.replace(/[\u0100-\u{10ffff}]/gu, '?'), 'latin1');
+  return Buffer.from(text, 'utf8');
+}
+
+/**
+ * An officers CSV, generated lazily from `rows` (an iterator over listing rows; nulls skipped),
+ * in the agency's separator, BOM and encoding. Chunks of ≈64 KB keep throughput up without
+ * holding the file.
+ */
+export async function* officersCsv(rows: Iterable<SimOfficer | null>, style: AgencyStyle): AsyncGenerator<Buffer> {
+  const sep = style.separator;
+  const headers = headersOf(style);
+  let buf = (style.bom && !style.latin1 ? '\uFEFF' : '') + headers.map((h) => csvCell(h, sep)).join(sep) + '\r\n';
+  for (const o of rows) {
+    if (!o) continue;
+    const f = renderOfficer(o, style);
+    const cells = FILE_FIELDS.map((k) => csvCell(f[k] ?? '', sep));
+    if (style.headerVariant === 2) cells.push('');
+    buf += cells.join(sep) + '\r\n';
+    if (buf.length > 65_536) {
+      yield encode(buf, style);
+      buf = '';
+    }
+  }
+  if (buf) yield encode(buf, style);
+}
+
+export function formationsCsv(rows: readonly FormationFields[], style: AgencyStyle): Buffer {
+  const sep = style.separator;
+  const lines = [FORMATION_HEADERS.join(sep)];
+  for (const r of rows) lines.push([r.kode_wilayah, r.tahun, r.jenjang, r.kebutuhan, r.formasi].join(sep));
+  return encode((style.bom && !style.latin1 ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n', style);
+}
+
+function excelDate(text: string): Date | string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return text;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return Number.isNaN(d.getTime()) ? text : d;
+}
+
+/**
+ * A workbook with sheets `pejabat` and `formasi`, written with ExcelJS's streaming writer (rows
+ * are committed as they are produced, not held). NIPs are text cells, except the seeded
+ * `nip_scientific` defect, written as a number cell (the digits an Excel user loses).
+ */
+export function officersXlsx(
+  rows: Iterable<SimOfficer | null>,
+  formations: readonly FormationFields[],
+  style: AgencyStyle,
+): Readable {
+  const out = new PassThrough();
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const run = async () => {
+    const ws = wb.addWorksheet('pejabat');
+    ws.addRow(headersOf(style)).commit();
+    let n = 0;
+    for (const o of rows) {
+      if (!o) continue;
+      // Real Excel dates need the canonical value, not the agency's text form.
+      const f = renderOfficer(o, style.excelDates ? { ...style, dateStyle: 'iso' } : style);
+      const cells: (string | number | Date | null)[] = FILE_FIELDS.map((k) => f[k]);
+      if (o.defect === 'nip_scientific') cells[0] = Number(o.nip);
+      if (style.excelDates) {
+        cells[3] = excelDate(f.tanggal_lahir);
+        cells[8] = excelDate(f.tmt_jabatan);
+      }
+      ws.addRow(cells).commit();
+      // Let the socket drain now and then: the writer itself ignores back-pressure.
+      if (++n % 2000 === 0 && out.writableNeedDrain) await new Promise((r) => out.once('drain', r));
+    }
+    await ws.commit();
+    const fs = wb.addWorksheet('formasi');
+    fs.addRow(FORMATION_HEADERS).commit();
+    for (const r of formations) fs.addRow([r.kode_wilayah, r.tahun, r.jenjang, r.kebutuhan, r.formasi]).commit();
+    await fs.commit();
+    await wb.commit();
+  };
+  run().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
+  return out;
+}
