@@ -20,7 +20,7 @@ export type NipCheck =
 const NIP_PROBLEMS: Record<NipProblem, string> = {
   missing: 'NIP kosong',
   numeric_cell:
-    'sel NIP berisi angka, bukan teks: angka 18 digit kehilangan digit terakhir di Excel; format kolom NIP sebagai Teks lalu isi ulang',
+    'NIP tertulis sebagai angka, bukan teks (misalnya sel Excel berformat angka): angka 18 digit kehilangan digit terakhirnya; format kolom NIP sebagai Teks lalu isi ulang',
   not_18_digits: 'NIP harus 18 digit angka',
   birth_date_invalid: 'digit 1–8 NIP bukan tanggal lahir yang sah',
   born_before_1940: 'tahun lahir pada NIP sebelum 1940',

@@ -1,0 +1,102 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { parseCsv, type CsvInfo } from './csv.parser.ts';
+import { FileFormatError, type ParseLimits, type ParsedRow } from './file-format-error.ts';
+import { looksLikeFormations } from './header-aliases.ts';
+import { parseJson } from './json.parser.ts';
+import { parseXlsx } from './xlsx.parser.ts';
+
+export type AgencyFileFormat = 'csv' | 'xlsx' | 'json';
+
+/** The officer and formation records of one agency file; either stream may be empty. */
+export interface AgencyFile {
+  format: AgencyFileFormat;
+  officers: AsyncIterable<ParsedRow>;
+  formations: AsyncIterable<ParsedRow>;
+  /** CSV only: the detected encoding, separator and header. */
+  csv?: CsvInfo;
+  /** XLSX only: the sheets read. */
+  sheets?: { officers: string | null; formations: string | null };
+}
+
+async function* empty(): AsyncGenerator<never> {}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** Reads the first bytes of a file, to sniff its format. */
+async function head(filePath: string, n: number): Promise<Buffer> {
+  const handle = await open(filePath, 'r').catch((e: unknown) => {
+    throw new FileFormatError(
+      'unparseable_file',
+      `cannot open file: ${(e as Error).message}`,
+      'berkas tidak dapat dibuka',
+      {
+        cause: e,
+      },
+    );
+  });
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await handle.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Sniffs the format from content, not the file name: ZIP magic is XLSX, `{`/`[` is JSON, else CSV. */
+export function sniffFormat(start: Buffer): AgencyFileFormat {
+  if (start[0] === 0x50 && start[1] === 0x4b && start[2] === 0x03 && start[3] === 0x04) return 'xlsx';
+  if (start[0] === 0xd0 && start[1] === 0xcf && start[2] === 0x11 && start[3] === 0xe0) {
+    throw new FileFormatError(
+      'unparseable_file',
+      'legacy Excel 97-2003 (.xls) workbooks are not supported; save as .xlsx',
+      'berkas Excel lama (.xls) tidak didukung; simpan ulang sebagai .xlsx',
+    );
+  }
+  let i = start[0] === 0xef && start[1] === 0xbb && start[2] === 0xbf ? 3 : 0;
+  while (i < start.length && (start[i] === 0x20 || start[i] === 0x09 || start[i] === 0x0a || start[i] === 0x0d)) i++;
+  if (start[i] === 0x7b || start[i] === 0x5b) return 'json';
+  return 'csv';
+}
+
+/**
+ * Opens an agency file of any accepted format (sniffed from its content) and returns its officer
+ * and formation records. A CSV file holds one table: it is the formations when its header has
+ * `tahun` and `kebutuhan`/`formasi` but no `nip`, otherwise the officers. An XLSX workbook holds
+ * both (sheets `pejabat`/first and `formasi`). A JSON document holds one table, told apart the same
+ * way from its first record.
+ *
+ * @throws FileFormatError `unparseable_file` or `payload_too_large` (here or while iterating).
+ */
+export async function parseAgencyFile(filePath: string, opts: ParseLimits = {}): Promise<AgencyFile> {
+  const format = sniffFormat(await head(filePath, 8));
+  if (format === 'xlsx') {
+    const tables = await parseXlsx(filePath, opts);
+    return { format, officers: tables.officers, formations: tables.formations, sheets: tables.sheets };
+  }
+  if (format === 'json') {
+    const rows = await parseJson(filePath, opts);
+    const first = rows[0]?.record;
+    const isFormation = first !== undefined && looksLikeFormations(Object.keys(first));
+    return isFormation
+      ? { format, officers: empty(), formations: fromArray(rows) }
+      : { format, officers: fromArray(rows), formations: empty() };
+  }
+  let info: CsvInfo | undefined;
+  const rows = parseCsv(createReadStream(filePath), { ...opts, onHeader: (i) => (info = i) });
+  // Pull the first record so that the header is known before deciding which table this is.
+  const first = await rows.next();
+  async function* all(): AsyncGenerator<ParsedRow> {
+    if (!first.done) yield first.value;
+    yield* rows;
+  }
+  const isFormation = info !== undefined && looksLikeFormations(info.keys);
+  const result: AgencyFile = isFormation
+    ? { format, officers: empty(), formations: all() }
+    : { format, officers: all(), formations: empty() };
+  if (info) result.csv = info;
+  return result;
+}

@@ -1,0 +1,182 @@
+import { Readable } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
+import { createDecoder, detectEncoding, type TextEncoding } from './encoding.ts';
+import {
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_ROWS,
+  FileFormatError,
+  tooManyBytes,
+  tooManyRows,
+  type ParseLimits,
+  type ParsedRow,
+} from './file-format-error.ts';
+import { mapHeader } from './header-aliases.ts';
+
+/** What the CSV parser found out about a file before its first record. */
+export interface CsvInfo {
+  encoding: TextEncoding;
+  delimiter: ',' | ';' | '\t';
+  /** The header as written. */
+  headers: string[];
+  /** Record keys: spec field names for known headers, the header's own text otherwise. */
+  keys: string[];
+}
+
+export interface CsvOptions extends ParseLimits {
+  /** Called once with the detected encoding, separator and header, before the first record. */
+  onHeader?: (info: CsvInfo) => void;
+}
+
+// Enough to see the header line and a good sample of names for encoding detection.
+const SNIFF_BYTES = 64 * 1024;
+
+/** `,`, `;` or tab: whichever occurs most outside quotes in the header line (`,` on a tie). */
+export function detectDelimiter(text: string): CsvInfo['delimiter'] {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && (c === ',' || c === ';' || c === '\t')) counts[c]++;
+  }
+  if (counts[';'] > counts[','] && counts[';'] >= counts['\t']) return ';';
+  if (counts['\t'] > counts[','] && counts['\t'] > counts[';']) return '\t';
+  return ',';
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  throw new FileFormatError('unparseable_file', 'CSV input yielded a non-byte chunk', 'isi berkas bukan data byte');
+}
+
+/**
+ * Streams the records of an agency CSV file (exchange-format-v1.md § csv transport): encoding
+ * (UTF-8, UTF-8 with BOM, Windows-1252) and separator (`,` or `;`) detected, header mapped to
+ * field names through the spec's aliases, values left as written (the core trims and checks them).
+ * `row` is the spreadsheet row number: header = 1, first record = 2. Blank rows are skipped (but
+ * counted in the numbering). Cells beyond the header become `kolom N` fields.
+ *
+ * @throws FileFormatError `unparseable_file` (broken quoting, no recognisable header) or
+ *   `payload_too_large` (over `maxBytes` / `maxRows`), possibly after some rows were yielded:
+ *   callers must then discard the whole snapshot.
+ */
+export async function* parseCsv(
+  input: Readable | AsyncIterable<Buffer | Uint8Array | string>,
+  opts: CsvOptions = {},
+): AsyncGenerator<ParsedRow<string>> {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
+  const source = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let bytes = 0;
+  const count = (b: Buffer): Buffer => {
+    bytes += b.length;
+    if (bytes > maxBytes) throw tooManyBytes(maxBytes);
+    return b;
+  };
+
+  // Sniff the encoding from the first bytes.
+  const head: Buffer[] = [];
+  let headLength = 0;
+  let ended = false;
+  while (headLength < SNIFF_BYTES) {
+    const next = await source.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const b = count(toBuffer(next.value));
+    head.push(b);
+    headLength += b.length;
+  }
+  const sample = Buffer.concat(head);
+  const encoding = detectEncoding(sample, ended);
+  const decoder = createDecoder(encoding);
+  const firstText = decoder.write(sample);
+  const delimiter = detectDelimiter(firstText);
+
+  async function* text(): AsyncGenerator<string> {
+    if (firstText) yield firstText;
+    if (!ended) {
+      for (let next = await source.next(); !next.done; next = await source.next()) {
+        const s = decoder.write(count(toBuffer(next.value)));
+        if (s) yield s;
+      }
+    }
+    const rest = decoder.end();
+    if (rest) yield rest;
+  }
+
+  const textStream = Readable.from(text());
+  const parser = parse({
+    delimiter,
+    relax_column_count: true,
+    relax_quotes: false,
+    skip_empty_lines: false,
+    bom: false,
+    // One record (row) may not exceed the whole-file limit anyway; this bounds memory on a
+    // runaway quoted field well before that.
+    max_record_size: 4 * 1024 * 1024,
+  });
+  textStream.on('error', (e) => parser.destroy(e));
+  textStream.pipe(parser);
+
+  let keys: string[] | null = null;
+  let row = 0;
+  let records = 0;
+  try {
+    for await (const cells of parser as AsyncIterable<string[]>) {
+      row++;
+      if (!keys) {
+        const mapped = mapHeader(cells);
+        if (mapped.known === 0) {
+          throw new FileFormatError(
+            'unparseable_file',
+            `no recognised column in the header row (separator "${delimiter}", encoding ${encoding})`,
+            'baris pertama bukan judul kolom yang dikenal (misalnya NIP, Nama, Jenjang); periksa pemisah kolom dan baris judul',
+          );
+        }
+        keys = mapped.keys;
+        opts.onHeader?.({ encoding, delimiter, headers: cells, keys });
+        continue;
+      }
+      let blank = true;
+      const record: Record<string, string> = {};
+      for (let i = 0; i < cells.length; i++) {
+        const v = cells[i]!;
+        if (v.trim() === '') {
+          if (i < keys.length) record[keys[i]!] = v;
+          continue;
+        }
+        blank = false;
+        record[keys[i] ?? `kolom ${i + 1}`] = v;
+      }
+      if (blank) continue;
+      if (++records > maxRows) throw tooManyRows(maxRows);
+      yield { row, record };
+    }
+    if (!keys) {
+      throw new FileFormatError('unparseable_file', 'the file is empty', 'berkas kosong (tidak ada baris judul)');
+    }
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    if (e instanceof CsvError) {
+      // csv-parse counts physical lines; a quoted field may span several.
+      const lines = (e as unknown as { lines?: unknown }).lines;
+      const line = typeof lines === 'number' ? lines : row + 1;
+      throw new FileFormatError(
+        'unparseable_file',
+        `CSV error near line ${line}: ${e.message}`,
+        `berkas CSV rusak di sekitar baris ${line} (misalnya tanda kutip yang tidak ditutup)`,
+        { cause: e },
+      );
+    }
+    throw e;
+  } finally {
+    textStream.destroy();
+    parser.destroy();
+    if (input instanceof Readable) input.destroy();
+  }
+}

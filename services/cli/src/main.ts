@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * The `pksync` command line. Each command lives in `./commands/<name>.command.ts` and exports
+ * `register(program)`; add one line per command below.
+ */
+import { Command } from 'commander';
+import { register as registerCheck } from './commands/check.command.ts';
+
+const program = new Command('pksync').description(
+  'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
+);
+
+registerCheck(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 2;
+}
