@@ -153,7 +153,10 @@ export interface PublicationChangeTable {
   change: 'added' | 'removed' | 'changed';
   fields: Generated<string[]>;
   region_code: string;
+  province_code: string;
   source_id: string;
+  previous_region_code: string | null;
+  previous_source_id: string | null;
   reason: string;
 }
 
@@ -178,6 +181,10 @@ export interface HeldRemovalTable {
   status: Generated<'held' | 'confirmed' | 'applied' | 'superseded'>;
   confirmed_by: string | null;
   confirmed_at: Timestamp | null;
+  confirm_reason: string | null;
+  resolved_run_id: string | null;
+  resolved_at: Timestamp | null;
+  resolution: 'confirmed' | 'repeated' | 'superseded' | null;
   created_at: Generated<Timestamp>;
 }
 

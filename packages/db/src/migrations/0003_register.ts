@@ -62,13 +62,24 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('change', 'text', (c) => c.notNull().check(sql`change in ('added', 'removed', 'changed')`))
     // Changed fields ('region_code', 'grade', …) for 'changed'.
     .addColumn('fields', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'`))
+    // The officer's region/source after the change (before it, for 'removed').
     .addColumn('region_code', 'text', (c) => c.notNull())
+    .addColumn('province_code', 'text', (c) => c.notNull())
     .addColumn('source_id', 'text', (c) => c.notNull())
-    // Why: 'new', 'updated', 'disappeared' (R8), 'transfer' (R10), 'removal_confirmed' …
+    // Where the officer was before, for 'changed' (a transfer shows both ends); null otherwise.
+    .addColumn('previous_region_code', 'text')
+    .addColumn('previous_source_id', 'text')
+    // Why: 'new', 'updated', 'retirement_age' (R11), 'disappeared' (R8), 'transfer' (R10),
+    // 'removal_confirmed' / 'removal_repeated' (R8 held removal applied).
     .addColumn('reason', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('publication_changes_pk', ['version', 'nip'])
     .execute();
   await db.schema.createIndex('publication_changes_nip').on('publication_changes').column('nip').execute();
+  await db.schema
+    .createIndex('publication_changes_province')
+    .on('publication_changes')
+    .columns(['version', 'province_code', 'nip'])
+    .execute();
 
   await db.schema
     .createTable('formations')
@@ -85,6 +96,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create unique index formations_current on formations (region_code, year, level) where valid_to is null`.execute(
     db,
   );
+  await sql`create index formations_current_source on formations (source_id) where valid_to is null`.execute(db);
+  await sql`create index formations_versions on formations (valid_from, valid_to)`.execute(db);
 
   await db.schema
     .createTable('held_removals')
@@ -101,6 +114,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
     .addColumn('confirmed_by', 'text')
     .addColumn('confirmed_at', 'timestamptz')
+    .addColumn('confirm_reason', 'text')
+    // The run that applied (or superseded) it, and how: 'confirmed' by an admin or 'repeated' by
+    // the next snapshot (R8).
+    .addColumn('resolved_run_id', 'uuid')
+    .addColumn('resolved_at', 'timestamptz')
+    .addColumn('resolution', 'text', (c) => c.check(sql`resolution in ('confirmed', 'repeated', 'superseded')`))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await sql`create unique index held_removals_one_open on held_removals (source_id) where status in ('held', 'confirmed')`.execute(
