@@ -81,7 +81,7 @@ describe('normaliseOfficer', () => {
 
   it.each<[string, RawRecord, RejectionCode[], string[]]>([
     ['R1 bad NIP', { nip: '1985031220100110' }, ['nip_invalid'], ['nip']],
-    ['R1 NIP as a number', { nip: 198503122010011003 }, ['nip_invalid'], ['nip']],
+    ['R1 NIP as a number', { nip: Number('198503122010011003') }, ['nip_invalid'], ['nip']],
     ['R1 NIP of someone under 18', { nip: '200811282026111001' }, ['nip_invalid'], ['nip']],
     ['R1 TMT CPNS before age 18', { nip: '198503122002121003' }, ['nip_invalid'], ['nip']],
     ['R3 unknown level', { jenjang: 'Penyuluh' }, ['level_unknown'], ['jenjang']],
@@ -127,7 +127,7 @@ describe('normaliseOfficer', () => {
   });
 
   it('explains a numeric NIP cell', () => {
-    const r = normaliseOfficer({ ...valid, nip: 198503122010011003 }, ctx);
+    const r = normaliseOfficer({ ...valid, nip: Number('198503122010011003') }, ctx);
     expect(!r.ok && r.rejection.issues[0]?.detail).toMatch(/angka/);
   });
 

@@ -19,7 +19,7 @@ describe('validateNip (R1)', () => {
   it.each<[unknown, NipProblem, string?]>([
     ['', 'missing'],
     [null, 'missing'],
-    [198503122010011003, 'numeric_cell'],
+    [Number('198503122010011003'), 'numeric_cell'],
     ['19850312201001100', 'not_18_digits'],
     ['1985031220100110031', 'not_18_digits'],
     ['19850312201001100A', 'not_18_digits'],
