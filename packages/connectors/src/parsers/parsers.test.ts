@@ -1,0 +1,275 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { SnapshotNormaliser } from '@pksync/core';
+import { describe, expect, it } from 'vitest';
+import { parseAgencyFile, sniffFormat } from './agency-file.parser.ts';
+import { detectDelimiter, parseCsv, type CsvInfo } from './csv.parser.ts';
+import { detectEncoding } from './encoding.ts';
+import { FileFormatError, type ParsedRow } from './file-format-error.ts';
+import { fieldForHeader, mapHeader } from './header-aliases.ts';
+import { parseJsonText } from './json.parser.ts';
+import { parseXlsx } from './xlsx.parser.ts';
+
+const sample = (name: string) => new URL(`../../samples/${name}`, import.meta.url).pathname;
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+async function csvRows(name: string, opts = {}): Promise<{ rows: ParsedRow<string>[]; info: CsvInfo | undefined }> {
+  let info: CsvInfo | undefined;
+  const rows = await collect(parseCsv(createReadStream(sample(name)), { ...opts, onHeader: (i) => (info = i) }));
+  return { rows, info };
+}
+
+async function tempFile(name: string, data: string | Buffer): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pksync-parsers-'));
+  const file = path.join(dir, name);
+  await writeFile(file, data);
+  return file;
+}
+
+async function expectFileError(p: Promise<unknown>, code: string): Promise<void> {
+  await expect(p).rejects.toBeInstanceOf(FileFormatError);
+  await expect(p).rejects.toMatchObject({ code });
+}
+
+describe('header aliases', () => {
+  it.each([
+    ['NIP', 'nip'],
+    ['NIP Baru', 'nip'],
+    ['no  nip', 'nip'],
+    ['Nama Lengkap', 'nama'],
+    ['Nama Pegawai', 'nama'],
+    ['JK', 'jenis_kelamin'],
+    ['L/P', 'jenis_kelamin'],
+    ['L / P', 'jenis_kelamin'],
+    ['jenis_kelamin', 'jenis_kelamin'],
+    ['Tgl. Lahir', 'tanggal_lahir'],
+    ['Jenjang Jabatan', 'jenjang'],
+    ['Jabatan', 'jenjang'],
+    ['Gol/Ruang', 'golongan'],
+    ['Pangkat/Gol', 'golongan'],
+    ['Satuan Kerja', 'unit_kerja'],
+    ['INSTANSI', 'unit_kerja'],
+    ['Kode Wil', 'kode_wilayah'],
+    ['TMT', 'tmt_jabatan'],
+    ['tmt_jabatan', 'tmt_jabatan'],
+    ['Status Kepegawaian', 'status'],
+    ['Surel', 'email'],
+    ['No HP', 'telepon'],
+    ['HP', 'telepon'],
+    ['Tahun', 'tahun'],
+    ['Catatan', null],
+  ])('%j → %j', (header, field) => expect(fieldForHeader(header)).toBe(field));
+
+  it('keeps unknown and repeated headers under their own name', () => {
+    expect(mapHeader(['NIP', 'Catatan', 'NIP Baru', ''])).toEqual({
+      keys: ['nip', 'Catatan', 'NIP Baru', 'kolom 4'],
+      known: 1,
+    });
+  });
+});
+
+describe('detection', () => {
+  it('detects encodings', () => {
+    expect(detectEncoding(Buffer.from('\uFEFFnip', 'utf8'), true)).toBe('utf-8-bom');
+    expect(detectEncoding(Buffer.from('José', 'utf8'), true)).toBe('utf-8');
+    expect(detectEncoding(Buffer.from([0x4a, 0x6f, 0x73, 0xe9]), true)).toBe('windows-1252');
+    // A UTF-8 character cut at the end of a partial sample is still UTF-8.
+    expect(detectEncoding(Buffer.from('Jos\u00e9', 'utf8').subarray(0, 4), false)).toBe('utf-8');
+  });
+
+  it('detects separators', () => {
+    expect(detectDelimiter('NIP,Nama,JK\n1;2;3')).toBe(',');
+    expect(detectDelimiter('NIP;Nama;JK\n1,2,3')).toBe(';');
+    expect(detectDelimiter('NIP;"Nama, Lengkap";JK')).toBe(';');
+    expect(detectDelimiter('NIP\tNama\tJK')).toBe('\t');
+  });
+
+  it('sniffs formats from content', () => {
+    expect(sniffFormat(Buffer.from('PK\u0003\u0004'))).toBe('xlsx');
+    expect(sniffFormat(Buffer.from(' \n[{"a":1}]'))).toBe('json');
+    expect(sniffFormat(Buffer.from('\uFEFF{"data":[]}'))).toBe('json');
+    expect(sniffFormat(Buffer.from('NIP,Nama'))).toBe('csv');
+    expect(() => sniffFormat(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))).toThrow(FileFormatError);
+  });
+});
+
+describe('parseCsv on real sample files', () => {
+  it('reads UTF-8 with BOM, comma separated, with CRLF', async () => {
+    const { rows, info } = await csvRows('officers-utf8-bom.csv');
+    expect(info).toMatchObject({ encoding: 'utf-8-bom', delimiter: ',' });
+    expect(info?.keys[0]).toBe('nip');
+    expect(rows.map((r) => r.row)).toEqual([2, 3]);
+    expect(rows[0]?.record).toMatchObject({ nip: '198503122010011003', nama: 'Dr. Budi Santoso, S.E., M.M.' });
+    expect(rows[1]?.record.nip).toBe('19900215 201503 2 001');
+  });
+
+  it('reads `;`-separated files with alias headers and an unknown column', async () => {
+    const { rows, info } = await csvRows('officers-semicolon.csv');
+    expect(info).toMatchObject({ encoding: 'utf-8', delimiter: ';' });
+    expect(info?.keys).toEqual([
+      'nip',
+      'nama',
+      'jenis_kelamin',
+      'tanggal_lahir',
+      'jenjang',
+      'golongan',
+      'unit_kerja',
+      'kode_wilayah',
+      'tmt_jabatan',
+      'status',
+      'email',
+      'telepon',
+      'Catatan',
+    ]);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]?.record).toMatchObject({ tanggal_lahir: '12 Maret 1985', Catatan: 'pindahan' });
+  });
+
+  it('decodes Windows-1252 names', async () => {
+    const { rows, info } = await csvRows('officers-windows-1252.csv');
+    expect(info?.encoding).toBe('windows-1252');
+    expect(rows.map((r) => r.record.nama)).toEqual(['José Ma’ruf Ünal', 'Désirée Françoise']);
+  });
+
+  it('passes hostile text through as data', async () => {
+    const { rows } = await csvRows('hostile.csv');
+    expect(rows[0]?.record.nama).toBe('Budi "The Boss" <script>alert(1)</script>');
+    expect(rows[0]?.record.unit_kerja).toBe("Robert'); DROP TABLE officers;--");
+    expect(rows[1]?.record.nama).toBe('=HYPERLINK("http://evil","klik") 😀 \u202Eنص');
+    expect(rows[1]?.record.unit_kerja).toBe('@SUM(A1)\u0000 +1 -1');
+    const s = new SnapshotNormaliser({ sourceRegion: '16.71', asOf: '2026-11-27' });
+    for (const r of rows) s.addOfficer(r.record, r.row);
+    const result = s.finish();
+    expect(result.accepted.map((o) => o.unit)).toEqual(["Robert'); DROP TABLE officers;--", '@SUM(A1) +1 -1']);
+  });
+
+  it('fails a file with broken quoting as unparseable_file', async () => {
+    await expectFileError(csvRows('broken-quote.csv'), 'unparseable_file');
+  });
+
+  it('fails a file without a recognisable header, and an empty file', async () => {
+    await expectFileError(collect(parseCsv(Readable.from([Buffer.from('a,b,c\n1,2,3\n')]))), 'unparseable_file');
+    await expectFileError(collect(parseCsv(Readable.from([]))), 'unparseable_file');
+  });
+
+  it('enforces maxRows and maxBytes with payload_too_large', async () => {
+    await expectFileError(csvRows('officers-semicolon.csv', { maxRows: 2 }), 'payload_too_large');
+    await expectFileError(csvRows('officers-semicolon.csv', { maxBytes: 100 }), 'payload_too_large');
+    await expect(csvRows('officers-semicolon.csv', { maxRows: 3 })).resolves.toBeDefined();
+  });
+
+  it('streams large input chunk by chunk, keeping row numbers through blank lines and quoted newlines', async () => {
+    const line = '198503122010011003,"Budi\nSantoso",ahli_muda\n';
+    async function* chunks() {
+      yield Buffer.from('NIP,Nama,Jenjang\n');
+      for (let i = 0; i < 2000; i++) {
+        const b = Buffer.from(i === 10 ? `\n${line}` : line);
+        // Split mid-record to exercise the streaming decoder and parser.
+        yield b.subarray(0, 7);
+        yield b.subarray(7);
+      }
+    }
+    const rows = await collect(parseCsv(chunks()));
+    expect(rows).toHaveLength(2000);
+    expect(rows[0]).toEqual({
+      row: 2,
+      record: { nip: '198503122010011003', nama: 'Budi\nSantoso', jenjang: 'ahli_muda' },
+    });
+    expect(rows[10]?.row).toBe(13); // the blank row 12 is skipped, not renumbered
+    expect(rows[1999]?.row).toBe(2002);
+  });
+});
+
+describe('parseXlsx on a real workbook', () => {
+  it('reads pejabat and formasi sheets with date cells and a numeric NIP', async () => {
+    const t = await parseXlsx(sample('officers.xlsx'));
+    expect(t.sheets).toEqual({ officers: 'Pejabat', formations: 'formasi' });
+    const officers = await collect(t.officers);
+    expect(officers.map((o) => o.row)).toEqual([2, 3, 4]);
+    expect(officers[0]?.record.nip).toBe('198503122010011003');
+    expect(officers[0]?.record.tanggal_lahir).toEqual(new Date(Date.UTC(1985, 2, 12)));
+    expect(typeof officers[1]?.record.nip).toBe('number');
+    expect(officers[2]?.record.tmt_jabatan).toEqual(new Date(Date.UTC(2023, 0, 1)));
+    const formations = await collect(t.formations);
+    expect(formations.map((f) => f.record)).toEqual([
+      { kode_wilayah: '16.71', tahun: 2026, jenjang: 'Ahli Pertama', kebutuhan: 10, formasi: 6 },
+      { kode_wilayah: '16.71', tahun: 2026, jenjang: 'Ahli Muda', kebutuhan: 5, formasi: 3 },
+    ]);
+
+    const s = new SnapshotNormaliser({ sourceRegion: '16.71', asOf: '2026-11-27' });
+    for (const o of officers) s.addOfficer(o.record, o.row);
+    for (const f of formations) s.addFormation(f.record, f.row);
+    const result = s.finish();
+    expect(result.accepted.map((o) => [o.nip, o.birthDate, o.tmtJabatan, o.phone])).toEqual([
+      ['198503122010011003', '1985-03-12', '2020-01-01', '+6281234567890'],
+      ['198402292010012001', '1984-02-29', '2023-01-01', null],
+    ]);
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]).toMatchObject({ row: 3, codes: ['nip_invalid'], fields: ['nip'] });
+    expect(result.rejected[0]?.issues[0]?.detail).toMatch(/angka/);
+    expect(result.formations).toHaveLength(2);
+  });
+
+  it('fails a file that is not a workbook', async () => {
+    const file = await tempFile('bad.xlsx', Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(100, 1)]));
+    await expectFileError(parseXlsx(file), 'unparseable_file');
+    await expectFileError(parseXlsx(sample('officers.xlsx'), { maxBytes: 1000 }), 'payload_too_large');
+    const t = await parseXlsx(sample('officers.xlsx'), { maxRows: 3 });
+    await collect(t.officers);
+    await expectFileError(collect(t.formations), 'payload_too_large');
+  });
+});
+
+describe('JSON', () => {
+  it('accepts { data: [...] } and a bare array, keeping value types', () => {
+    expect(parseJsonText('{"data":[{"NIP":"1","nama":"a"}]}')).toEqual([{ row: 1, record: { nip: '1', nama: 'a' } }]);
+    expect(parseJsonText('[{"nip":1}, 5]')).toEqual([
+      { row: 1, record: { nip: 1 } },
+      { row: 2, record: { nilai: '5' } },
+    ]);
+  });
+
+  it.each(['not json', '{"rows":[]}', '"x"', 'null'])('fails %j as unparseable_file', (text) => {
+    expect(() => parseJsonText(text)).toThrow(FileFormatError);
+  });
+
+  it('enforces maxRows', () => {
+    expect(() => parseJsonText('[{},{},{}]', { maxRows: 2 })).toThrow(
+      expect.objectContaining({ code: 'payload_too_large' }),
+    );
+  });
+});
+
+describe('parseAgencyFile', () => {
+  it.each([
+    ['officers-utf8-bom.csv', 'csv', 2, 0],
+    ['officers-semicolon.csv', 'csv', 3, 0],
+    ['formasi.csv', 'csv', 0, 3],
+    ['officers.xlsx', 'xlsx', 3, 2],
+    ['officers.json', 'json', 2, 0],
+  ])('%s: %s with %i officers and %i formations', async (name, format, nOfficers, nFormations) => {
+    const f = await parseAgencyFile(sample(name));
+    expect(f.format).toBe(format);
+    expect(await collect(f.officers)).toHaveLength(nOfficers);
+    expect(await collect(f.formations)).toHaveLength(nFormations);
+  });
+
+  it('sniffs content, not the file name', async () => {
+    const file = await tempFile('data.xlsx', 'NIP;Nama\n198503122010011003;Budi\n');
+    const f = await parseAgencyFile(file);
+    expect(f.format).toBe('csv');
+    expect(await collect(f.officers)).toEqual([{ row: 2, record: { nip: '198503122010011003', nama: 'Budi' } }]);
+  });
+
+  it('fails a missing file as unparseable_file', async () => {
+    await expectFileError(parseAgencyFile('/nonexistent/file.csv'), 'unparseable_file');
+  });
+});
