@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ageOn, parseDate } from './date.ts';
+import { ageInYears, parseDate } from './date.ts';
 
 describe('parseDate', () => {
   it.each<[unknown, string | null]>([
@@ -42,7 +42,7 @@ describe('parseDate', () => {
   });
 });
 
-describe('ageOn', () => {
+describe('ageInYears', () => {
   it.each([
     ['2008-02-29', '2026-02-28', 17],
     ['2008-02-29', '2026-03-01', 18],
@@ -50,6 +50,6 @@ describe('ageOn', () => {
     ['1985-03-12', '2026-03-11', 40],
     ['1985-03-12', '2026-03-12', 41],
   ])('age of someone born %s on %s is %i', (birth, on, age) => {
-    expect(ageOn(birth, on)).toBe(age);
+    expect(ageInYears(birth, on)).toBe(age);
   });
 });

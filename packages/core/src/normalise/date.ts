@@ -152,7 +152,7 @@ export function dateParts(iso: string): { y: number; m: number; d: number } {
  * Whole years from `birth` to `on` (both `YYYY-MM-DD`). Someone born on 29 February turns a year
  * older on 1 March in common years (the birthday has not come while `on` is 28 February).
  */
-export function ageOn(birth: string, on: string): number {
+export function ageInYears(birth: string, on: string): number {
   const b = dateParts(birth);
   const o = dateParts(on);
   let age = o.y - b.y;

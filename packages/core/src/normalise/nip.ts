@@ -1,4 +1,4 @@
-import { ageOn, formatDate } from './date.ts';
+import { ageInYears, formatDate } from './date.ts';
 
 /** Why a NIP failed R1; each maps to a sentence in Bahasa Indonesia via {@link describeNipProblem}. */
 export type NipProblem =
@@ -74,7 +74,7 @@ export function validateNip(input: unknown, asOf: string): NipCheck {
   const birthDate = formatDate(by, d2(nip, 4), d2(nip, 6));
   if (!birthDate) return { ok: false, nip, problem: 'birth_date_invalid' };
   if (by < 1940) return { ok: false, nip, problem: 'born_before_1940' };
-  if (ageOn(birthDate, asOf) < 18) return { ok: false, nip, problem: 'under_18' };
+  if (ageInYears(birthDate, asOf) < 18) return { ok: false, nip, problem: 'under_18' };
   const ty = d2(nip, 8) * 100 + d2(nip, 10);
   const tm = d2(nip, 12);
   if (tm < 1 || tm > 12 || ty < 1000) return { ok: false, nip, problem: 'tmt_cpns_invalid' };
