@@ -10,3 +10,4 @@ export * from './normalise/fields.ts';
 export * from './record.normaliser.ts';
 export * from './snapshot.normaliser.ts';
 export * from './describe.ts';
+export * from './reconcile/index.ts';

@@ -199,6 +199,146 @@ export interface RejectedRecordTable {
   raw: Json<Record<string, string>>;
 }
 
+export interface ApiKeyTable {
+  id: Generated<number>;
+  name: string;
+  role: 'admin' | 'province';
+  province_code: string | null;
+  lookup: string;
+  key_hash: string;
+  created_by: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: ColumnType<Date, Date | string | undefined, Date | string>;
+  actor: string;
+  actor_role: string;
+  action: string;
+  target: string | null;
+  province_code: string | null;
+  reason: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+/** A timestamptz with a database default (plain `Generated<Timestamp>` would nest ColumnTypes). */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/** R15: who is told about findings (migration 0007_alerts). */
+export interface AlertContactTable {
+  id: Generated<string>;
+  /** Null for the ministry's admin contacts. */
+  province_code: string | null;
+  is_admin: Generated<boolean>;
+  kind: 'email' | 'webhook';
+  address: string;
+  name: string | null;
+  secret_encrypted: string | null;
+  enabled: Generated<boolean>;
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'dead' | 'cancelled';
+
+/** R15: digests to deliver, written in the findings' transaction (migration 0007_alerts). */
+export interface AlertOutboxTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  kind: 'digest' | 'escalation' | 'delivery_failed';
+  run_id: string | null;
+  audience: 'province' | 'ministry';
+  province_code: string | null;
+  contact_id: string | null;
+  channel: 'email' | 'webhook';
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  finding_ids: ColumnType<number[], number[] | undefined, number[]>;
+  status: Generated<OutboxStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: DefaultTimestamp;
+  claim_token: string | null;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  first_attempt_at: Timestamp | null;
+  failure_reported_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+}
+
+/** A source's normalised snapshot staged for a run (migration 0004_staging); rows in staged_*. */
+export interface StagedSnapshotTable {
+  run_id: string;
+  source_id: string;
+  fetch_id: number | null;
+  content_hash: string | null;
+  officer_count: number;
+  formation_count: number;
+  finding_count: number;
+  rejected_count: number;
+  stats: Generated<Json>;
+  staged_at: Generated<Timestamp>;
+  reconciled_at: Timestamp | null;
+  discarded_at: Timestamp | null;
+}
+
+/** UNLOGGED staging rows of accepted officers (migration 0004_staging). */
+export interface StagedOfficerTable {
+  run_id: string;
+  source_id: string;
+  nip: string;
+  name: string;
+  name_normalised: string;
+  gender: string;
+  birth_date: DateString;
+  level: string;
+  grade: string;
+  unit: string;
+  region_code: string;
+  tmt_jabatan: DateString;
+  status: string;
+  active: boolean;
+  email: string | null;
+  phone: string | null;
+  source_updated_at: Timestamp | null;
+  position: number;
+}
+
+/** UNLOGGED staging rows of formations (migration 0004_staging). */
+export interface StagedFormationTable {
+  run_id: string;
+  source_id: string;
+  region_code: string;
+  year: number;
+  level: string;
+  need: number;
+  approved: number;
+  position: number;
+}
+
+/** UNLOGGED staging rows of R2/R3/R7 record findings (migration 0004_staging). */
+export interface StagedFindingTable {
+  run_id: string;
+  source_id: string;
+  code: string;
+  severity: string;
+  row: number | null;
+  nip: string | null;
+  details: Generated<Json>;
+}
+
+/** The snapshot each source last reconciled (R10 reads other agencies' listings). */
+export interface SourceListingTable {
+  source_id: string;
+  run_id: string;
+  staged_at: Timestamp;
+  reconciled_at: Generated<Timestamp>;
+}
+
 export interface Database {
   regions: RegionTable;
   levels: LevelTable;
@@ -207,12 +347,21 @@ export interface Database {
   runs: RunTable;
   source_fetches: SourceFetchTable;
   findings: FindingTable;
+  alert_contacts: AlertContactTable;
+  alert_outbox: AlertOutboxTable;
   publications: PublicationTable;
   officer_records: OfficerRecordTable;
   publication_changes: PublicationChangeTable;
   formations: FormationTable;
   held_removals: HeldRemovalTable;
   rejected_records: RejectedRecordTable;
+  staged_snapshots: StagedSnapshotTable;
+  staged_officers: StagedOfficerTable;
+  staged_formations: StagedFormationTable;
+  staged_findings: StagedFindingTable;
+  source_listings: SourceListingTable;
+  api_keys: ApiKeyTable;
+  audit_log: AuditLogTable;
 }
 
 export type Source = Selectable<SourceTable>;

@@ -1,0 +1,104 @@
+import { sql, type Kysely } from 'kysely';
+
+// Frozen in time: never import application code here.
+//
+// Staging: each source's normalised snapshot of a run, written in bulk by stageSnapshot() and read
+// set-based by reconcileRun(). The row tables are UNLOGGED (no WAL: staging 1M rows is several
+// times faster); their header, staged_snapshots, is logged and carries the row counts, so rows
+// lost to a server crash are detected instead of being read as an empty snapshot (which R8 would
+// take for a mass removal).
+//
+// source_listings points at the snapshot each source last reconciled: its rows are kept (older
+// ones are deleted) because R10 needs what *other* agencies list — an officer who loses a
+// transfer comparison is not in the register but is still listed, and comes back if the winner
+// drops them, even when the loser's own file has not changed since.
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('staged_snapshots')
+    .addColumn('run_id', 'uuid', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('source_id', 'text', (c) => c.notNull().references('sources.id'))
+    .addColumn('fetch_id', 'bigint')
+    .addColumn('content_hash', 'text')
+    .addColumn('officer_count', 'integer', (c) => c.notNull())
+    .addColumn('formation_count', 'integer', (c) => c.notNull())
+    .addColumn('finding_count', 'integer', (c) => c.notNull())
+    .addColumn('rejected_count', 'integer', (c) => c.notNull())
+    .addColumn('stats', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+    .addColumn('staged_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
+    .addColumn('reconciled_at', 'timestamptz')
+    // Its rows were deleted (superseded by a newer reconciled snapshot of the source).
+    .addColumn('discarded_at', 'timestamptz')
+    .addPrimaryKeyConstraint('staged_snapshots_pk', ['run_id', 'source_id'])
+    .execute();
+  await db.schema
+    .createIndex('staged_snapshots_source')
+    .on('staged_snapshots')
+    .columns(['source_id', 'staged_at'])
+    .execute();
+
+  await sql`
+    create unlogged table staged_officers (
+      run_id uuid not null,
+      source_id text not null,
+      nip text not null,
+      name text not null,
+      name_normalised text not null,
+      gender text not null,
+      birth_date date not null,
+      level text not null,
+      grade text not null,
+      unit text not null,
+      region_code text not null,
+      tmt_jabatan date not null,
+      status text not null,
+      active boolean not null,
+      email text,
+      phone text,
+      source_updated_at timestamptz,
+      position integer not null
+    )`.execute(db);
+  await sql`create index staged_officers_run_source on staged_officers (run_id, source_id)`.execute(db);
+  // R10 looks up what every other listing says about the NIPs a run touches.
+  await sql`create index staged_officers_nip on staged_officers (nip)`.execute(db);
+
+  await sql`
+    create unlogged table staged_formations (
+      run_id uuid not null,
+      source_id text not null,
+      region_code text not null,
+      year integer not null,
+      level text not null,
+      need integer not null,
+      approved integer not null,
+      position integer not null
+    )`.execute(db);
+  await sql`create index staged_formations_run_source on staged_formations (run_id, source_id)`.execute(db);
+
+  // R2/R3/R7 record findings raised by the normaliser (R6 rejections are in rejected_records).
+  await sql`
+    create unlogged table staged_findings (
+      run_id uuid not null,
+      source_id text not null,
+      code text not null,
+      severity text not null,
+      row integer,
+      nip text,
+      details jsonb not null default '{}'::jsonb
+    )`.execute(db);
+  await sql`create index staged_findings_run_source on staged_findings (run_id, source_id)`.execute(db);
+
+  await db.schema
+    .createTable('source_listings')
+    .addColumn('source_id', 'text', (c) => c.primaryKey().references('sources.id'))
+    .addColumn('run_id', 'uuid', (c) => c.notNull())
+    .addColumn('staged_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('reconciled_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  for (const t of ['source_listings', 'staged_findings', 'staged_formations', 'staged_officers', 'staged_snapshots']) {
+    await db.schema.dropTable(t).ifExists().execute();
+  }
+}
