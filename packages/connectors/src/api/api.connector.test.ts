@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApiConnector } from './api.connector.ts';
 import { FetchError } from '../fetch-error.ts';
@@ -41,11 +42,8 @@ async function fetchAll(
 const officer = (i: number) => ({ nip: String(198503122010011000 + i), nama: `Pejabat ${i}` });
 
 /** A paged API of `total` officers; `fault(n, path)` may answer instead. */
-function pagedApi(
-  total: number,
-  fault?: (res: import('node:http').ServerResponse, n: number, path: string) => boolean,
-) {
-  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, n: number) => {
+function pagedApi(total: number, fault?: (res: ServerResponse, n: number, path: string) => boolean) {
+  return (req: IncomingMessage, res: ServerResponse, n: number) => {
     const u = new URL(req.url!, 'http://x');
     if (fault?.(res, n, u.pathname)) return;
     if (u.pathname === '/v1/formations')
