@@ -1,0 +1,443 @@
+import { sql } from 'kysely';
+import type { Db } from '../db.ts';
+import type { FetchStatus, Run, RunScopeKind, RunStatus, SourceFetch } from '../schema.ts';
+
+const jsonb = (v: unknown) => sql<never>`${JSON.stringify(v)}::jsonb`;
+
+/** What a run covers (register-api-v1.md § POST /sync). */
+export type RunScope =
+  | { kind: 'national' }
+  | { kind: 'province'; value: string }
+  | { kind: 'region'; value: string }
+  | { kind: 'source'; value: string };
+
+/** Thrown when a scope names nothing that exists or holds no enabled source; the message says which. */
+export class RunScopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunScopeError';
+  }
+}
+
+/** `national`, `province:16`, `region:16.71`, `source:<id>`: one queued/running run per key. */
+export function scopeKey(scope: RunScope): string {
+  return scope.kind === 'national' ? 'national' : `${scope.kind}:${scope.value}`;
+}
+
+export function scopeOf(run: Pick<Run, 'scope_kind' | 'scope_value'>): RunScope {
+  return run.scope_kind === 'national'
+    ? { kind: 'national' }
+    : { kind: run.scope_kind as Exclude<RunScopeKind, 'national'>, value: run.scope_value ?? '' };
+}
+
+/** The calendar date (`YYYY-MM-DD`) of an instant in a time zone: a run's default `as_of`. */
+export function calendarDateIn(timeZone: string, at: Date = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/** Enabled sources a scope covers, by id. Throws {@link RunScopeError} naming what is wrong. */
+export async function sourcesInScope(db: Db, scope: RunScope): Promise<{ id: string; region_code: string }[]> {
+  if (scope.kind === 'province' || scope.kind === 'region') {
+    const region = await db
+      .selectFrom('regions')
+      .select(['code', 'level'])
+      .where('code', '=', scope.value)
+      .executeTakeFirst();
+    if (!region) throw new RunScopeError(`unknown region code "${scope.value}"`);
+    if (scope.kind === 'province' && region.level !== 'province')
+      throw new RunScopeError(`"${scope.value}" is a regency/city, not a province (use a region scope)`);
+  }
+  let q = db.selectFrom('sources').select(['id', 'region_code']).where('enabled', '=', true);
+  if (scope.kind === 'province') {
+    const p = scope.value;
+    q = q.where((eb) => eb.or([eb('region_code', '=', p), eb('region_code', 'like', `${p}.%`)]));
+  } else if (scope.kind === 'region') q = q.where('region_code', '=', scope.value);
+  else if (scope.kind === 'source') {
+    const src = await db
+      .selectFrom('sources')
+      .select(['id', 'enabled'])
+      .where('id', '=', scope.value)
+      .executeTakeFirst();
+    if (!src) throw new RunScopeError(`unknown source "${scope.value}"`);
+    if (!src.enabled) throw new RunScopeError(`source "${scope.value}" is disabled`);
+    q = q.where('id', '=', scope.value);
+  }
+  const rows = await q.orderBy('id').execute();
+  if (rows.length === 0) {
+    throw new RunScopeError(
+      scope.kind === 'national'
+        ? 'no enabled source is registered (import sources first: pksync sources import FILE)'
+        : `no enabled source covers ${scopeKey(scope)}`,
+    );
+  }
+  return rows;
+}
+
+export interface CreateRunInput {
+  scope: RunScope;
+  trigger: 'schedule' | 'manual';
+  requestedBy: string | null;
+  reason?: string | null;
+  /** `YYYY-MM-DD`. */
+  asOf: string;
+  /** Scheduled runs: `national:<as_of>`, so two schedulers make one run per night. */
+  scheduleSlot?: string | null;
+}
+
+export interface CreateRunResult {
+  run: Run;
+  /** False when a run for the same scope was already queued or running (or the slot was taken). */
+  created: boolean;
+  /** Sources of the run (one `source_fetches` row each). */
+  sourceIds: string[];
+}
+
+/**
+ * Inserts a queued run with one pending `source_fetches` row per source in scope, in one
+ * transaction. When a run for the same scope is already queued or running (the partial unique
+ * index `runs_one_active_per_scope` is the arbiter, not Redis), or the schedule slot was already
+ * used, nothing is inserted and that run is returned with `created: false`.
+ */
+export async function createRun(db: Db, input: CreateRunInput): Promise<CreateRunResult> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.asOf) || Number.isNaN(Date.parse(`${input.asOf}T00:00:00Z`)))
+    throw new RunScopeError(`as_of must be a date YYYY-MM-DD, got "${input.asOf}"`);
+  const key = scopeKey(input.scope);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const sources = await sourcesInScope(db, input.scope);
+    const result = await db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('runs')
+        .values({
+          scope_kind: input.scope.kind,
+          scope_value: input.scope.kind === 'national' ? null : input.scope.value,
+          scope_key: key,
+          trigger: input.trigger,
+          requested_by: input.requestedBy,
+          reason: input.reason ?? null,
+          as_of: input.asOf,
+          schedule_slot: input.scheduleSlot ?? null,
+          counts: jsonb({ sources: sources.length }),
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!inserted) return null;
+      await trx
+        .insertInto('source_fetches')
+        .values(sources.map((s) => ({ run_id: inserted.id, source_id: s.id })))
+        .execute();
+      return { run: inserted, created: true, sourceIds: sources.map((s) => s.id) };
+    });
+    if (result) return result;
+    // Somebody else holds the scope (or the slot): return their run.
+    let existing: Run | undefined;
+    if (input.scheduleSlot)
+      existing = await db
+        .selectFrom('runs')
+        .selectAll()
+        .where('schedule_slot', '=', input.scheduleSlot)
+        .executeTakeFirst();
+    existing ??= await db
+      .selectFrom('runs')
+      .selectAll()
+      .where('scope_key', '=', key)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    if (existing) {
+      const ids = await db
+        .selectFrom('source_fetches')
+        .select('source_id')
+        .where('run_id', '=', existing.id)
+        .orderBy('source_id')
+        .execute();
+      return { run: existing, created: false, sourceIds: ids.map((r) => r.source_id) };
+    }
+    // The active run finished between our insert and select: try again.
+  }
+  throw new Error(`could not create or find a run for ${key} (contended); try again`);
+}
+
+export async function getRun(db: Db, runId: string): Promise<Run | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+}
+
+/** The most recent runs, newest first. */
+export async function listRuns(db: Db, options: { limit?: number; scopeKey?: string } = {}): Promise<Run[]> {
+  let q = db.selectFrom('runs').selectAll();
+  if (options.scopeKey) q = q.where('scope_key', '=', options.scopeKey);
+  return q
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(options.limit ?? 20)
+    .execute();
+}
+
+export async function listSourceFetches(db: Db, runId: string): Promise<SourceFetch[]> {
+  return db.selectFrom('source_fetches').selectAll().where('run_id', '=', runId).orderBy('source_id').execute();
+}
+
+/** Per-run progress as `pksync sync --wait` and `GET /runs/{id}` show it. */
+export interface RunProgress {
+  run: Run;
+  sources: Record<FetchStatus, number> & { total: number; done: number };
+  /** Sums over the run's fetches: rows read, accepted, rejected. */
+  records: { rows: number; accepted: number; rejected: number };
+}
+
+export async function getRunProgress(db: Db, runId: string): Promise<RunProgress | undefined> {
+  const run = await getRun(db, runId);
+  if (!run) return undefined;
+  const rows = await db
+    .selectFrom('source_fetches')
+    .select((eb) => [
+      'status',
+      eb.fn.countAll<number>().as('n'),
+      sql<number>`coalesce(sum((counts->>'rows')::int), 0)`.as('rows'),
+      sql<number>`coalesce(sum((counts->>'accepted')::int), 0)`.as('accepted'),
+      sql<number>`coalesce(sum((counts->>'rejected')::int), 0)`.as('rejected'),
+    ])
+    .where('run_id', '=', runId)
+    .groupBy('status')
+    .execute();
+  const sources = { pending: 0, running: 0, succeeded: 0, unchanged: 0, failed: 0, total: 0, done: 0 };
+  const records = { rows: 0, accepted: 0, rejected: 0 };
+  for (const r of rows) {
+    const n = Number(r.n);
+    sources[r.status] = n;
+    sources.total += n;
+    if (r.status === 'succeeded' || r.status === 'unchanged' || r.status === 'failed') sources.done += n;
+    records.rows += Number(r.rows);
+    records.accepted += Number(r.accepted);
+    records.rejected += Number(r.rejected);
+  }
+  return { run, sources, records };
+}
+
+/**
+ * Marks one source's fetch as started (attempts + 1) and its run as running. Returns the fetch
+ * row, or undefined when the fetch is already finished (a duplicate or recovered execution).
+ */
+export async function startSourceFetch(db: Db, runId: string, sourceId: string): Promise<SourceFetch | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('source_fetches')
+      .set((eb) => ({
+        status: 'running',
+        attempts: eb('attempts', '+', 1),
+        started_at: sql`coalesce(started_at, now())`,
+      }))
+      .where('run_id', '=', runId)
+      .where('source_id', '=', sourceId)
+      .where('status', 'in', ['pending', 'running'])
+      .returningAll()
+      .executeTakeFirst();
+    if (row) {
+      await trx
+        .updateTable('runs')
+        .set({ status: 'running', started_at: sql`coalesce(started_at, now())` })
+        .where('id', '=', runId)
+        .where('status', '=', 'queued')
+        .execute();
+    }
+    return row;
+  });
+}
+
+/** Counts kept per fetch (`source_fetches.counts`). */
+export interface FetchCounts {
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  officers: number;
+  formations: number;
+  /** Milliseconds spent fetching + normalising, and staging. */
+  fetchMs: number;
+  stageMs: number;
+}
+
+export interface FinishFetchInput {
+  status: Extract<FetchStatus, 'succeeded' | 'unchanged' | 'failed'>;
+  contentHash?: string | null;
+  counts?: Partial<FetchCounts>;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+}
+
+/**
+ * Records a fetch's outcome. A successful or unchanged fetch also stamps the source's
+ * `last_success_at` (R9: what "stale since" is measured from). Only a fetch still running
+ * is finished, so a duplicate execution cannot overwrite an outcome.
+ */
+export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFetchInput): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('source_fetches')
+      .set({
+        status: input.status,
+        content_hash: input.contentHash ?? null,
+        counts: jsonb(input.counts ?? {}),
+        error_code: input.errorCode ?? null,
+        error_message: input.errorMessage ? input.errorMessage.slice(0, 2000) : null,
+        finished_at: sql`now()`,
+      })
+      .where('id', '=', fetchId)
+      .where('status', '=', 'running')
+      .returning(['source_id', 'finished_at'])
+      .executeTakeFirst();
+    if (!row) return false;
+    if (input.status !== 'failed') {
+      await trx
+        .updateTable('sources')
+        .set({ last_success_at: row.finished_at })
+        .where('id', '=', row.source_id)
+        .execute();
+    }
+    return true;
+  });
+}
+
+/** Records a failed attempt that will be retried (the fetch stays running). */
+export async function noteFetchAttemptError(
+  db: Db,
+  fetchId: number,
+  errorCode: string,
+  message: string,
+): Promise<void> {
+  await db
+    .updateTable('source_fetches')
+    .set({ error_code: errorCode, error_message: message.slice(0, 2000) })
+    .where('id', '=', fetchId)
+    .where('status', '=', 'running')
+    .execute();
+}
+
+/**
+ * Before reconciling: any fetch that never finished (its job failed for good or was lost) is
+ * failed, so R9 keeps that source's published entries. Returns how many were marked.
+ */
+export async function failUnfinishedFetches(
+  db: Db,
+  runId: string,
+  reason: string,
+  options: { sourceId?: string; errorCode?: string } = {},
+): Promise<number> {
+  let q = db
+    .updateTable('source_fetches')
+    .set({
+      status: 'failed',
+      error_code: sql`coalesce(error_code, ${options.errorCode ?? 'worker_error'})`,
+      error_message: sql`coalesce(error_message, ${reason})`,
+      finished_at: sql`now()`,
+    })
+    .where('run_id', '=', runId)
+    .where('status', 'in', ['pending', 'running']);
+  if (options.sourceId) q = q.where('source_id', '=', options.sourceId);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** The source row a fetch needs (token still encrypted). */
+export async function getSourceRow(db: Db, sourceId: string) {
+  return db.selectFrom('sources').selectAll().where('id', '=', sourceId).executeTakeFirst();
+}
+
+/** True when the source has a held mass removal (R8) waiting for confirmation or a repeat. */
+export async function hasOpenHeldRemoval(db: Db, sourceId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('held_removals')
+    .select('id')
+    .where('source_id', '=', sourceId)
+    .where('status', 'in', ['held', 'confirmed'])
+    .executeTakeFirst();
+  return Boolean(row);
+}
+
+export interface RunCounts {
+  sources: number;
+  succeeded: number;
+  unchanged: number;
+  failed: number;
+  fetched: number;
+  accepted: number;
+  rejected: number;
+  added: number;
+  removed: number;
+  changed: number;
+  active: number;
+  officers: number;
+  findingsOpened: number;
+  findingsResolved: number;
+}
+
+/** Sums of a run's fetches (sources by outcome, records read/accepted/rejected). */
+export async function fetchTotals(
+  db: Db,
+  runId: string,
+): Promise<Pick<RunCounts, 'sources' | 'succeeded' | 'unchanged' | 'failed' | 'fetched' | 'accepted' | 'rejected'>> {
+  const p = await getRunProgress(db, runId);
+  if (!p) throw new Error(`run ${runId} not found`);
+  return {
+    sources: p.sources.total,
+    succeeded: p.sources.succeeded,
+    unchanged: p.sources.unchanged,
+    failed: p.sources.failed,
+    fetched: p.records.rows,
+    accepted: p.records.accepted,
+    rejected: p.records.rejected,
+  };
+}
+
+/**
+ * R8/hash skip: after reconciliation, each source fetched successfully in this run remembers its
+ * snapshot's content hash, so an identical snapshot next time is `unchanged`. A source whose
+ * removal was held in this run keeps its old hash: the same snapshot next time must be
+ * reconciled again, which applies the held removal (R8 "shows the same removal again").
+ * Call inside the reconciliation transaction.
+ */
+export async function commitContentHashes(db: Db, runId: string): Promise<void> {
+  await sql`
+    update sources s set last_content_hash = f.content_hash, updated_at = s.updated_at
+    from source_fetches f
+    where f.run_id = ${runId} and f.status = 'succeeded' and f.content_hash is not null and s.id = f.source_id
+      and not exists (
+        select 1 from held_removals h where h.source_id = s.id and h.run_id = ${runId} and h.status = 'held'
+      )`.execute(db);
+}
+
+/** Marks a run completed (inside the reconciliation transaction, so a retried job sees it). */
+export async function markRunCompleted(db: Db, runId: string): Promise<boolean> {
+  const res = await db
+    .updateTable('runs')
+    .set({ status: 'completed', finished_at: sql`now()`, error: null })
+    .where('id', '=', runId)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** Stores a completed run's counts and published version. */
+export async function setRunOutcome(
+  db: Db,
+  runId: string,
+  outcome: { counts: Partial<RunCounts>; versionPublished: number | null },
+): Promise<void> {
+  await db
+    .updateTable('runs')
+    .set({ counts: jsonb(outcome.counts), version_published: outcome.versionPublished })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/** Marks a run failed (it could not complete); frees its scope for the next trigger. */
+export async function markRunFailed(db: Db, runId: string, error: string): Promise<boolean> {
+  const res = await db
+    .updateTable('runs')
+    .set({ status: 'failed', finished_at: sql`now()`, error: error.slice(0, 2000) })
+    .where('id', '=', runId)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export type { Run, RunStatus, SourceFetch };

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * The queues of the pipeline. Fetches are I/O-bound and run many at a time; reconciliation is one
+ * database transaction per run and runs one at a time per worker process.
+ */
+export const QUEUE_NAMES = ['fetch', 'run'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+const runId = z.uuid();
+
+/** How one job is defined: its queue, payload schema, retry policy and deterministic id. */
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  queue: QueueName;
+  schema: S;
+  attempts: number;
+  backoff: { type: 'exponential' | 'fixed'; delay: number };
+  /** Deterministic job id: the same payload can never be queued twice. No `:` (BullMQ forbids it). */
+  jobId(payload: z.infer<S>): string;
+}
+
+const define = <Q extends QueueName, S extends z.ZodType>(
+  d: JobDefinition<S> & { queue: Q },
+): JobDefinition<S> & { queue: Q } => d;
+
+/**
+ * The job catalog: every job name (dotted) with its payload schema, attempts, back-off and job
+ * id. Payloads carry ids, never records; new payload fields must be optional (old jobs may still
+ * be in flight). The worker's handler map is typed from this catalog, so a job without a handler
+ * fails the type check.
+ *
+ * A run is a BullMQ flow: one `source.fetch` child per source, then the `run.reconcile` parent.
+ */
+export const jobCatalog = {
+  /** Fetch → normalise → stage one source for one run (R9: a failed fetch completes the job). */
+  'source.fetch': define({
+    queue: 'fetch',
+    schema: z.object({ runId, sourceId: z.string().min(1).max(200) }),
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
+    jobId: (p) => `fetch-${p.runId}-${p.sourceId}`,
+  }),
+  /** Reconcile → publish → findings for one run, after all its fetches (R8–R14). */
+  'run.reconcile': define({
+    queue: 'run',
+    schema: z.object({ runId }),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1_000 },
+    jobId: (p) => `reconcile-${p.runId}`,
+  }),
+};
+
+export type JobCatalog = typeof jobCatalog;
+export type JobName = keyof JobCatalog;
+export type JobPayload<N extends JobName> = z.infer<JobCatalog[N]['schema']>;
+/** The job names consumed from one queue. */
+export type JobsOfQueue<Q extends QueueName> = {
+  [N in JobName]: JobCatalog[N]['queue'] extends Q ? N : never;
+}[JobName];
+
+export const JOB_NAMES = Object.keys(jobCatalog) as JobName[];
+
+/** Validates a payload against its schema; throws a ZodError naming the bad field. */
+export function parsePayload<N extends JobName>(name: N, payload: unknown): JobPayload<N> {
+  return jobCatalog[name].schema.parse(payload) as JobPayload<N>;
+}
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobCatalog, name);
+}

@@ -1,0 +1,6 @@
+export * from './catalog.ts';
+export * from './errors.ts';
+export * from './connection.ts';
+export * from './producer.ts';
+export * from './worker.ts';
+export * from './logger.ts';

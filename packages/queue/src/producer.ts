@@ -1,0 +1,125 @@
+import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { jobCatalog, parsePayload, QUEUE_NAMES, type JobName, type JobPayload, type QueueName } from './catalog.ts';
+import { producerConnection, waitReady } from './connection.ts';
+
+export interface QueueClientOptions {
+  redisUrl: string;
+  /** BullMQ key prefix: a Redis Cluster hash tag (`config.queuePrefix`, default `{pksync}`). */
+  prefix: string;
+}
+
+/** Completed jobs are kept a day (for the dashboard), failed ones a week. */
+const RETENTION = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+} as const;
+
+/** BullMQ options of one catalog job: attempts, back-off, deterministic id, retention. */
+export function jobOptions<N extends JobName>(name: N, payload: JobPayload<N>): JobsOptions {
+  const def = jobCatalog[name];
+  return {
+    jobId: (def.jobId as (p: JobPayload<N>) => string)(payload),
+    attempts: def.attempts,
+    backoff: def.backoff,
+    ...RETENTION,
+  };
+}
+
+/** Producer side of the queues: add jobs and run flows. Fails fast when Redis is down. */
+export interface QueueClient {
+  /** Adds one job; returns its (deterministic) id. Adding the same payload twice is a no-op. */
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: { delayMs?: number }): Promise<string>;
+  /**
+   * Adds a run's flow: one `source.fetch` child per source, then the `run.reconcile` parent. Job ids
+   * are derived from the run and source ids, so adding the same run twice adds nothing.
+   */
+  enqueueRun(run: { runId: string; sourceIds: readonly string[] }): Promise<void>;
+  /** The BullMQ queue (dashboards, metrics, tests). */
+  queue(name: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a producer. Queues keep their keys under `prefix` (a hash tag), so each queue's keys
+ * share one Redis Cluster slot.
+ *
+ * @example
+ * const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+ * await queues.enqueueRun({ runId, sourceIds });
+ */
+export function createQueueClient(options: QueueClientOptions): QueueClient {
+  let redis: Redis | undefined;
+  const queues = new Map<QueueName, Queue>();
+  let flow: FlowProducer | undefined;
+  let closing: Promise<void> | undefined;
+
+  const connection = async (): Promise<Redis> => {
+    if (closing) throw new Error('queue client is closed');
+    redis ??= producerConnection(options.redisUrl);
+    await waitReady(redis);
+    return redis;
+  };
+  const queueOf = (name: QueueName): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      redis ??= producerConnection(options.redisUrl);
+      q = new Queue(name, { connection: redis, prefix: options.prefix });
+      q.on('error', () => {});
+      queues.set(name, q);
+    }
+    return q;
+  };
+
+  return {
+    async enqueue(name, payload, opts) {
+      const data = parsePayload(name, payload);
+      await connection();
+      const jobOpts = jobOptions(name, data);
+      if (opts?.delayMs) jobOpts.delay = opts.delayMs;
+      const job = await queueOf(jobCatalog[name].queue).add(name, data, jobOpts);
+      return job.id ?? String(jobOpts.jobId);
+    },
+    async enqueueRun({ runId, sourceIds }) {
+      const conn = await connection();
+      if (!flow) {
+        flow = new FlowProducer({ connection: conn, prefix: options.prefix });
+        flow.on('error', () => {});
+      }
+      const parent = parsePayload('run.reconcile', { runId });
+      await flow.add({
+        name: 'run.reconcile',
+        queueName: jobCatalog['run.reconcile'].queue,
+        data: parent,
+        opts: jobOptions('run.reconcile', parent),
+        children: sourceIds.map((sourceId) => {
+          const data = parsePayload('source.fetch', { runId, sourceId });
+          return {
+            name: 'source.fetch',
+            queueName: jobCatalog['source.fetch'].queue,
+            data,
+            // R9: a child that still fails after its attempts (e.g. the database was down) must
+            // not block or fail the run: the parent proceeds and reports that source failed.
+            opts: { ...jobOptions('source.fetch', data), ignoreDependencyOnFailure: true },
+          };
+        }),
+      });
+    },
+    queue: queueOf,
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([...queues.values()].map((q) => q.close()));
+        if (flow) await flow.close().catch(() => {});
+        if (redis) redis.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Standalone form of {@link QueueClient.enqueue}. */
+export function enqueue<N extends JobName>(client: QueueClient, name: N, payload: JobPayload<N>): Promise<string> {
+  return client.enqueue(name, payload);
+}
+
+export { QUEUE_NAMES };

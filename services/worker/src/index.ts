@@ -1,0 +1,108 @@
+import type { Config } from '@pksync/config';
+import type { ConnectorDeps, FetchLimits } from '@pksync/connectors';
+import { createDb, markRunFailed, uploadReader, type Db } from '@pksync/db';
+import { createLogger, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
+import { fetchSourceHandler } from './fetch-source.job.ts';
+import { reconcileRunHandler, type AfterFindingsHook } from './reconcile-run.job.ts';
+
+export { fetchSourceHandler, type FetchSourceSummary } from './fetch-source.job.ts';
+export { reconcileRunHandler, type AfterFindingsHook, type ReconcileRunSummary } from './reconcile-run.job.ts';
+
+export interface WorkerStartOptions {
+  log?: Logger;
+  /** Parallel fetches in this process (default `config.workerConcurrency`). */
+  concurrency?: number;
+  /** Job lock; a killed worker's jobs are recovered after this (default 30 s). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Connector overrides (tests: faster back-off). */
+  fetchLimits?: Partial<FetchLimits>;
+  connectorDeps?: Partial<ConnectorDeps>;
+  /** Alerts: called inside the reconciliation transaction with the run's new/resolved findings. */
+  afterFindings?: AfterFindingsHook;
+}
+
+export interface RunningWorker {
+  /** Graceful stop (running jobs finish or are released after the shutdown time-out). Safe to call twice. */
+  close(): Promise<void>;
+  readonly db: Db;
+}
+
+/**
+ * The worker service: consumes the pipeline queues (`fetch`: fetch → normalise → stage, many at a
+ * time; `run`: reconcile → publish → findings, one at a time). Start any number of processes on
+ * any number of machines; PostgreSQL holds every outcome, Redis only carries the jobs.
+ *
+ * @example
+ * const worker = await start(loadConfig());
+ * process.once('SIGTERM', () => void worker.close());
+ */
+export async function start(config: Config, options: WorkerStartOptions = {}): Promise<RunningWorker> {
+  const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'worker' } });
+  const concurrency = options.concurrency ?? config.workerConcurrency;
+  const db = createDb(config.databaseUrl, { max: concurrency + 3, applicationName: 'pksync-worker' });
+  const common = {
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    log,
+    lockDurationMs: options.lockDurationMs,
+    stalledIntervalMs: options.stalledIntervalMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  };
+  const workers: PipelineWorker[] = [];
+  try {
+    workers.push(
+      createWorker({
+        ...common,
+        queue: 'fetch',
+        concurrency,
+        handlers: {
+          'source.fetch': fetchSourceHandler({
+            db,
+            tokenKey: config.tokenKey,
+            connectorDeps: { uploads: uploadReader(db), ...options.connectorDeps },
+            limits: {
+              maxBytes: config.limits.maxSnapshotBytes,
+              maxRows: config.limits.maxSnapshotRows,
+              fetchTimeoutMs: config.limits.fetchTimeoutMs,
+              ...options.fetchLimits,
+            },
+          }),
+        },
+      }),
+      createWorker({
+        ...common,
+        queue: 'run',
+        concurrency: 1,
+        // R14: runs reconcile one at a time across every worker process (versions are a sequence).
+        globalConcurrency: 1,
+        handlers: { 'run.reconcile': reconcileRunHandler({ db, afterFindings: options.afterFindings }) },
+        onFinalFailure: async (name, payload, error) => {
+          const runId = (payload as { runId?: string }).runId;
+          if (name === 'run.reconcile' && runId && (await markRunFailed(db, runId, error.message)))
+            log.error({ runId, err: error }, 'run failed: it could not be reconciled');
+        },
+      }),
+    );
+    await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
+  } catch (e) {
+    await Promise.allSettled(workers.map((w) => w.close()));
+    await db.destroy();
+    throw e;
+  }
+  log.info({ concurrency, prefix: config.queuePrefix }, 'worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    close() {
+      closing ??= (async () => {
+        log.info('worker stopping');
+        await Promise.allSettled(workers.map((w) => w.close()));
+        await db.destroy().catch(() => {});
+        log.info('worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
