@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { jakartaToday, runCheck } from './check.command.ts';
+
+const sample = (name: string) => new URL(`../../../../packages/connectors/samples/${name}`, import.meta.url).pathname;
+const opts = { region: '1671', asOf: '2026-11-27' };
+
+describe('pksync check', () => {
+  it('exits 0 and says the file is ready when nothing is rejected', async () => {
+    const r = await runCheck(sample('officers-utf8-bom.csv'), opts);
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toContain('Diterima: 2 · Ditolak: 0');
+    expect(r.output).toContain('utf-8-bom');
+    expect(r.output).toContain('siap diunggah');
+  });
+
+  it('exits 1 and lists each rejection with its row, reasons in Bahasa Indonesia and the code', async () => {
+    const r = await runCheck(sample('officers-semicolon.csv'), opts);
+    expect(r.exitCode).toBe(1);
+    expect(r.output).toContain('Baris data: 3');
+    expect(r.output).toContain('Ditolak: 1');
+    expect(r.output).toContain('Kolom tidak dikenal (diabaikan): Catatan');
+    expect(r.output).toMatch(
+      /Baris 4 \(NIP 1985031220100110\):\n {4}- NIP: NIP harus 18 digit angka\..*\[nip_invalid\]/,
+    );
+    expect(r.output).toMatch(/- Jenjang: "Penyuluh" bukan jenjang.*\[level_unknown\]/);
+  });
+
+  it('reports warnings by code, with their rows', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pksync-check-'));
+    const file = path.join(dir, 'warn.csv');
+    await writeFile(
+      file,
+      [
+        'NIP,Nama,JK,Jenjang,Golongan,Unit Kerja,TMT,Status',
+        '198503122010011003,Budi,P,Ahli Pertama,III/c,Disnaker,2020-01-01,aktif',
+        '199001012015032001,Siti,P,Ahli Pertama,III/d,Disnaker,2020-01-01,aktif',
+      ].join('\n'),
+    );
+    const r = await runCheck(file, opts);
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toMatch(/2 × .*\[grade_level_mismatch\]/);
+    expect(r.output).toMatch(/1 × .*\[gender_mismatch\]/);
+    expect(r.output).toContain('Baris 2 (NIP 198503122010011003) [gender_mismatch]');
+  });
+
+  it('prints the full result with --json', async () => {
+    const r = await runCheck(sample('officers.xlsx'), { ...opts, json: true });
+    expect(r.exitCode).toBe(1);
+    const parsed = JSON.parse(r.output);
+    expect(parsed).toMatchObject({ format: 'xlsx', region: '16.71', asOf: '2026-11-27' });
+    expect(parsed.accepted).toHaveLength(2);
+    expect(parsed.formations).toHaveLength(2);
+    expect(parsed.rejected[0]).toMatchObject({ row: 3, codes: ['nip_invalid'] });
+    expect(parsed.stats).toMatchObject({ rows: 5, accepted: 4, rejected: 1 });
+  });
+
+  it('exits 2 when the file cannot be read, a region is unknown or the date is bad', async () => {
+    const broken = await runCheck(sample('broken-quote.csv'), opts);
+    expect(broken.exitCode).toBe(2);
+    expect(broken.output).toContain('[unparseable_file]');
+    expect((await runCheck('/nonexistent.csv', opts)).exitCode).toBe(2);
+    expect((await runCheck(sample('officers.xlsx'), { ...opts, maxRows: 1 })).output).toContain('payload_too_large');
+    expect((await runCheck(sample('officers.xlsx'), { region: '99.99' })).exitCode).toBe(2);
+    expect((await runCheck(sample('officers.xlsx'), { region: '16.71', asOf: '27-11-2026' })).exitCode).toBe(2);
+  });
+
+  it('escapes control and bidi characters in the terminal output', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pksync-check-'));
+    const file = path.join(dir, 'hostile.csv');
+    await writeFile(
+      file,
+      'NIP,Nama,Jenjang,Golongan,Unit Kerja,TMT,Status\n198503122010011003,Budi,\u202eMuda\u001b[31m,III/c,X,2020-01-01,aktif\n',
+    );
+    const r = await runCheck(file, opts);
+    expect(r.exitCode).toBe(1);
+    expect(r.output.includes('\u202e') || r.output.includes('\u001b')).toBe(false);
+    expect(r.output).toContain('"\\u202eMuda\\u001b[31m" bukan jenjang');
+    expect((await runCheck(sample('hostile.csv'), opts)).exitCode).toBe(0);
+  });
+
+  it('defaults as_of to the calendar date in Asia/Jakarta', () => {
+    expect(jakartaToday(new Date('2026-11-27T16:59:59Z'))).toBe('2026-11-27');
+    expect(jakartaToday(new Date('2026-11-27T17:00:00Z'))).toBe('2026-11-28');
+  });
+
+  it('runs as a command with the documented exit codes', async () => {
+    const run = promisify(execFile);
+    const main = new URL('../main.ts', import.meta.url).pathname;
+    const ok = await run('npx', [
+      'tsx',
+      main,
+      'check',
+      sample('officers-utf8-bom.csv'),
+      '--region',
+      '16.71',
+      '--as-of',
+      '2026-11-27',
+    ]);
+    expect(ok.stdout).toContain('Ditolak: 0');
+    await expect(
+      run('npx', [
+        'tsx',
+        main,
+        'check',
+        sample('officers-semicolon.csv'),
+        '--region',
+        '16.71',
+        '--as-of',
+        '2026-11-27',
+      ]),
+    ).rejects.toMatchObject({ code: 1 });
+    await expect(
+      run('npx', ['tsx', main, 'check', sample('broken-quote.csv'), '--region', '16.71']),
+    ).rejects.toMatchObject({ code: 2 });
+  }, 30_000);
+});
