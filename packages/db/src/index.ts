@@ -10,3 +10,6 @@ export * from './repositories/upload.repository.ts';
 export * from './repositories/contact.repository.ts';
 export * from './repositories/outbox.repository.ts';
 export * from './repositories/run.repository.ts';
+export * from './token-crypto.ts';
+export * from './repositories/source.repository.ts';
+export * from './repositories/upload.repository.ts';

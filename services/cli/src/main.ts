@@ -5,12 +5,16 @@
  */
 import { Command } from 'commander';
 import { register as registerCheck } from './commands/check.command.ts';
+import { register as registerSources } from './commands/sources.command.ts';
+import { register as registerSimulate } from './commands/simulate.command.ts';
 
 const program = new Command('pksync').description(
   'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
 );
 
 registerCheck(program);
+registerSources(program);
+registerSimulate(program);
 
 try {
   await program.parseAsync(process.argv);
