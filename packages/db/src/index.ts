@@ -10,6 +10,3 @@ export * from './repositories/upload.repository.ts';
 export * from './repositories/contact.repository.ts';
 export * from './repositories/outbox.repository.ts';
 export * from './repositories/run.repository.ts';
-export * from './token-crypto.ts';
-export * from './repositories/source.repository.ts';
-export * from './repositories/upload.repository.ts';
