@@ -1,0 +1,7 @@
+export * from './digest.ts';
+export * from './fix-hints.ts';
+export * from './mask.ts';
+export * from './render.ts';
+export * from './transports.ts';
+export * from './write-outbox.ts';
+export * from './deliver.ts';

@@ -1,0 +1,198 @@
+import {
+  contactsFor,
+  insertOutboxRows,
+  markEscalated,
+  markFindingsNotified,
+  markResolutionsNotified,
+  runProvinces,
+  selectDigestFindings,
+  type Db,
+  type DigestFinding,
+  type NewOutboxRow,
+} from '@pksync/db';
+import { buildDigest, type DigestEntryKind } from './digest.ts';
+
+export interface WriteDigestOutboxInput {
+  runId: string;
+  /** Findings the run opened (helper-4's `afterFindings` hook passes them). */
+  openedFindingIds: readonly number[];
+  /** Findings the run resolved. */
+  resolvedFindingIds: readonly number[];
+  /** Injectable clock (tests simulate days); default the current time. */
+  now?: Date;
+  /** Default 7 (R15). */
+  reminderDays?: number;
+  /** Default 30. */
+  escalationDays?: number;
+  /** Rows kept per (region, rule) group in a digest. Default 100. */
+  maxRowsPerGroup?: number;
+}
+
+export interface WriteDigestOutboxResult {
+  /** Outbox rows written. */
+  rows: number;
+  /** Provinces that got a digest (at least one contact). */
+  provinces: string[];
+  /** Provinces with something to report but no enabled contact: nothing is marked, they are told later. */
+  unreachableProvinces: string[];
+  /** Ministry (admin) rows written. */
+  ministryRows: number;
+  counts: Record<DigestEntryKind, number>;
+}
+
+/**
+ * R15: writes a run's digests to the outbox — one row per (run, province, contact) with the
+ * province's new findings, reminders due (open, last told ≥ 7 days ago) and resolutions, and one
+ * row per (run, admin contact) with escalations (unresolved ≥ 30 days) and unreported delivery
+ * failures. Call it inside the reconciliation transaction (helper-4's `afterFindings` hook) so the
+ * outbox commits with the findings or not at all; the notify worker delivers it afterwards.
+ *
+ * Idempotent: a second call for the same run writes nothing (findings are marked as told, and the
+ * idempotency key `digest:<run>:<province>:<contact>` is unique).
+ *
+ * @example
+ * await reconcileRun(db, { runId, asOf, hooks: {
+ *   afterFindings: (trx, e) => writeDigestOutbox(trx, e),
+ * } });
+ */
+export async function writeDigestOutbox(trx: Db, input: WriteDigestOutboxInput): Promise<WriteDigestOutboxResult> {
+  const now = input.now ?? new Date();
+  const provinces = await runProvinces(trx, input.runId);
+  const sel = await selectDigestFindings(trx, {
+    runId: input.runId,
+    openedFindingIds: input.openedFindingIds,
+    resolvedFindingIds: input.resolvedFindingIds,
+    provinces,
+    now,
+    reminderDays: input.reminderDays,
+    escalationDays: input.escalationDays,
+  });
+  const counts = { new: 0, reminder: 0, resolved: 0, escalation: 0, delivery_failed: 0 };
+
+  // ---- province digests
+  const byProvince = new Map<string, { kind: DigestEntryKind; finding: DigestFinding }[]>();
+  const add = (kind: DigestEntryKind, list: DigestFinding[]) => {
+    for (const f of list) {
+      const entries = byProvince.get(f.province_code) ?? [];
+      entries.push({ kind, finding: f });
+      byProvince.set(f.province_code, entries);
+    }
+  };
+  add('new', sel.fresh);
+  add('reminder', sel.reminders);
+  add('resolved', sel.resolved);
+
+  const reached: string[] = [];
+  const unreachable: string[] = [];
+  const rows: NewOutboxRow[] = [];
+  const notified: number[] = [];
+  const resolutionsTold: number[] = [];
+  const contacts = byProvince.size ? await contactsFor(trx, [...byProvince.keys()]) : [];
+  for (const [province, entries] of [...byProvince.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const targets = contacts.filter((c) => c.province_code === province);
+    if (targets.length === 0) {
+      unreachable.push(province);
+      continue;
+    }
+    reached.push(province);
+    const digest = buildDigest({
+      audience: 'province',
+      runId: input.runId,
+      provinceCode: province,
+      generatedAt: now,
+      entries: entries.map((e) => ({ kind: e.kind, finding: toInput(e.finding) })),
+      maxRowsPerGroup: input.maxRowsPerGroup,
+    });
+    const ids = entries.map((e) => Number(e.finding.id));
+    for (const c of targets) {
+      rows.push({
+        idempotencyKey: `digest:${input.runId}:${province}:${c.id}`,
+        kind: 'digest',
+        runId: input.runId,
+        audience: 'province',
+        provinceCode: province,
+        contactId: c.id,
+        channel: c.kind,
+        payload: digest as unknown as Record<string, unknown>,
+        findingIds: ids,
+        now,
+      });
+    }
+    for (const e of entries) {
+      counts[e.kind]++;
+      if (e.kind === 'resolved') resolutionsTold.push(Number(e.finding.id));
+      else notified.push(Number(e.finding.id));
+    }
+  }
+
+  // ---- ministry digest: escalations and delivery failures not yet told
+  let ministryRows = 0;
+  const ministryEntries = [
+    ...sel.escalations.map((f) => ({ kind: 'escalation' as const, finding: f })),
+    ...sel.deliveryFailed.map((f) => ({ kind: 'delivery_failed' as const, finding: f })),
+  ];
+  if (ministryEntries.length) {
+    const admins = await contactsFor(trx, [], { admin: true });
+    if (admins.length) {
+      const digest = buildDigest({
+        audience: 'ministry',
+        runId: input.runId,
+        provinceCode: null,
+        generatedAt: now,
+        entries: ministryEntries.map((e) => ({ kind: e.kind, finding: toInput(e.finding) })),
+        maxRowsPerGroup: input.maxRowsPerGroup,
+      });
+      const ids = ministryEntries.map((e) => Number(e.finding.id));
+      for (const c of admins) {
+        rows.push({
+          idempotencyKey: `escalation:${input.runId}:${c.id}`,
+          kind: 'escalation',
+          runId: input.runId,
+          audience: 'ministry',
+          provinceCode: null,
+          contactId: c.id,
+          channel: c.kind,
+          payload: digest as unknown as Record<string, unknown>,
+          findingIds: ids,
+          now,
+        });
+        ministryRows++;
+      }
+      await markEscalated(
+        trx,
+        sel.escalations.map((f) => Number(f.id)),
+        now,
+      );
+      counts.escalation += sel.escalations.length;
+      counts.delivery_failed += sel.deliveryFailed.length;
+      notified.push(...sel.deliveryFailed.map((f) => Number(f.id)));
+    }
+  }
+
+  const written = await insertOutboxRows(trx, rows);
+  await markFindingsNotified(trx, notified, now);
+  await markResolutionsNotified(trx, resolutionsTold, now);
+  return {
+    rows: written,
+    provinces: reached,
+    unreachableProvinces: unreachable,
+    ministryRows,
+    counts,
+  };
+}
+
+function toInput(f: DigestFinding) {
+  return {
+    id: Number(f.id),
+    code: f.code,
+    severity: f.severity,
+    province_code: f.province_code,
+    region_code: f.region_code,
+    source_id: f.source_id,
+    nip: f.nip,
+    row: f.row,
+    message: f.message,
+    first_seen_at: f.first_seen_at as unknown as Date,
+    ack_note: f.ack_note,
+  };
+}
