@@ -1,0 +1,50 @@
+/* global URLSearchParams */
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { api, items } from '../api.js';
+
+let provincesCache = null;
+
+/** The provinces `[{code, name}]` from `GET /regions` (public), fetched once per page load. */
+export async function provinces(signal) {
+  if (!provincesCache) {
+    provincesCache = api('/regions', { signal }).then((answer) =>
+      items(answer)
+        .filter((r) => r.level === 'province' || (typeof r.code === 'string' && r.code.length === 2))
+        .map((r) => ({ code: r.code, name: r.name })),
+    );
+    provincesCache.catch(() => (provincesCache = null));
+  }
+  return provincesCache;
+}
+
+/** A `<select>` of provinces (admins choose; a province key is fixed to its own). */
+export function provinceSelect(list, value, identity) {
+  if (identity.role === 'province') {
+    return h(
+      'select',
+      { name: 'province' },
+      list
+        .filter((p) => p.code === identity.province)
+        .map((p) => h('option', { value: p.code, selected: true }, `${p.name} (${p.code})`)),
+    );
+  }
+  return h(
+    'select',
+    { name: 'province' },
+    h('option', { value: '' }, t('common.all')),
+    list.map((p) => h('option', { value: p.code, selected: p.code === value }, `${p.name} (${p.code})`)),
+  );
+}
+
+/** Reads a filter form into a hash query string (empty fields left out). */
+export function formQuery(form) {
+  const params = new URLSearchParams();
+  for (const el of form.elements) {
+    if (!el.name || el.type === 'submit' || el.type === 'button') continue;
+    const v = String(el.value ?? '').trim();
+    if (v) params.set(el.name, v);
+  }
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
+}
