@@ -8,6 +8,7 @@ import {
 } from '@pksync/reference';
 import { severityOf, type FindingCode, type RejectionCode } from './findings.ts';
 import {
+  memoise,
   normaliseEmail,
   normaliseGender,
   normaliseLevel,
@@ -44,6 +45,8 @@ export const FORMATION_FIELDS = ['kode_wilayah', 'tahun', 'jenjang', 'kebutuhan'
 export type OfficerResult =
   { ok: true; officer: Officer; findings: RecordFinding[] } | { ok: false; rejection: Rejection };
 export type FormationResult = { ok: true; formation: Formation } | { ok: false; rejection: Rejection };
+
+const gradeOf = memoise((s: string): string | null => (gradeByCode(s) ? s : normaliseGrade(s)));
 
 /** Collects rejection issues for one record; allocates only when something is wrong. */
 class Issues {
@@ -223,7 +226,7 @@ export function normaliseOfficer(raw: RawRecord, ctx: RecordContext): OfficerRes
   const gradeText = requireText(raw, 'golongan', issues);
   let grade: string | null = null;
   if (gradeText !== null) {
-    grade = gradeByCode(gradeText) ? gradeText : normaliseGrade(gradeText);
+    grade = gradeOf(gradeText);
     if (!grade) issues.add('grade_unknown', 'golongan', `"${gradeText}" bukan golongan/ruang yang dikenal`);
   }
 

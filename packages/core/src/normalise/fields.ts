@@ -1,6 +1,23 @@
 import { LEVEL_CODES, type LevelCode } from '@pksync/reference';
 import { OFFICER_STATUSES, type OfficerStatus } from '../officer.ts';
 
+/**
+ * Caches a pure string → value function. Agencies write the same few forms of a level, status or
+ * gender on every row, so a small cache removes most of the per-record work; it is bounded so
+ * hostile input cannot grow it.
+ */
+export function memoise<T>(fn: (input: string) => T, max = 1000): (input: string) => T {
+  const cache = new Map<string, T>();
+  return (input: string): T => {
+    const hit = cache.get(input);
+    if (hit !== undefined || cache.has(input)) return hit as T;
+    const value = fn(input);
+    if (cache.size >= max) cache.clear();
+    cache.set(input, value);
+    return value;
+  };
+}
+
 const GENDERS: Record<string, 'L' | 'P'> = {
   l: 'L',
   'laki-laki': 'L',
@@ -23,10 +40,9 @@ const GENDERS: Record<string, 'L' | 'P'> = {
  * `jenis_kelamin` in any accepted form (`L`, `P`, `Laki-laki`, `Perempuan`, `M`, `F`, any case) →
  * `L` or `P`; null when unrecognised.
  */
-export function normaliseGender(input: string): 'L' | 'P' | null {
-  if (input === 'L' || input === 'P') return input;
-  return GENDERS[input.trim().toLowerCase().replace(/\s+/g, ' ')] ?? null;
-}
+export const normaliseGender: (input: string) => 'L' | 'P' | null = memoise(
+  (input) => GENDERS[input.trim().toLowerCase().replace(/\s+/g, ' ')] ?? null,
+);
 
 const LEVEL_WORDS: Record<string, LevelCode> = {
   pertama: 'ahli_pertama',
@@ -44,7 +60,9 @@ const LEVEL_SET = new Set<string>(LEVEL_CODES);
  *
  * @example normaliseLevel('Pengantar Kerja Ahli Muda') // 'ahli_muda'
  */
-export function normaliseLevel(input: string): LevelCode | null {
+export const normaliseLevel: (input: string) => LevelCode | null = memoise(levelOf);
+
+function levelOf(input: string): LevelCode | null {
   if (LEVEL_SET.has(input)) return input as LevelCode;
   let found: LevelCode | null = null;
   for (const word of input.toLowerCase().split(/[\s_\-.,/]+/)) {
@@ -70,7 +88,9 @@ const STATUS_ALIASES: Record<string, OfficerStatus> = {
  *
  * @example normaliseStatus('Tugas Belajar') // 'tugas_belajar'
  */
-export function normaliseStatus(input: string): OfficerStatus | null {
+export const normaliseStatus: (input: string) => OfficerStatus | null = memoise(statusOf);
+
+function statusOf(input: string): OfficerStatus | null {
   if (STATUS_SET.has(input)) return input as OfficerStatus;
   const key = input
     .trim()

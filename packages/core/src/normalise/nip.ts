@@ -67,7 +67,8 @@ export function validateNip(input: unknown, asOf: string): NipCheck {
     return { ok: false, nip: String(input), problem: 'numeric_cell' };
   }
   if (typeof input !== 'string') return { ok: false, nip: '', problem: 'missing' };
-  const nip = cleanNip(input);
+  // Most NIPs arrive already bare: skip the replace.
+  const nip = input.length === 18 && isAsciiDigits(input) ? input : cleanNip(input);
   if (nip.length === 0) return { ok: false, nip, problem: 'missing' };
   if (nip.length !== 18 || !isAsciiDigits(nip)) return { ok: false, nip, problem: 'not_18_digits' };
   const by = d2(nip, 0) * 100 + d2(nip, 2);
