@@ -4,3 +4,4 @@ export * from './connection.ts';
 export * from './producer.ts';
 export * from './worker.ts';
 export * from './logger.ts';
+export * from './trigger.ts';

@@ -7,6 +7,10 @@ import { Command } from 'commander';
 import { register as registerCheck } from './commands/check.command.ts';
 import { register as registerSources } from './commands/sources.command.ts';
 import { register as registerSimulate } from './commands/simulate.command.ts';
+import { register as registerMigrate } from './commands/migrate.command.ts';
+import { register as registerSync } from './commands/sync.command.ts';
+import { register as registerRuns } from './commands/runs.command.ts';
+import { register as registerServe } from './commands/serve.command.ts';
 
 const program = new Command('pksync').description(
   'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
@@ -15,6 +19,10 @@ const program = new Command('pksync').description(
 registerCheck(program);
 registerSources(program);
 registerSimulate(program);
+registerMigrate(program);
+registerSync(program);
+registerRuns(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,80 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Config } from '@pksync/config';
+import { calendarDateIn, createDb, RunScopeError, type CreateRunResult } from '@pksync/db';
+import { createLogger, createQueueClient, triggerRun, type Logger } from '@pksync/queue';
+
+export interface SchedulerStartOptions {
+  log?: Logger;
+}
+
+export interface RunningScheduler {
+  /** One tick now, as the cron would at `at`: returns the night's run (created or existing). */
+  tick(at?: Date): Promise<CreateRunResult | null>;
+  /** The next scheduled tick. */
+  nextRun(): Date | null;
+  close(): Promise<void>;
+}
+
+/** The schedule slot of a night: two schedulers firing the same night insert one run. */
+export function scheduleSlot(asOf: string): string {
+  return `national:${asOf}`;
+}
+
+/**
+ * The scheduler service: node-cron with `SYNC_CRON` (default `0 1 * * *`) in `SYNC_TIMEZONE`
+ * (default Asia/Jakarta). Each tick triggers the national run with `as_of` = the date in that
+ * time zone and `schedule_slot = national:<as_of>` (unique in PostgreSQL), so any number of
+ * schedulers make one run per night.
+ */
+export async function start(config: Config, options: SchedulerStartOptions = {}): Promise<RunningScheduler> {
+  const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'scheduler' } });
+  if (!cron.validate(config.syncCron))
+    throw new Error(`SYNC_CRON: "${config.syncCron}" is not a valid cron expression`);
+  const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-scheduler' });
+  const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+
+  const tick = async (at: Date = new Date()): Promise<CreateRunResult | null> => {
+    const asOf = calendarDateIn(config.syncTimezone, at);
+    try {
+      const result = await triggerRun(db, queues, {
+        scope: { kind: 'national' },
+        trigger: 'schedule',
+        requestedBy: 'scheduler',
+        reason: 'nightly national sync',
+        asOf,
+        scheduleSlot: scheduleSlot(asOf),
+      });
+      const l = log.child({ runId: result.run.id });
+      if (result.created) l.info({ asOf, sources: result.sourceIds.length }, 'nightly run queued');
+      else
+        l.info({ asOf, status: result.run.status }, 'nightly run already exists (another scheduler or a manual run)');
+      return result;
+    } catch (e) {
+      if (e instanceof RunScopeError) log.warn({ asOf, reason: e.message }, 'nightly run not started');
+      else log.error({ err: e, asOf }, 'nightly run could not be triggered');
+      return null;
+    }
+  };
+
+  const task: ScheduledTask = cron.schedule(config.syncCron, (ctx) => tick(ctx.date), {
+    timezone: config.syncTimezone,
+    name: 'pksync-nightly-sync',
+    noOverlap: true,
+  });
+  log.info({ cron: config.syncCron, timezone: config.syncTimezone, next: task.getNextRun() }, 'scheduler started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    tick,
+    nextRun: () => task.getNextRun(),
+    close() {
+      closing ??= (async () => {
+        await Promise.resolve(task.destroy()).catch(() => {});
+        await queues.close();
+        await db.destroy().catch(() => {});
+        log.info('scheduler stopped');
+      })();
+      return closing;
+    },
+  };
+}
