@@ -1,0 +1,129 @@
+/** The console's pure modules (no DOM): dictionary, cron, figures, tile map. */
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain ES module of the static console (no type declarations)
+import { dictionaries, t, setLang, describeCode } from '../public/js/i18n.js';
+// @ts-expect-error plain ES module of the static console
+import { nextCronTime, parseCron } from '../public/js/cron.js';
+// @ts-expect-error plain ES module of the static console
+import { figures, FINDING_CODES } from '../public/js/format.js';
+// @ts-expect-error plain ES module of the static console
+import { TILES, GRID_COLUMNS, GRID_ROWS, coverageClass } from '../public/js/tilemap.js';
+import { FINDING_CODES as CORE_FINDING_CODES, REJECTION_CODES } from '@pksync/core';
+import { provinces } from '@pksync/reference';
+
+describe('dictionary', () => {
+  it('has every key in both languages, none empty', () => {
+    const idKeys = Object.keys(dictionaries.id).sort();
+    expect(Object.keys(dictionaries.en).sort()).toEqual(idKeys);
+    for (const lang of ['id', 'en']) {
+      for (const [k, v] of Object.entries(dictionaries[lang] as Record<string, string>)) {
+        expect(v.trim(), `${lang}:${k}`).not.toBe('');
+      }
+    }
+  });
+
+  it('describes every finding and rejection code of @pksync/core', () => {
+    for (const code of [...CORE_FINDING_CODES, ...REJECTION_CODES])
+      expect(dictionaries.id[`code.${code}`], code).toBeTruthy();
+    expect([...FINDING_CODES].sort()).toEqual([...CORE_FINDING_CODES].sort());
+  });
+
+  it('fills placeholders and switches language', () => {
+    expect(t('coverage.of', { covered: 12, total: 17 })).toBe('12 dari 17');
+    setLang('en');
+    expect(t('coverage.of', { covered: 12, total: 17 })).toBe('12 of 17');
+    expect(describeCode('nip_invalid')).toBe('Invalid NIP');
+    setLang('id');
+    expect(describeCode('nip_invalid')).toBe('NIP tidak sah');
+    expect(describeCode('something_new')).toBe('something_new');
+    expect(() => setLang('fr')).toThrow(/unknown language/);
+  });
+});
+
+describe('nextCronTime', () => {
+  it('finds the next 01:00 Asia/Jakarta (18:00 UTC)', () => {
+    expect(nextCronTime('0 1 * * *', 'Asia/Jakarta', new Date('2026-11-27T20:00:00Z'))?.toISOString()).toBe(
+      '2026-11-28T18:00:00.000Z',
+    );
+    expect(nextCronTime('0 1 * * *', 'Asia/Jakarta', new Date('2026-11-27T17:59:30Z'))?.toISOString()).toBe(
+      '2026-11-27T18:00:00.000Z',
+    );
+  });
+  it('handles steps, lists, ranges and weekdays', () => {
+    expect(nextCronTime('*/15 * * * *', 'UTC', new Date('2026-11-27T20:01:00Z'))?.toISOString()).toBe(
+      '2026-11-27T20:15:00.000Z',
+    );
+    // 2026-11-27 is a Friday; next Monday 07:30 UTC
+    expect(nextCronTime('30 7 * * 1', 'UTC', new Date('2026-11-27T20:00:00Z'))?.toISOString()).toBe(
+      '2026-11-30T07:30:00.000Z',
+    );
+    expect(nextCronTime('0 9,17 * * 1-5', 'UTC', new Date('2026-11-27T10:00:00Z'))?.toISOString()).toBe(
+      '2026-11-27T17:00:00.000Z',
+    );
+  });
+  it('says null for what it cannot read', () => {
+    expect(parseCron('0 1 * *')).toBeNull();
+    expect(parseCron('61 1 * * *')).toBeNull();
+    expect(nextCronTime('@daily', 'UTC')).toBeNull();
+    expect(nextCronTime('0 1 * * *', 'Not/AZone')).toBeNull();
+  });
+});
+
+describe('figures', () => {
+  it('reads the API region summary: officers, formation, shortfall, coverage', () => {
+    const f = figures({
+      code: '16',
+      level: 'province',
+      coverage: { covered: 12, total: 17 },
+      officers: { ahli_pertama: 3, ahli_muda: 1, ahli_madya: 0, ahli_utama: 0 },
+      formation: {
+        ahli_pertama: { approved: 5, need: 6, filled: 3, shortfall: 3 },
+        ahli_muda: null,
+        ahli_madya: null,
+        ahli_utama: null,
+      },
+      shortfall: 3,
+      stale_sources: 2,
+      open_findings: 4,
+    });
+    expect(f).toMatchObject({
+      officersTotal: 4,
+      approved: 5,
+      need: 6,
+      shortfall: 3,
+      covered: 12,
+      total: 17,
+      staleSources: 2,
+      openFindings: 4,
+    });
+  });
+  it('computes the shortfall when the API leaves it out (R12: max(need − filled, 0) per level)', () => {
+    const f = figures({
+      code: '16.71',
+      level: 'regency',
+      officers: { ahli_pertama: 8, ahli_muda: 1 },
+      formation: { ahli_pertama: { approved: 5, need: 6 }, ahli_muda: { approved: 2, need: 3 } },
+    });
+    expect(f.shortfall).toBe(2);
+    expect(f.covered).toBe(1);
+  });
+});
+
+describe('tile map', () => {
+  it('has one tile per province of the reference data, no two on one cell, inside the grid', () => {
+    const codes = provinces.map((r) => r.code).sort();
+    expect(TILES.map((tile: { code: string }) => tile.code).sort()).toEqual(codes);
+    const cells = new Set(TILES.map((tile: { col: number; row: number }) => `${tile.col},${tile.row}`));
+    expect(cells.size).toBe(TILES.length);
+    for (const tile of TILES) {
+      expect(tile.col).toBeLessThan(GRID_COLUMNS);
+      expect(tile.row).toBeLessThan(GRID_ROWS);
+    }
+  });
+  it('colours by coverage', () => {
+    expect(coverageClass(12, 17)).toBe('cov-2');
+    expect(coverageClass(0, 17)).toBe('cov-0');
+    expect(coverageClass(17, 17)).toBe('cov-4');
+    expect(coverageClass(null, null)).toBe('cov-none');
+  });
+});
