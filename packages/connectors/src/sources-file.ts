@@ -86,6 +86,10 @@ export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceIm
       issues.push(`${label}: must be an object`);
       return;
     }
+    if (typeof entry.id === 'string') {
+      if (seen.has(entry.id)) issues.push(`${label}: id "${entry.id}" appears more than once`);
+      seen.add(entry.id);
+    }
     const parsed = entrySchema.safeParse(entry);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -105,8 +109,6 @@ export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceIm
     if (s.formations_url && s.transport !== 'csv') {
       issues.push(`${label}: formations_url is only for transport "csv" (xlsx holds a "formasi" sheet)`);
     }
-    if (seen.has(s.id)) issues.push(`${label}: id "${s.id}" appears more than once`);
-    seen.add(s.id);
     out.push({ ...s, region_code: region ?? s.region_code } as SourceImport);
   });
   if (issues.length > 0) throw new SourcesFileError(issues);

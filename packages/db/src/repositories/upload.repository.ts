@@ -121,12 +121,16 @@ export async function saveUpload(
       let seq = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
-      const flush = async () => {
-        if (pendingBytes === 0) return;
-        const data = Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        await trx.insertInto('upload_chunks').values({ upload_id: id, seq: seq++, data }).execute();
+      // Writes whole 1 MiB chunks (and, at the end, the rest): one chunk in memory at a time.
+      const flush = async (final: boolean) => {
+        while (pendingBytes >= CHUNK_BYTES || (final && pendingBytes > 0)) {
+          const all = Buffer.concat(pending, pendingBytes);
+          const data = all.subarray(0, Math.min(CHUNK_BYTES, all.length));
+          const rest = all.subarray(data.length);
+          pending = rest.length ? [rest] : [];
+          pendingBytes = rest.length;
+          await trx.insertInto('upload_chunks').values({ upload_id: id, seq: seq++, data }).execute();
+        }
       };
       for await (const raw of input.content as AsyncIterable<Buffer | Uint8Array>) {
         const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
@@ -135,9 +139,9 @@ export async function saveUpload(
         hash.update(chunk);
         pending.push(chunk);
         pendingBytes += chunk.length;
-        if (pendingBytes >= CHUNK_BYTES) await flush();
+        if (pendingBytes >= CHUNK_BYTES) await flush(false);
       }
-      await flush();
+      await flush(true);
       const row = await trx
         .updateTable('uploads')
         .set({ sha256: hash.digest('hex'), size_bytes: size })
