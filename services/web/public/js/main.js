@@ -16,6 +16,7 @@ import { renderFindings } from './pages/findings.js';
 import { renderRuns, renderRun } from './pages/runs.js';
 import { renderRegister } from './pages/register.js';
 import { renderRemovals } from './pages/removals.js';
+import { renderOfficer } from './pages/officer.js';
 
 const root = document.getElementById('app');
 let current = null;
@@ -53,6 +54,8 @@ function route(parts, identity) {
       return parts[1] ? { page: renderRun, name: 'run' } : { page: renderRuns, name: 'runs' };
     case 'register':
       return { page: renderRegister, name: 'register' };
+    case 'officer':
+      return { page: renderOfficer, name: 'officer' };
     case 'removals':
       return { page: renderRemovals, name: 'removals' };
     default:

@@ -67,7 +67,7 @@ export async function renderFindings(ctx) {
   );
 
   const results = h('div');
-  const state = { rows: [], cursor: null };
+  const state = { rows: [], before: null };
   const load = async () => {
     const answer = await api('/findings', {
       query: {
@@ -75,19 +75,19 @@ export async function renderFindings(ctx) {
         region: q.region,
         rule: q.rule,
         status: q.status,
-        cursor: state.cursor,
+        before: state.before,
       },
       signal: ctx.signal,
     });
     state.rows.push(...items(answer));
-    state.cursor = answer?.next_cursor ?? null;
+    state.before = answer?.next_before ?? null;
     draw();
   };
   const draw = () => {
     replace(
       results,
       findingsTable(ctx, state.rows, draw),
-      state.cursor
+      state.before
         ? h(
             'button',
             {

@@ -4,6 +4,7 @@ import { api, items } from '../api.js';
 import { LEVELS, coverageText, dateTime, figures, num, scopeText } from '../format.js';
 import { GRID_COLUMNS, GRID_ROWS, TILES, coverageClass } from '../tilemap.js';
 import { runStatusBadge } from '../ui.js';
+import { nextCronTime } from '../cron.js';
 
 /** The columns every region table shares (overview and province page). */
 export function figureColumns(nameLabel, link) {
@@ -77,7 +78,10 @@ async function runsHeadline(ctx) {
   try {
     const answer = await api('/runs', { query: { limit: 1 }, signal: ctx.signal });
     const last = items(answer)[0];
-    const next = answer?.schedule?.next_at ?? answer?.next_scheduled_at ?? null;
+    const schedule = answer?.schedule ?? null;
+    // the API tells the schedule (SYNC_CRON, SYNC_TIMEZONE); the next time is worked out here
+    const next =
+      schedule?.next_at ?? (schedule?.cron ? nextCronTime(schedule.cron, schedule.timezone ?? 'Asia/Jakarta') : null);
     return h(
       'dl',
       { class: 'headline' },
@@ -96,7 +100,7 @@ async function runsHeadline(ctx) {
           : t('overview.noRun'),
       ),
       h('dt', null, t('overview.nextRun')),
-      h('dd', null, dateTime(next)),
+      h('dd', { 'data-next': next ? new Date(next).toISOString() : '' }, dateTime(next)),
     );
   } catch {
     return null; // the overview stays useful without the run line

@@ -130,7 +130,24 @@ function officersTable(rows) {
   return table(
     [
       { label: t('col.name'), value: (o) => o.name ?? o.nama ?? '' },
-      ...(hasNip ? [{ label: t('col.nip'), value: (o) => o.nip ?? '' }] : []),
+      ...(hasNip
+        ? [
+            {
+              label: t('col.nip'),
+              value: (o) =>
+                o.nip
+                  ? h(
+                      'a',
+                      {
+                        href: `#/officer/${encodeURIComponent(o.nip)}`,
+                        'aria-label': t('officer.open', { name: o.name }),
+                      },
+                      o.nip,
+                    )
+                  : '',
+            },
+          ]
+        : []),
       { label: t('col.level'), value: (o) => (o.level ? t(`col.level.${o.level}`) : '') },
       { label: t('col.grade'), value: (o) => o.grade ?? '' },
       { label: t('col.unit'), value: (o) => o.unit ?? '' },

@@ -7,12 +7,15 @@ import { errorBox, runProgress, runStatusBadge, runSummary } from '../ui.js';
 /** Run history: scope, trigger, who, status, counts, version published, timings. */
 export async function renderRuns(ctx) {
   const rows = [];
-  let cursor = null;
+  const PAGE = 50;
+  let more = false;
   const results = h('div');
   const load = async () => {
-    const answer = await api('/runs', { query: { limit: 50, cursor }, signal: ctx.signal });
-    rows.push(...items(answer));
-    cursor = answer?.next_cursor ?? null;
+    const before = rows.length ? rows[rows.length - 1].created_at : undefined;
+    const answer = await api('/runs', { query: { limit: PAGE, before }, signal: ctx.signal });
+    const page = items(answer);
+    rows.push(...page);
+    more = page.length === PAGE;
     replace(
       results,
       table(
@@ -38,7 +41,7 @@ export async function renderRuns(ctx) {
         rows,
         { caption: t('runs.title'), empty: t('runs.empty'), rowProps: (r) => ({ 'data-run': r.id }) },
       ),
-      cursor
+      more
         ? h(
             'button',
             { type: 'button', class: 'secondary', onclick: () => load().catch((e) => results.append(errorBox(e))) },
