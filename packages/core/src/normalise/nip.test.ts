@@ -12,6 +12,7 @@ describe('validateNip (R1)', () => {
     ['19850312.201001.1.003', '198503122010011003', '1985-03-12', 'L'],
     ['19850312-201001-2-003', '198503122010012003', '1985-03-12', 'P'],
     [' 198402292010012001 ', '198402292010012001', '1984-02-29', 'P'],
+    ["'198503122010011003", '198503122010011003', '1985-03-12', 'L'],
   ])('accepts %j', (input, nip, birthDate, gender) => {
     expect(validateNip(input, AS_OF)).toMatchObject({ ok: true, nip, birthDate, gender });
   });
@@ -20,6 +21,8 @@ describe('validateNip (R1)', () => {
     ['', 'missing'],
     [null, 'missing'],
     [Number('198503122010011003'), 'numeric_cell'],
+    ['1.98503E+17', 'numeric_cell'],
+    ['1,98503E+17', 'numeric_cell'],
     ['19850312201001100', 'not_18_digits'],
     ['1985031220100110031', 'not_18_digits'],
     ['19850312201001100A', 'not_18_digits'],

@@ -36,9 +36,12 @@ export function describeNipProblem(problem: NipProblem): string {
   return NIP_PROBLEMS[problem];
 }
 
-/** The NIP with spaces, dots and dashes removed (R1 identity). */
+/**
+ * The NIP with spaces, dots and dashes removed (R1 identity), and a leading apostrophe (the
+ * spreadsheet way of typing a number as text) dropped.
+ */
 export function cleanNip(input: string): string {
-  return input.replace(/[\s.-]/g, '');
+  return input.replace(/^\s*'|[\s.-]/g, '');
 }
 
 function isAsciiDigits(s: string): boolean {
@@ -67,6 +70,8 @@ export function validateNip(input: unknown, asOf: string): NipCheck {
     return { ok: false, nip: String(input), problem: 'numeric_cell' };
   }
   if (typeof input !== 'string') return { ok: false, nip: '', problem: 'missing' };
+  // A NIP exported from a numeric spreadsheet column: `1.98503E+17`.
+  if (/^\s*\d(?:[.,]\d+)?e\+?\d+\s*$/i.test(input)) return { ok: false, nip: input.trim(), problem: 'numeric_cell' };
   // Most NIPs arrive already bare: skip the replace.
   const nip = input.length === 18 && isAsciiDigits(input) ? input : cleanNip(input);
   if (nip.length === 0) return { ok: false, nip, problem: 'missing' };
