@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
 import { acknowledgeFindingById, addContact, listOutbox, type AlertContact } from '@pksync/db';
@@ -117,7 +119,7 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
     // Bahasa Indonesia, grouped, counts first, how to fix, link to the API.
     expect(m16.subject).toContain('Sumatera Selatan');
     expect(m16.text).toMatch(/Temuan baru\s+: 3/);
-    expect(m16.text.indexOf('RINGKASAN')).toBeLessThan(m16.text.indexOf('RINCIAN'));
+    expect(m16.text!.indexOf('RINGKASAN')).toBeLessThan(m16.text!.indexOf('RINCIAN'));
     expect(m16.text).toContain('Kota Palembang (16.71)');
     expect(m16.text).toContain('Cara memperbaiki:');
     expect(m16.text).toContain('https://pksync.test/api/v1/findings?province=16&region=16.71&rule=record_rejected');
@@ -245,6 +247,49 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
       expect(hook.processed.size).toBe(1);
       const [row] = await listOutbox(t.db, { runId: run });
       expect(row).toMatchObject({ status: 'sent', attempts: 4 });
+    } finally {
+      await t.db.updateTable('alert_contacts').set({ enabled: true }).where('id', '=', c16mail.id).execute();
+    }
+  });
+
+  it('a notify worker killed after sending and before recording: not lost, not processed twice by the webhook', async () => {
+    await t.db.updateTable('alert_contacts').set({ enabled: false }).where('id', '=', c16mail.id).execute();
+    try {
+      const run = await insertRun(t.db, { scope: { province: '16' } });
+      const f = await insertFinding(t.db, { region: '16.71', runId: run, firstSeenAt: T0 });
+      await afterRun(run, [f], [], T0);
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(new URL('./crash-child.fixture.ts', import.meta.url))],
+        {
+          env: {
+            ...process.env,
+            CRASH_DATABASE_URL: t.url,
+            CRASH_TOKEN_KEY: key.toString('hex'),
+            CRASH_NOW: T0.toISOString(),
+          },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
+      const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('exit', (_code, sig) => resolve(sig)),
+      );
+      expect(signal).toBe('SIGKILL');
+      // Sent, processed by the receiver, but not recorded.
+      expect(hook.requests).toHaveLength(1);
+      expect(hook.processed.size).toBe(1);
+      const [pending] = await listOutbox(t.db, { runId: run });
+      expect(pending).toMatchObject({ status: 'pending', attempts: 1 });
+      // Under the dead worker's lease nobody resends; after it, another worker does, with the same key.
+      expect((await deliverDue(deps(at(0, 30_000)))).counts.claimed).toBe(0);
+      expect((await deliverDue(deps(at(0, 61_000)))).counts.sent).toBe(1);
+      expect(hook.requests).toHaveLength(2);
+      expect(hook.requests[1]!.headers['idempotency-key']).toBe(hook.requests[0]!.headers['idempotency-key']);
+      expect(hook.requests[1]!.body).toBe(hook.requests[0]!.body);
+      expect(hook.processed.size).toBe(1);
+      const [sent] = await listOutbox(t.db, { runId: run });
+      expect(sent).toMatchObject({ status: 'sent', attempts: 2 });
+      expect((await deliverDue(deps(at(1)))).counts.claimed).toBe(0);
     } finally {
       await t.db.updateTable('alert_contacts').set({ enabled: true }).where('id', '=', c16mail.id).execute();
     }
