@@ -4,7 +4,7 @@ import type { SourceDefinition } from '../connector.types.ts';
 
 /** A throw-away HTTP server for connector tests; `handler` sees every request with its 1-based number. */
 export async function localServer(
-  handler: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void | Promise<void>,
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => unknown,
 ): Promise<{
   url: string;
   requests: { n: number; at: number; path: string; auth: string | undefined }[];

@@ -96,7 +96,7 @@ export async function saveUpload(
     contentType?: string | null;
     uploadedBy: string;
     note?: string | null;
-    content: Readable | AsyncIterable<Buffer | Uint8Array>;
+    content: Readable | AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>;
     maxBytes: number;
   },
 ): Promise<UploadInfo> {
