@@ -94,8 +94,17 @@ export async function* parseCsv(
   const sample = Buffer.concat(head);
   const encoding = detectEncoding(sample, ended);
   const decoder = createDecoder(encoding);
-  const firstText = decoder.write(sample);
-  const delimiter = detectDelimiter(firstText);
+  let firstText = decoder.write(sample);
+  let delimiter = detectDelimiter(firstText);
+  // Excel writes a `sep=;` line before the header when asked to: it names the separator and is
+  // not a row of data (but it is a row in the spreadsheet's numbering).
+  let row = 0;
+  const sep = /^sep=([,;\t])\r?\n/i.exec(firstText);
+  if (sep) {
+    delimiter = sep[1] as CsvInfo['delimiter'];
+    firstText = firstText.slice(sep[0].length);
+    row = 1;
+  }
 
   async function* text(): AsyncGenerator<string> {
     if (firstText) yield firstText;
@@ -124,7 +133,6 @@ export async function* parseCsv(
   textStream.pipe(parser);
 
   let keys: string[] | null = null;
-  let row = 0;
   let records = 0;
   try {
     for await (const cells of parser as AsyncIterable<string[]>) {

@@ -151,6 +151,11 @@ describe('parseCsv on real sample files', () => {
     expect(result.accepted.map((o) => o.unit)).toEqual(["Robert'); DROP TABLE officers;--", '@SUM(A1) +1 -1']);
   });
 
+  it("honours Excel's `sep=` line", async () => {
+    const rows = await collect(parseCsv(Readable.from([Buffer.from('sep=;\r\nNIP;Nama\r\n1,5;Budi, S.E.\r\n')])));
+    expect(rows).toEqual([{ row: 3, record: { nip: '1,5', nama: 'Budi, S.E.' } }]);
+  });
+
   it('fails a file with broken quoting as unparseable_file', async () => {
     await expectFileError(csvRows('broken-quote.csv'), 'unparseable_file');
   });

@@ -48,6 +48,20 @@ describe('pksync check', () => {
     expect(r.output).toContain('Baris 2 (NIP 198503122010011003) [gender_mismatch]');
   });
 
+  it('lists at most 20 warning rows per code', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pksync-check-'));
+    const file = path.join(dir, 'many.csv');
+    const rows = Array.from(
+      { length: 25 },
+      (_, i) => `1985031220100110${String(i).padStart(2, '0')},Budi,P,Ahli Muda,III/c,Disnaker,2020-01-01,aktif`,
+    );
+    await writeFile(file, ['NIP,Nama,JK,Jenjang,Golongan,Unit Kerja,TMT,Status', ...rows].join('\n'));
+    const r = await runCheck(file, opts);
+    expect(r.output).toMatch(/25 × .*\[gender_mismatch\]/);
+    expect(r.output.match(/^ {4}Baris \d+ .*\[gender_mismatch\]$/gm)).toHaveLength(20);
+    expect(r.output).toContain('… dan 5 baris lain [gender_mismatch]');
+  });
+
   it('prints the full result with --json', async () => {
     const r = await runCheck(sample('officers.xlsx'), { ...opts, json: true });
     expect(r.exitCode).toBe(1);

@@ -11,6 +11,8 @@ import { FileFormatError, parseAgencyFile, type AgencyFile } from '@pksync/conne
 import { normaliseRegionCode, regionByCode } from '@pksync/reference';
 import type { Command } from 'commander';
 
+const WARNING_ROWS_PER_CODE = 20;
+
 /** Exit codes of `pksync check`. */
 export const CHECK_EXIT = { ok: 0, rejected: 1, unreadable: 2 } as const;
 
@@ -107,8 +109,17 @@ export function formatSummary(
   if (warnings.length > 0) {
     lines.push('', 'Peringatan (data tetap diterima):');
     for (const [code, n] of warnings) lines.push(`  ${n} × ${describeCode(code)} [${code}]`);
+    const shown = new Map<FindingCode, number>();
     for (const f of result.findings.filter((x) => x.severity === 'warning')) {
-      lines.push(`    Baris ${f.row ?? '-'}${f.nip ? ` (NIP ${f.nip})` : ''} [${f.code}]`);
+      // A long file can carry thousands of warnings: list the first few rows of each code.
+      const n = (shown.get(f.code) ?? 0) + 1;
+      shown.set(f.code, n);
+      if (n <= WARNING_ROWS_PER_CODE)
+        lines.push(`    Baris ${f.row ?? '-'}${f.nip ? ` (NIP ${f.nip})` : ''} [${f.code}]`);
+    }
+    for (const [code, n] of shown) {
+      if (n > WARNING_ROWS_PER_CODE)
+        lines.push(`    … dan ${n - WARNING_ROWS_PER_CODE} baris lain [${code}] (lihat --json)`);
     }
   }
   if (result.rejected.length > 0) {
