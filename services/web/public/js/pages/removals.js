@@ -2,7 +2,7 @@ import { h, replace, table } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { dateTime, num } from '../format.js';
-import { errorBox, notice } from '../ui.js';
+import { errorBox, field, notice, runProgress } from '../ui.js';
 
 function removalCount(r) {
   if (typeof r.count === 'number') return r.count;
@@ -11,15 +11,12 @@ function removalCount(r) {
 }
 
 /**
- * Held mass removals (R8) with a two-step confirm button for admins:
- * `POST /sources/{id}/confirm-removal`.
+ * Held mass removals (R8, `GET /held-removals`) with a two-step confirm for admins (a reason,
+ * then "Yes, remove N officers"): `POST /sources/{id}/confirm-removal`, whose run is then shown live.
  */
 export async function renderRemovals(ctx) {
-  const query =
-    ctx.identity.role === 'province' ? { province: ctx.identity.province, status: 'held' } : { status: 'held' };
-  const rows = items(await api('/held-removals', { query, signal: ctx.signal })).filter(
-    (r) => !r.status || r.status === 'held',
-  );
+  const query = ctx.identity.role === 'province' ? { province: ctx.identity.province } : {};
+  const rows = items(await api('/held-removals', { query, signal: ctx.signal }));
   const isAdmin = ctx.identity.role === 'admin';
   return h(
     'div',
@@ -57,6 +54,13 @@ function confirmControl(ctx, removal) {
       class: 'small danger',
       'aria-label': t('removals.confirmLabel', { source }),
       onclick: () => {
+        const reason = h('input', {
+          type: 'text',
+          name: 'reason',
+          value: t('removals.defaultReason'),
+          maxlength: '1000',
+        });
+        const message = h('div');
         const really = h(
           'button',
           {
@@ -65,15 +69,19 @@ function confirmControl(ctx, removal) {
             onclick: async () => {
               really.disabled = true;
               try {
-                await api(`/sources/${encodeURIComponent(removal.source_id)}/confirm-removal`, {
+                const answer = await api(`/sources/${encodeURIComponent(removal.source_id)}/confirm-removal`, {
                   method: 'POST',
-                  body: { reason: t('removals.confirm'), held_removal_id: removal.id },
+                  body: { reason: reason.value.trim() || t('removals.defaultReason') },
                   signal: ctx.signal,
                 });
-                replace(wrap, notice(t('removals.done'), 'ok'));
+                replace(
+                  wrap,
+                  notice(t('removals.done'), 'ok'),
+                  answer?.run_id ? runProgress(answer.run_id, ctx.signal) : null,
+                );
               } catch (e) {
                 really.disabled = false;
-                wrap.append(errorBox(e));
+                replace(message, errorBox(e));
               }
             },
           },
@@ -81,13 +89,18 @@ function confirmControl(ctx, removal) {
         );
         replace(
           wrap,
-          really,
-          ' ',
+          field(t('resync.reason'), reason),
           h(
-            'button',
-            { type: 'button', class: 'small secondary', onclick: () => replace(wrap, first) },
-            t('common.cancel'),
+            'div',
+            { class: 'actions' },
+            really,
+            h(
+              'button',
+              { type: 'button', class: 'small secondary', onclick: () => replace(wrap, first) },
+              t('common.cancel'),
+            ),
           ),
+          message,
         );
         really.focus();
       },

@@ -24,7 +24,12 @@ function acceptedCount(check) {
 export function checkResult(check) {
   const rejected = rejectedOf(check);
   const warnings = items(check.findings ?? check.warnings ?? []);
-  const rejectedCount = typeof check.counts?.rejected === 'number' ? check.counts.rejected : rejected.length;
+  const rejectedCount =
+    typeof check.stats?.rejected === 'number'
+      ? check.stats.rejected
+      : typeof check.counts?.rejected === 'number'
+        ? check.counts.rejected
+        : rejected.length;
   return h(
     'section',
     { class: 'check-result' },
@@ -56,7 +61,7 @@ export function checkResult(check) {
               'ul',
               { class: 'reasons' },
               rowCodes(r).map((c) => h('li', { 'data-code': c }, describeCode(c), ' ', h('code', null, c))),
-              r.message ? h('li', null, r.message) : null,
+              r.message ? h('li', { class: 'muted' }, r.message) : null,
             ),
         },
       ],
