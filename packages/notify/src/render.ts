@@ -53,8 +53,9 @@ export function findingsUrl(
   return u.toString();
 }
 
-function groupUrl(d: Digest, g: DigestGroup, base: string): string {
-  return findingsUrl(base, { province: g.provinceCode, region: g.regionCode, rule: g.code });
+function groupUrl(g: DigestGroup, base: string): string {
+  const region = g.regionCode && g.regionCode !== g.provinceCode ? g.regionCode : null;
+  return findingsUrl(base, { province: g.provinceCode, region, rule: g.code });
 }
 
 function countsPhrase(counts: Record<DigestEntryKind, number>): string {
@@ -94,8 +95,9 @@ function intro(d: Digest): string {
     : `Hasil sinkronisasi data pejabat${run} menemukan hal berikut pada data kabupaten/kota di provinsi Anda:`;
 }
 
-function regionHeading(g: DigestGroup): string {
-  const province = g.regionCode && g.regionCode !== g.provinceCode ? ` — provinsi ${g.provinceCode}` : '';
+function regionHeading(d: Digest, g: DigestGroup): string {
+  // The ministry's digest spans provinces: say which one.
+  const province = d.audience === 'ministry' && g.regionCode !== g.provinceCode ? ` — provinsi ${g.provinceCode}` : '';
   return `${g.regionName} (${g.regionCode ?? g.provinceCode})${province}`;
 }
 
@@ -116,7 +118,7 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
   t.push('', 'RINGKASAN PER KABUPATEN/KOTA DAN ATURAN');
   let lastRegion: string | null = null;
   for (const g of d.groups) {
-    const heading = regionHeading(g);
+    const heading = regionHeading(d, g);
     if (heading !== lastRegion) {
       t.push(`  ${heading}`);
       lastRegion = heading;
@@ -126,7 +128,7 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
   t.push('', 'RINCIAN');
   lastRegion = null;
   for (const g of d.groups) {
-    const heading = regionHeading(g);
+    const heading = regionHeading(d, g);
     if (heading !== lastRegion) {
       t.push('', `== ${heading} ==`);
       lastRegion = heading;
@@ -137,7 +139,7 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
     for (const r of shown) t.push(`   ${rowText(r)}`);
     const more = g.rows.length - shown.length + g.omittedRows;
     if (more > 0) t.push(`   … dan ${more} temuan lainnya.`);
-    t.push(`   Lihat di API: ${groupUrl(d, g, base)}`);
+    t.push(`   Lihat di API: ${groupUrl(g, base)}`);
   }
   t.push(
     '',
@@ -177,7 +179,7 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
   );
   for (const g of d.groups) {
     h.push(
-      `<tr><td>${e(regionHeading(g))}</td><td>${e(g.code)}${g.rule ? ` (${e(g.rule)})` : ''}</td><td>${e(SEVERITY_LABEL[g.severity])}</td>` +
+      `<tr><td>${e(regionHeading(d, g))}</td><td>${e(g.code)}${g.rule ? ` (${e(g.rule)})` : ''}</td><td>${e(SEVERITY_LABEL[g.severity])}</td>` +
         KINDS.map((k) => `<td style="text-align:right">${e(g.counts[k])}</td>`).join('') +
         '</tr>',
     );
@@ -185,7 +187,7 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
   h.push('</tbody></table>', '<h2 style="font-size:16px">Rincian</h2>');
   lastRegion = null;
   for (const g of d.groups) {
-    const heading = regionHeading(g);
+    const heading = regionHeading(d, g);
     if (heading !== lastRegion) {
       h.push(`<h3 style="font-size:15px">${e(heading)}</h3>`);
       lastRegion = heading;
@@ -206,7 +208,7 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
     h.push('</tbody></table>');
     const more = g.rows.length - shown.length + g.omittedRows;
     if (more > 0) h.push(`<p>… dan ${e(more)} temuan lainnya.</p>`);
-    h.push(`<p><a href="${e(groupUrl(d, g, base))}">Lihat temuan ini di API</a></p>`);
+    h.push(`<p><a href="${e(groupUrl(g, base))}">Lihat temuan ini di API</a></p>`);
   }
   h.push(
     `<p><a href="${e(allUrl)}">Semua temuan terbuka</a>. Untuk menandai temuan sudah diketahui, kirim <code>POST /api/v1/findings/{id}/ack</code> dengan catatan (kunci API provinsi). Temuan yang tidak ditemukan lagi pada sinkronisasi berikutnya akan otomatis ditandai selesai.</p>`,
@@ -246,7 +248,7 @@ export function renderWebhookBody(d: Digest, o: RenderOptions & { idempotencyKey
       description: g.description,
       fix: g.fix,
       counts: g.counts,
-      findings_url: groupUrl(d, g, base),
+      findings_url: groupUrl(g, base),
       omitted_rows: g.omittedRows,
       rows: g.rows.map((r) => ({
         finding_id: r.findingId,

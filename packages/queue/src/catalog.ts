@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The queues of the pipeline. Fetches are I/O-bound and run many at a time; reconciliation is one
  * database transaction per run and runs one at a time per worker process.
  */
-export const QUEUE_NAMES = ['fetch', 'run'] as const;
+export const QUEUE_NAMES = ['fetch', 'run', 'notify'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 const runId = z.uuid();
@@ -47,6 +47,18 @@ export const jobCatalog = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 1_000 },
     jobId: (p) => `reconcile-${p.runId}`,
+  }),
+  /**
+   * R15: deliver a run's alert digests from the outbox (`@pksync/notify` `deliverDue`). Retries of
+   * a failing delivery are the outbox's own (back-off up to 24 h and beyond); the worker's outbox
+   * poller also delivers rows whose job was never enqueued.
+   */
+  'notify.deliver': define({
+    queue: 'notify',
+    schema: z.object({ runId }),
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000 },
+    jobId: (p) => `notify-${p.runId}`,
   }),
 };
 

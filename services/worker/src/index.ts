@@ -2,6 +2,7 @@ import type { Config } from '@pksync/config';
 import type { ConnectorDeps, FetchLimits } from '@pksync/connectors';
 import { createDb, markRunFailed, uploadReader, type Db } from '@pksync/db';
 import { createLogger, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
+import { deliverDue, startNotifyPoller, writeDigestOutbox, type NotifyPoller } from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
 import { reconcileRunHandler, type AfterFindingsHook } from './reconcile-run.job.ts';
 
@@ -18,8 +19,13 @@ export interface WorkerStartOptions {
   /** Connector overrides (tests: faster back-off). */
   fetchLimits?: Partial<FetchLimits>;
   connectorDeps?: Partial<ConnectorDeps>;
-  /** Alerts: called inside the reconciliation transaction with the run's new/resolved findings. */
+  /**
+   * Alerts: called inside the reconciliation transaction with the run's new/resolved findings.
+   * Default: `writeDigestOutbox` (R15, `@pksync/notify`).
+   */
   afterFindings?: AfterFindingsHook;
+  /** R15: how often the outbox poller delivers due alert digests (default 15 s; 0: no poller). */
+  notifyPollMs?: number;
 }
 
 export interface RunningWorker {
@@ -50,6 +56,14 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   };
   const workers: PipelineWorker[] = [];
+  // R15: digests are written in the reconcile transaction and delivered from the outbox.
+  const notifyDeps = { db, config, logger: log };
+  const afterFindings: AfterFindingsHook =
+    options.afterFindings ??
+    (async (trx, info) => {
+      await writeDigestOutbox(trx, info);
+    });
+  let poller: NotifyPoller | undefined;
   try {
     workers.push(
       createWorker({
@@ -76,16 +90,31 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         concurrency: 1,
         // R14: runs reconcile one at a time across every worker process (versions are a sequence).
         globalConcurrency: 1,
-        handlers: { 'run.reconcile': reconcileRunHandler({ db, afterFindings: options.afterFindings }) },
+        handlers: { 'run.reconcile': reconcileRunHandler({ db, afterFindings }) },
         onFinalFailure: async (name, payload, error) => {
           const runId = (payload as { runId?: string }).runId;
           if (name === 'run.reconcile' && runId && (await markRunFailed(db, runId, error.message)))
             log.error({ runId, err: error }, 'run failed: it could not be reconciled');
         },
       }),
+      createWorker({
+        ...common,
+        queue: 'notify',
+        concurrency: 1,
+        handlers: {
+          'notify.deliver': ({ runId }, ctx) =>
+            deliverDue({ ...notifyDeps, logger: ctx.log }, { runId, signal: ctx.signal }),
+        },
+      }),
     );
+    if (options.notifyPollMs !== 0) {
+      poller = startNotifyPoller(notifyDeps, { intervalMs: options.notifyPollMs });
+      // A run's digests go out as soon as its reconciliation committed.
+      workers[1]?.worker.on('completed', () => void poller?.tick());
+    }
     await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
   } catch (e) {
+    await poller?.stop();
     await Promise.allSettled(workers.map((w) => w.close()));
     await db.destroy();
     throw e;
@@ -99,6 +128,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
       closing ??= (async () => {
         log.info('worker stopping');
         await Promise.allSettled(workers.map((w) => w.close()));
+        await poller?.stop().catch(() => {});
         await db.destroy().catch(() => {});
         log.info('worker stopped');
       })();
