@@ -41,6 +41,15 @@ async function head(filePath: string, n: number): Promise<Buffer> {
     const buf = Buffer.alloc(n);
     const { bytesRead } = await handle.read(buf, 0, n, 0);
     return buf.subarray(0, bytesRead);
+  } catch (e) {
+    throw new FileFormatError(
+      'unparseable_file',
+      `cannot read file: ${(e as Error).message}`,
+      'berkas tidak dapat dibaca',
+      {
+        cause: e,
+      },
+    );
   } finally {
     await handle.close();
   }

@@ -274,7 +274,8 @@ describe('parseAgencyFile', () => {
     expect(await collect(f.officers)).toEqual([{ row: 2, record: { nip: '198503122010011003', nama: 'Budi' } }]);
   });
 
-  it('fails a missing file as unparseable_file', async () => {
+  it('fails a missing file or a directory as unparseable_file', async () => {
     await expectFileError(parseAgencyFile('/nonexistent/file.csv'), 'unparseable_file');
+    await expectFileError(parseAgencyFile(tmpdir()), 'unparseable_file');
   });
 });
