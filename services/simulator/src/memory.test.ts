@@ -52,3 +52,34 @@ describe('connector memory on a 200,000-row source', () => {
     300_000,
   );
 });
+
+describe('simulator at scale', () => {
+  it('streams 1,000,000 officers of one agency without holding them', async () => {
+    const sim = await start({
+      port: 0,
+      seed: 2,
+      regions: '16.71',
+      officers: { [ID]: 1_000_000 },
+      faults: false,
+      massRemoval: null,
+      delays: false,
+    });
+    try {
+      (globalThis as { gc?: () => void }).gc?.();
+      const base = process.memoryUsage().heapUsed;
+      let peak = base;
+      const res = await fetch(`${sim.url}/agencies/${ID}/pejabat.csv`);
+      let lines = 0;
+      let chunks = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+        if (++chunks % 50 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
+      }
+      expect(lines).toBe(1_000_000 + 1);
+      // Server and client in this process: both must stream.
+      expect((peak - base) / 1048576).toBeLessThan(100);
+    } finally {
+      await sim.close();
+    }
+  }, 300_000);
+});

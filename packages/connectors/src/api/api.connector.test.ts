@@ -212,6 +212,25 @@ describe('api connector', () => {
     expect(JSON.stringify({ m: r.error!.message, s: r.error!.stack })).not.toContain('super-secret-token');
   });
 
+  it('never passes the token to the logger while retrying', async () => {
+    const s = await serve(pagedApi(1, (res, n) => (n <= 2 ? (json(res, 503, {}), true) : false)));
+    const lines: string[] = [];
+    const log = {
+      debug: (o: object, m?: string) => lines.push(JSON.stringify(o) + m),
+      info: (o: object, m?: string) => lines.push(JSON.stringify(o) + m),
+      warn: (o: object, m?: string) => lines.push(JSON.stringify(o) + m),
+    };
+    for await (const _ of createApiConnector().fetch(
+      sourceDef({ url: `${s.url}/v1?key=q-secret`, token: 'tok-secret' }),
+      { signal: new AbortController().signal, asOf: '2026-11-27', limits: FAST, log },
+    ))
+      void _;
+    expect(lines.filter((l) => l.includes('retrying'))).toHaveLength(2);
+    expect(s.requests.every((q) => q.path.includes('key=q-secret'))).toBe(true);
+    expect(s.requests.at(-1)!.path).toMatch(/^\/v1\/formations\?key=q-secret&year=2026$/);
+    expect(lines.join('\n')).not.toMatch(/tok-secret|q-secret/);
+  });
+
   it('fails with payload_too_large over the row limit', async () => {
     const s = await serve(pagedApi(10));
     const r = await fetchAll(s.url, { pageSize: 4, maxRows: 6 });

@@ -43,12 +43,12 @@ async function* fetchApi(
     log: ctx.log,
   });
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
-  const base = source.url.replace(/\/+$/, '');
+  const base = source.url;
   const seenCursors = new Set<string>();
   let cursor: string | null = null;
   let position = 0;
   do {
-    const url = new URL(`${base}/officers`);
+    const url = endpoint(base, 'officers');
     url.searchParams.set('limit', String(limits.pageSize));
     if (cursor !== null) url.searchParams.set('cursor', cursor);
     const page = await getPage(session, url.toString(), budget, true);
@@ -64,7 +64,7 @@ async function* fetchApi(
     cursor = page.nextCursor;
   } while (cursor !== null);
 
-  const formationsUrl = new URL(`${base}/formations`);
+  const formationsUrl = endpoint(base, 'formations');
   formationsUrl.searchParams.set('year', ctx.asOf.slice(0, 4));
   const formations = await getPage(session, formationsUrl.toString(), budget, false);
   takeRows(budget, formations.data.length, limits.maxRows);
@@ -77,6 +77,18 @@ async function* fetchApi(
     { source: source.id, officers: position, formations: fPosition, attempts: session.attempts },
     'api fetch done',
   );
+}
+
+/** `{base}/{segment}`, keeping any query string of the base URL (some agencies put a key there). */
+function endpoint(base: string, segment: string): URL {
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new FetchError('http_error', 'source url is not a valid URL', { retryable: false });
+  }
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/${segment}`;
+  return u;
 }
 
 interface Page {
