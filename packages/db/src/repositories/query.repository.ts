@@ -1,0 +1,791 @@
+import { sql, type ExpressionBuilder, type Selectable, type SelectQueryBuilder } from 'kysely';
+import { normaliseName } from '@pksync/core';
+import { poolOf, type Db } from '../db.ts';
+import type { Database } from '../schema.ts';
+
+/**
+ * Read models for the register API: the officers list (cursor paging, filters, name search) and the
+ * streamed export. Every read sees one whole published version (R14): a page or an export is read
+ * in one repeatable-read snapshot, and a cursor carries the version it was made for.
+ */
+
+/** `active`/`inactive` group the statuses by R5; any other value is one status. */
+export type OfficerStatusFilter = string;
+
+export interface OfficerFilter {
+  provinceCode?: string;
+  regionCode?: string;
+  level?: string;
+  status?: OfficerStatusFilter;
+  /** Free text matched against the normalised name (titles removed, lower case). */
+  q?: string;
+}
+
+/** One register row as the API reads it (personal fields are removed by the API where needed). */
+export interface OfficerView {
+  id: number;
+  nip: string;
+  name: string;
+  gender: 'L' | 'P';
+  birthDate: string;
+  level: string;
+  grade: string;
+  unit: string;
+  regionCode: string;
+  provinceCode: string;
+  sourceId: string;
+  tmtJabatan: string;
+  status: string;
+  active: boolean;
+  email: string | null;
+  phone: string | null;
+  pastRetirement: boolean;
+}
+
+/** The version asked for was never published. */
+export class VersionNotFoundError extends Error {
+  override readonly name = 'VersionNotFoundError';
+  constructor(readonly version: number) {
+    super(`version ${version} has not been published`);
+  }
+}
+
+const COLUMNS = [
+  'id',
+  'nip',
+  'name',
+  'gender',
+  'birth_date',
+  'level',
+  'grade',
+  'unit',
+  'region_code',
+  'province_code',
+  'source_id',
+  'tmt_jabatan',
+  'status',
+  'active',
+  'email',
+  'phone',
+  'past_retirement',
+] as const;
+
+type Row = Pick<Selectable<Database['officer_records']>, (typeof COLUMNS)[number]>;
+
+function toView(r: {
+  id: number;
+  nip: string;
+  name: string;
+  gender: 'L' | 'P';
+  birth_date: string;
+  level: string;
+  grade: string;
+  unit: string;
+  region_code: string;
+  province_code: string;
+  source_id: string;
+  tmt_jabatan: string;
+  status: string;
+  active: boolean;
+  email: string | null;
+  phone: string | null;
+  past_retirement: boolean;
+}): OfficerView {
+  return {
+    id: Number(r.id),
+    nip: r.nip,
+    name: r.name,
+    gender: r.gender,
+    birthDate: r.birth_date,
+    level: r.level,
+    grade: r.grade,
+    unit: r.unit,
+    regionCode: r.region_code,
+    provinceCode: r.province_code,
+    sourceId: r.source_id,
+    tmtJabatan: r.tmt_jabatan,
+    status: r.status,
+    active: r.active,
+    email: r.email,
+    phone: r.phone,
+    pastRetirement: r.past_retirement,
+  };
+}
+
+/** `%`, `_` and `\` are LIKE wildcards: escape them so a name with them is matched literally. */
+function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function applyFilter<O>(
+  q: SelectQueryBuilder<Database, 'officer_records', O>,
+  filter: OfficerFilter,
+  version: { current: boolean; version: number },
+): SelectQueryBuilder<Database, 'officer_records', O> {
+  if (version.current) {
+    q = q.where('valid_to', 'is', null);
+  } else {
+    const v = version.version;
+    q = q
+      .where('valid_from', '<=', v)
+      .where((eb: ExpressionBuilder<Database, 'officer_records'>) =>
+        eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', v)]),
+      );
+  }
+  if (filter.provinceCode) q = q.where('province_code', '=', filter.provinceCode);
+  if (filter.regionCode) q = q.where('region_code', '=', filter.regionCode);
+  if (filter.level) q = q.where('level', '=', filter.level);
+  if (filter.status === 'active') q = q.where('active', '=', true);
+  else if (filter.status === 'inactive') q = q.where('active', '=', false);
+  else if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.q !== undefined && filter.q.trim() !== '') {
+    const needle = normaliseName(filter.q) || filter.q.trim().toLowerCase();
+    q = q.where(sql<boolean>`name_normalised like ${likeContains(needle)}`);
+  }
+  return q;
+}
+
+/** The latest published version, 0 before the first publication. */
+async function latestVersion(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('publications')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .executeTakeFirst();
+  return Number(row?.v ?? 0);
+}
+
+/**
+ * One page of the register, ordered by record id. `afterId` is the last id of the previous page;
+ * `version` the version that page was read at (from the cursor): when it is still the latest the
+ * current rows are read (fast partial indexes), otherwise that version's rows. Without `version`,
+ * the latest version. Returns the version read, so the caller can put it into the next cursor.
+ *
+ * @throws VersionNotFoundError when `version` was never published.
+ */
+export async function listOfficers(
+  db: Db,
+  filter: OfficerFilter,
+  page: { limit: number; afterId?: number; version?: number },
+): Promise<{ version: number; officers: OfficerView[]; nextAfterId: number | null }> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const latest = await latestVersion(trx as unknown as Db);
+      const version = page.version ?? latest;
+      if (version !== latest) await assertPublished(trx as unknown as Db, version);
+      let q = trx.selectFrom('officer_records').select([...COLUMNS]);
+      q = applyFilter(q, filter, { current: version === latest, version });
+      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
+      const rows = (await q
+        .orderBy('id')
+        .limit(page.limit + 1)
+        .execute()) as Row[];
+      const more = rows.length > page.limit;
+      const officers = rows.slice(0, page.limit).map(toView);
+      return { version, officers, nextAfterId: more ? (officers[officers.length - 1]?.id ?? null) : null };
+    });
+}
+
+async function assertPublished(db: Db, version: number): Promise<void> {
+  const row = await db.selectFrom('publications').select('version').where('version', '=', version).executeTakeFirst();
+  if (!row) throw new VersionNotFoundError(version);
+}
+
+/** One officer's current record (null when the NIP is not in the latest version of the register). */
+export async function getCurrentOfficer(db: Db, nip: string): Promise<OfficerView | null> {
+  const row = await db
+    .selectFrom('officer_records')
+    .select([...COLUMNS])
+    .where('nip', '=', nip)
+    .where('valid_to', 'is', null)
+    .executeTakeFirst();
+  return row ? toView(row as Row) : null;
+}
+
+/** Every record row of a NIP, any version (for scoping history reads): region and version span. */
+export async function officerRecordSpans(
+  db: Db,
+  nip: string,
+): Promise<{ provinceCode: string; regionCode: string; validFrom: number; validTo: number | null }[]> {
+  const rows = await db
+    .selectFrom('officer_records')
+    .select(['province_code', 'region_code', 'valid_from', 'valid_to'])
+    .where('nip', '=', nip)
+    .orderBy('valid_from')
+    .execute();
+  return rows.map((r) => ({
+    provinceCode: r.province_code,
+    regionCode: r.region_code,
+    validFrom: r.valid_from,
+    validTo: r.valid_to,
+  }));
+}
+
+/**
+ * Streams the register (one version, default the latest) in batches of `batchSize`, ordered by id,
+ * from one repeatable-read snapshot on one connection: memory stays flat whatever the size, and a
+ * version published during the export does not mix into it. Stop early with `break`; the
+ * connection is released either way.
+ *
+ * @example
+ * for await (const batch of streamOfficers(db, { provinceCode: '16' })) write(batch);
+ */
+export async function* streamOfficers(
+  db: Db,
+  filter: OfficerFilter,
+  opts: { version?: number; batchSize?: number; onVersion?: (version: number) => void } = {},
+): AsyncGenerator<OfficerView[]> {
+  const batchSize = opts.batchSize ?? 5000;
+  const client = await poolOf(db).connect();
+  let ok = false;
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    const v = await client.query<{ v: number | null }>('select max(version) as v from publications');
+    const latest = Number(v.rows[0]?.v ?? 0);
+    const version = opts.version ?? latest;
+    if (version !== latest) {
+      const p = await client.query('select 1 from publications where version = $1', [version]);
+      if (p.rowCount === 0) throw new VersionNotFoundError(version);
+    }
+    opts.onVersion?.(version);
+    let afterId = 0;
+    for (;;) {
+      let q = db.selectFrom('officer_records').select([...COLUMNS]);
+      q = applyFilter(q, filter, { current: version === latest, version });
+      const compiled = q.where('id', '>', afterId).orderBy('id').limit(batchSize).compile();
+      const res = await client.query(compiled.sql, compiled.parameters as unknown[]);
+      const batch = (res.rows as Row[]).map(toView);
+      if (batch.length > 0) yield batch;
+      if (batch.length < batchSize) break;
+      afterId = batch[batch.length - 1]!.id;
+    }
+    ok = true;
+  } finally {
+    await client.query(ok ? 'commit' : 'rollback').catch(() => {});
+    client.release();
+  }
+}
+
+/** One stretch of an officer's record: the same assignment over versions [fromVersion, toVersion). */
+export interface OfficerAssignment {
+  regionCode: string;
+  provinceCode: string;
+  sourceId: string;
+  unit: string;
+  level: string;
+  grade: string;
+  status: string;
+  active: boolean;
+  fromVersion: number;
+  toVersion: number | null;
+  fromAt: Date | null;
+  toAt: Date | null;
+}
+
+/** One published change of an officer (R14 diff rows). */
+export interface OfficerChange {
+  version: number;
+  publishedAt: Date | null;
+  change: 'added' | 'removed' | 'changed';
+  fields: string[];
+  reason: string;
+  regionCode: string;
+  sourceId: string;
+}
+
+/**
+ * An officer's history: the latest record (current, or the last one before removal), every
+ * assignment row over the versions, and every published change. Null when the NIP was never in
+ * the register.
+ */
+export async function getOfficerHistoryView(
+  db: Db,
+  nip: string,
+): Promise<{
+  officer: OfficerView;
+  current: boolean;
+  assignments: OfficerAssignment[];
+  changes: OfficerChange[];
+} | null> {
+  const rows = (await db
+    .selectFrom('officer_records')
+    .leftJoin('publications as pf', 'pf.version', 'officer_records.valid_from')
+    .leftJoin('publications as pt', 'pt.version', 'officer_records.valid_to')
+    .select(COLUMNS.map((c) => `officer_records.${c}` as const))
+    .select([
+      'officer_records.valid_from',
+      'officer_records.valid_to',
+      'pf.published_at as from_at',
+      'pt.published_at as to_at',
+    ])
+    .where('officer_records.nip', '=', nip)
+    .orderBy('officer_records.valid_from')
+    .orderBy('officer_records.id')
+    .execute()) as (Row & { valid_from: number; valid_to: number | null; from_at: Date | null; to_at: Date | null })[];
+  if (rows.length === 0) return null;
+  const last = rows[rows.length - 1]!;
+  const changes = await db
+    .selectFrom('publication_changes as c')
+    .leftJoin('publications as p', 'p.version', 'c.version')
+    .select(['c.version', 'p.published_at', 'c.change', 'c.fields', 'c.reason', 'c.region_code', 'c.source_id'])
+    .where('c.nip', '=', nip)
+    .orderBy('c.version')
+    .execute();
+  return {
+    officer: toView(last),
+    current: last.valid_to === null,
+    assignments: rows.map((r) => ({
+      regionCode: r.region_code,
+      provinceCode: r.province_code,
+      sourceId: r.source_id,
+      unit: r.unit,
+      level: r.level,
+      grade: r.grade,
+      status: r.status,
+      active: r.active,
+      fromVersion: r.valid_from,
+      toVersion: r.valid_to,
+      fromAt: r.from_at,
+      toAt: r.to_at,
+    })),
+    changes: changes.map((c) => ({
+      version: c.version,
+      publishedAt: (c.published_at as Date | null) ?? null,
+      change: c.change,
+      fields: c.fields,
+      reason: c.reason,
+      regionCode: c.region_code,
+      sourceId: c.source_id,
+    })),
+  };
+}
+
+/** Runs, newest first; for a province, the runs that cover any of its sources (national ones included). */
+export async function listRunsView(
+  db: Db,
+  opts: { limit: number; provinceCode?: string; status?: string; before?: Date },
+): Promise<(Selectable<Database['runs']> & { progress: { total: number; done: number; failed: number } })[]> {
+  let q = db.selectFrom('runs').selectAll();
+  if (opts.provinceCode) q = q.where(runTouchesProvince(opts.provinceCode));
+  if (opts.status) q = q.where('status', '=', opts.status as Database['runs']['status']['__select__']);
+  if (opts.before) q = q.where(sql<boolean>`created_at < ${opts.before}`);
+  const runs = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
+  if (runs.length === 0) return [];
+  let pq = db
+    .selectFrom('source_fetches')
+    .select((eb) => [
+      'run_id',
+      eb.fn.countAll<number>().as('total'),
+      sql<number>`count(*) filter (where status in ('succeeded', 'unchanged', 'failed'))`.as('done'),
+      sql<number>`count(*) filter (where status = 'failed')`.as('failed'),
+    ])
+    .where(
+      'run_id',
+      'in',
+      runs.map((r) => r.id),
+    );
+  if (opts.provinceCode) pq = pq.where(sourceInProvince(opts.provinceCode));
+  const progress = new Map((await pq.groupBy('run_id').execute()).map((p) => [p.run_id, p]));
+  return runs.map((r) => {
+    const p = progress.get(r.id);
+    return {
+      ...r,
+      progress: { total: Number(p?.total ?? 0), done: Number(p?.done ?? 0), failed: Number(p?.failed ?? 0) },
+    };
+  });
+}
+
+const provincePattern = (p: string) => `${p}.%`;
+
+function sourceInProvince(provinceCode: string) {
+  return sql<boolean>`source_id in (select id from sources where region_code = ${provinceCode} or region_code like ${provincePattern(provinceCode)})`;
+}
+
+function runTouchesProvince(provinceCode: string) {
+  return sql<boolean>`exists (select 1 from source_fetches f join sources s on s.id = f.source_id
+    where f.run_id = runs.id and (s.region_code = ${provinceCode} or s.region_code like ${provincePattern(provinceCode)}))`;
+}
+
+/** One run with its per-source progress (sources limited to a province when given). */
+export async function getRunView(
+  db: Db,
+  runId: string,
+  opts: { provinceCode?: string } = {},
+): Promise<{
+  run: Selectable<Database['runs']>;
+  sources: (Selectable<Database['source_fetches']> & { agency: string | null; region_code: string | null })[];
+} | null> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) return null;
+  const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run) return null;
+  let q = db
+    .selectFrom('source_fetches as f')
+    .leftJoin('sources as s', 's.id', 'f.source_id')
+    .selectAll('f')
+    .select(['s.agency', 's.region_code'])
+    .where('f.run_id', '=', runId);
+  if (opts.provinceCode) {
+    const p = opts.provinceCode;
+    q = q.where((eb) => eb.or([eb('s.region_code', '=', p), eb('s.region_code', 'like', provincePattern(p))]));
+  }
+  const sources = await q.orderBy('f.source_id').execute();
+  return { run, sources };
+}
+
+/** Findings, newest first, paged by id (`before` = last id of the previous page). */
+export async function listFindingsView(
+  db: Db,
+  f: {
+    provinceCode?: string;
+    regionCode?: string;
+    rule?: string;
+    status?: 'open' | 'acknowledged' | 'resolved';
+    sourceId?: string;
+    before?: number;
+    limit: number;
+  },
+): Promise<Selectable<Database['findings']>[]> {
+  let q = db.selectFrom('findings').selectAll();
+  if (f.provinceCode) q = q.where('province_code', '=', f.provinceCode);
+  if (f.regionCode) q = q.where('region_code', '=', f.regionCode);
+  if (f.rule) q = q.where('code', '=', f.rule);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.sourceId) q = q.where('source_id', '=', f.sourceId);
+  if (f.before !== undefined) q = q.where('id', '<', f.before);
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+/** One finding by id, or null. */
+export async function getFindingView(db: Db, id: number): Promise<Selectable<Database['findings']> | null> {
+  return (await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+}
+
+/** Raw per-region figures of the latest version, for `GET /regions`. */
+export interface RegionStats {
+  version: number;
+  /** The formation year: the latest publication's `as_of` year (R12), else `fallbackYear`. */
+  year: number;
+  /** Active officers (R5) by region code and level. */
+  active: Map<string, Map<string, number>>;
+  /** Current formations of the year by region and level. */
+  formations: Map<string, Map<string, { approved: number; need: number }>>;
+  /** Sources by region: count, stale count, newest success. */
+  sources: Map<string, { count: number; stale: number; lastSuccessAt: Date | null }>;
+  /** Open (not resolved) findings by province and by region. */
+  openFindingsByProvince: Map<string, number>;
+  openFindingsByRegion: Map<string, number>;
+}
+
+/**
+ * R9: a source is stale when its last fetch failed or its last success is older than 3 days.
+ * SQL expression over `sources s` and its last fetch `lf`.
+ */
+const STALE_SQL = sql<boolean>`(lf.status = 'failed' or (s.last_success_at is not null and s.last_success_at < now() - interval '3 days') or (s.last_success_at is null and lf.status is not null))`;
+
+export async function getRegionStats(db: Db, fallbackYear: number): Promise<RegionStats> {
+  const pub = await db
+    .selectFrom('publications')
+    .select(['version', 'as_of'])
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const version = pub?.version ?? 0;
+  const year = pub ? Number(pub.as_of.slice(0, 4)) : fallbackYear;
+  const [activeRows, formationRows, sourceRows, findingRows] = await Promise.all([
+    db
+      .selectFrom('officer_records')
+      .select(['region_code', 'level', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('valid_to', 'is', null)
+      .where('active', '=', true)
+      .groupBy(['region_code', 'level'])
+      .execute(),
+    db
+      .selectFrom('formations')
+      .select(['region_code', 'level', 'approved', 'need'])
+      .where('valid_to', 'is', null)
+      .where('year', '=', year)
+      .execute(),
+    sql<{ region_code: string; count: number; stale: number; last_success_at: Date | null }>`
+      select s.region_code, count(*)::int as count, count(*) filter (where ${STALE_SQL})::int as stale,
+             max(s.last_success_at) as last_success_at
+      from sources s
+      left join lateral (select status from source_fetches f where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
+                         order by f.id desc limit 1) lf on true
+      where s.enabled
+      group by s.region_code`.execute(db),
+    db
+      .selectFrom('findings')
+      .select(['province_code', 'region_code', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', '<>', 'resolved')
+      .groupBy(['province_code', 'region_code'])
+      .execute(),
+  ]);
+  const active = new Map<string, Map<string, number>>();
+  for (const r of activeRows) {
+    const m = active.get(r.region_code) ?? new Map<string, number>();
+    m.set(r.level, Number(r.n));
+    active.set(r.region_code, m);
+  }
+  const formations = new Map<string, Map<string, { approved: number; need: number }>>();
+  for (const r of formationRows) {
+    const m = formations.get(r.region_code) ?? new Map<string, { approved: number; need: number }>();
+    m.set(r.level, { approved: r.approved, need: r.need });
+    formations.set(r.region_code, m);
+  }
+  const sources = new Map<string, { count: number; stale: number; lastSuccessAt: Date | null }>();
+  for (const r of sourceRows.rows) {
+    sources.set(r.region_code, { count: Number(r.count), stale: Number(r.stale), lastSuccessAt: r.last_success_at });
+  }
+  const openFindingsByProvince = new Map<string, number>();
+  const openFindingsByRegion = new Map<string, number>();
+  for (const r of findingRows) {
+    const n = Number(r.n);
+    openFindingsByProvince.set(r.province_code, (openFindingsByProvince.get(r.province_code) ?? 0) + n);
+    if (r.region_code) openFindingsByRegion.set(r.region_code, (openFindingsByRegion.get(r.region_code) ?? 0) + n);
+  }
+  return { version, year, active, formations, sources, openFindingsByProvince, openFindingsByRegion };
+}
+
+/** A source with its staleness (R9) and last finished fetch, for the API. Never the token. */
+export interface SourceView {
+  id: string;
+  agency: string;
+  regionCode: string;
+  transport: 'api' | 'csv' | 'xlsx' | 'upload';
+  url: string | null;
+  formationsUrl: string | null;
+  hasToken: boolean;
+  enabled: boolean;
+  timeoutS: number | null;
+  maxBytes: number | null;
+  maxRows: number | null;
+  lastSuccessAt: Date | null;
+  stale: boolean;
+  lastFetch: { status: string; finishedAt: Date | null; errorCode: string | null; errorMessage: string | null } | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Sources (by province, region or id), ordered by id, with staleness and last fetch. */
+export async function listSourcesView(
+  db: Db,
+  f: { provinceCode?: string; regionCode?: string; id?: string } = {},
+): Promise<SourceView[]> {
+  const p = f.provinceCode ?? null;
+  const r = f.regionCode ?? null;
+  const id = f.id ?? null;
+  const res = await sql<{
+    id: string;
+    agency: string;
+    region_code: string;
+    transport: SourceView['transport'];
+    url: string | null;
+    formations_url: string | null;
+    has_token: boolean;
+    enabled: boolean;
+    timeout_s: number | null;
+    max_bytes: number | null;
+    max_rows: number | null;
+    last_success_at: Date | null;
+    stale: boolean;
+    lf_status: string | null;
+    lf_finished_at: Date | null;
+    lf_error_code: string | null;
+    lf_error_message: string | null;
+    created_at: Date;
+    updated_at: Date;
+  }>`
+    select s.id, s.agency, s.region_code, s.transport, s.url, s.formations_url, s.token_encrypted is not null as has_token,
+           s.enabled, s.timeout_s, s.max_bytes, s.max_rows, s.last_success_at, ${STALE_SQL} as stale,
+           lf.status as lf_status, lf.finished_at as lf_finished_at, lf.error_code as lf_error_code,
+           lf.error_message as lf_error_message, s.created_at, s.updated_at
+    from sources s
+    left join lateral (select status, finished_at, error_code, error_message from source_fetches f
+                       where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
+                       order by f.id desc limit 1) lf on true
+    where (${p}::text is null or s.region_code = ${p} or s.region_code like ${p} || '.%')
+      and (${r}::text is null or s.region_code = ${r})
+      and (${id}::text is null or s.id = ${id})
+    order by s.id`.execute(db);
+  return res.rows.map((row) => ({
+    id: row.id,
+    agency: row.agency,
+    regionCode: row.region_code,
+    transport: row.transport,
+    url: row.url,
+    formationsUrl: row.formations_url,
+    hasToken: row.has_token,
+    enabled: row.enabled,
+    timeoutS: row.timeout_s,
+    maxBytes: row.max_bytes === null ? null : Number(row.max_bytes),
+    maxRows: row.max_rows,
+    lastSuccessAt: row.last_success_at,
+    stale: row.stale,
+    lastFetch: row.lf_status
+      ? {
+          status: row.lf_status,
+          finishedAt: row.lf_finished_at,
+          errorCode: row.lf_error_code,
+          errorMessage: row.lf_error_message,
+        }
+      : null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }));
+}
+
+/** Held mass removals (R8) still waiting for a confirmation, with their source. */
+export async function listHeldRemovalsView(
+  db: Db,
+  f: { provinceCode?: string } = {},
+): Promise<
+  {
+    id: number;
+    sourceId: string;
+    agency: string;
+    regionCode: string;
+    runId: string;
+    count: number;
+    activeBefore: number;
+    status: string;
+    createdAt: Date;
+  }[]
+> {
+  let q = db
+    .selectFrom('held_removals as h')
+    .innerJoin('sources as s', 's.id', 'h.source_id')
+    .select([
+      'h.id',
+      'h.source_id',
+      's.agency',
+      's.region_code',
+      'h.run_id',
+      'h.nips',
+      'h.active_before',
+      'h.status',
+      'h.created_at',
+    ])
+    .where('h.status', '=', 'held');
+  if (f.provinceCode) {
+    const p = f.provinceCode;
+    q = q.where((eb) => eb.or([eb('s.region_code', '=', p), eb('s.region_code', 'like', provincePattern(p))]));
+  }
+  const rows = await q.orderBy('h.id', 'desc').execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    sourceId: r.source_id,
+    agency: r.agency,
+    regionCode: r.region_code,
+    runId: r.run_id,
+    count: r.nips.length,
+    activeBefore: r.active_before,
+    status: r.status,
+    createdAt: r.created_at as unknown as Date,
+  }));
+}
+
+/** Published versions, newest first (`before` = a version: those below it). */
+export async function listPublicationsView(
+  db: Db,
+  opts: { limit: number; before?: number },
+): Promise<Selectable<Database['publications']>[]> {
+  let q = db.selectFrom('publications').selectAll();
+  if (opts.before !== undefined) q = q.where('version', '<', opts.before);
+  return q.orderBy('version', 'desc').limit(opts.limit).execute();
+}
+
+export async function getPublicationView(
+  db: Db,
+  version: number,
+): Promise<Selectable<Database['publications']> | null> {
+  return (await db.selectFrom('publications').selectAll().where('version', '=', version).executeTakeFirst()) ?? null;
+}
+
+/** The diff of one version, ordered by NIP, with optional filters; `offset` pages it. */
+export async function getPublicationDiffView(
+  db: Db,
+  version: number,
+  opts: {
+    limit: number;
+    offset: number;
+    change?: 'added' | 'removed' | 'changed';
+    provinceCode?: string;
+    regionCode?: string;
+  },
+): Promise<Selectable<Database['publication_changes']>[]> {
+  let q = db.selectFrom('publication_changes').selectAll().where('version', '=', version);
+  if (opts.change) q = q.where('change', '=', opts.change);
+  if (opts.regionCode) q = q.where('region_code', '=', opts.regionCode);
+  if (opts.provinceCode) {
+    const p = opts.provinceCode;
+    q = q.where((eb) => eb.or([eb('region_code', '=', p), eb('region_code', 'like', provincePattern(p))]));
+  }
+  return q.orderBy('nip').limit(opts.limit).offset(opts.offset).execute();
+}
+
+/** `select 1`: readiness of PostgreSQL. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}
+
+/** Pipeline totals read from PostgreSQL for Prometheus (every API replica reports the same). */
+export interface PipelineMetrics {
+  runs: { status: string; trigger: string; n: number }[];
+  fetches: { status: string; n: number }[];
+  fetchErrors: { code: string; n: number }[];
+  records: { accepted: number; rejected: number };
+  rejectedByCode: { code: string; n: number }[];
+  runDurations: { status: string; seconds: number; n: number }[];
+  fetchDurations: { status: string; seconds: number; n: number }[];
+  lastRunSeconds: number | null;
+  version: number;
+}
+
+export async function getPipelineMetrics(db: Db): Promise<PipelineMetrics> {
+  const [runRows, fetchRows, errRows, recRows, rejRows, runDur, fetchDur, last, ver] = await Promise.all([
+    sql<{
+      status: string;
+      trigger: string;
+      n: number;
+    }>`select status, trigger, count(*)::int as n from runs group by status, trigger`.execute(db),
+    sql<{ status: string; n: number }>`select status, count(*)::int as n from source_fetches group by status`.execute(
+      db,
+    ),
+    sql<{
+      code: string | null;
+      n: number;
+    }>`select error_code as code, count(*)::int as n from source_fetches where status = 'failed' group by error_code`.execute(
+      db,
+    ),
+    sql<{ accepted: number | null; rejected: number | null }>`
+      select sum(case when jsonb_typeof(counts->'accepted') = 'number' then (counts->>'accepted')::numeric end)::float8 as accepted,
+             sum(case when jsonb_typeof(counts->'rejected') = 'number' then (counts->>'rejected')::numeric end)::float8 as rejected
+      from source_fetches`.execute(db),
+    sql<{
+      code: string;
+      n: number;
+    }>`select c as code, count(*)::int as n from rejected_records, unnest(codes) c group by c`.execute(db),
+    sql<{ status: string; s: number; n: number }>`
+      select status, coalesce(sum(extract(epoch from finished_at - coalesce(started_at, created_at))), 0)::float8 as s, count(*)::int as n
+      from runs where finished_at is not null group by status`.execute(db),
+    sql<{ status: string; s: number; n: number }>`
+      select status, coalesce(sum(extract(epoch from finished_at - started_at)), 0)::float8 as s, count(*)::int as n
+      from source_fetches where finished_at is not null and started_at is not null group by status`.execute(db),
+    sql<{ s: number }>`
+      select extract(epoch from finished_at - coalesce(started_at, created_at))::float8 as s
+      from runs where finished_at is not null order by finished_at desc limit 1`.execute(db),
+    sql<{ v: number | null }>`select max(version) as v from publications`.execute(db),
+  ]);
+  return {
+    runs: runRows.rows.map((r) => ({ status: r.status, trigger: r.trigger, n: Number(r.n) })),
+    fetches: fetchRows.rows.map((r) => ({ status: r.status, n: Number(r.n) })),
+    fetchErrors: errRows.rows.map((r) => ({ code: r.code ?? 'unknown', n: Number(r.n) })),
+    records: { accepted: Number(recRows.rows[0]?.accepted ?? 0), rejected: Number(recRows.rows[0]?.rejected ?? 0) },
+    rejectedByCode: rejRows.rows.map((r) => ({ code: r.code, n: Number(r.n) })),
+    runDurations: runDur.rows.map((r) => ({ status: r.status, seconds: Number(r.s), n: Number(r.n) })),
+    fetchDurations: fetchDur.rows.map((r) => ({ status: r.status, seconds: Number(r.s), n: Number(r.n) })),
+    lastRunSeconds: last.rows[0] ? Number(last.rows[0].s) : null,
+    version: Number(ver.rows[0]?.v ?? 0),
+  };
+}

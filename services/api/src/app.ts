@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { installAuth } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { errorBody, installErrorHandling } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import { mountQueueDashboard } from './queue-dashboard.ts';
+import { routeModules } from './routes/index.ts';
+import { RAW_FILE_TYPES } from './upload/receive.ts';
+
+export const API_PREFIX = '/api/v1';
+
+export interface BuildAppOptions {
+  logger?: Logger | boolean;
+  /** Directory of the web console's static build, served at `/` when it exists. */
+  webRoot?: string | null;
+}
+
+/**
+ * Builds the API (not listening): validation and OpenAPI from the same zod schemas, auth, errors,
+ * rate limits, metrics, the queue dashboard and the web console. Tests call this with their own
+ * database and Redis prefix; {@link start} wires it from the configuration.
+ */
+export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: typeof options.logger === 'object' ? options.logger : undefined,
+    logger: typeof options.logger === 'boolean' ? options.logger : undefined,
+    bodyLimit: 1024 * 1024,
+    // Behind a load balancer the client address is in X-Forwarded-For.
+    trustProxy: true,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('ctx', ctx);
+  installErrorHandling(app);
+  installAuth(app, ctx.db);
+  const metrics = createMetrics(ctx);
+  metrics.install(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'pksync register and admin API',
+        version: '1.0.0',
+        description:
+          'The national register of placement officers (Pejabat Fungsional Pengantar Kerja) and the levers of its pipeline (register-api-v1.md).',
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key> (pksync keys create)' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+    hideUntagged: false,
+  });
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: ctx.limits.maxUploadBytes, files: 1, fields: 10, parts: 12, fieldSize: 64 * 1024 },
+  });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    // After auth (preHandler), so the limit is per key, not per address.
+    hook: 'preHandler',
+    redis: ctx.redis ?? undefined,
+    nameSpace: 'pksync-ratelimit:',
+    // Redis down: let the request through; the trigger itself then fails with a clear 503.
+    skipOnError: true,
+    keyGenerator: (req) => (req.caller && req.caller.role !== 'public' ? `key:${req.caller.keyId}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, c) => ({
+      statusCode: 429,
+      ...errorBody(
+        'rate_limited',
+        `Terlalu banyak permintaan dengan kunci ini; coba lagi dalam ${Math.ceil(c.ttl / 1000)} detik.`,
+      ),
+    }),
+  });
+
+  await app.register(
+    async (api) => {
+      // File routes take raw CSV/XLSX bodies as a stream (size-limited while spooling), besides multipart.
+      api.addContentTypeParser(RAW_FILE_TYPES, (_req, payload, done) => done(null, payload));
+      for (const mod of routeModules) await api.register(mod);
+      api.get('/openapi.json', { config: { access: 'none' }, schema: { hide: true } }, async (_req, reply) =>
+        reply.type('application/json').send(app.swagger()),
+      );
+      api.get('/metrics', { config: { access: 'none' }, schema: { hide: true } }, async (_req, reply) =>
+        reply.type(metrics.contentType).send(await metrics.render()),
+      );
+    },
+    { prefix: API_PREFIX },
+  );
+
+  if (ctx.queues) await mountQueueDashboard(app, ctx.queues, '/admin/queues');
+
+  if (options.webRoot && existsSync(options.webRoot)) {
+    await app.register(fastifyStatic, { root: options.webRoot, prefix: '/', index: ['index.html'], wildcard: true });
+  }
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,21 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { QUEUE_NAMES, type QueueClient } from '@pksync/queue';
+
+/**
+ * Mounts the BullMQ dashboard (Bull Board) at `basePath`. Its routes declare no access, so the auth
+ * hook makes them admin-only (a browser is asked for the key as the Basic password).
+ */
+export async function mountQueueDashboard(app: FastifyInstance, queues: QueueClient, basePath: string): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  createBullBoard({
+    queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues.queue(name))),
+    // @bull-board/fastify pins its own patch of @bull-board/api; the adapter interface is the same.
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'pksync queues' } },
+  });
+  serverAdapter.setBasePath(basePath);
+  await app.register(serverAdapter.registerPlugin(), { prefix: basePath });
+}

@@ -1,0 +1,152 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { calendarDateIn } from '@pksync/db';
+import { describeCode, SnapshotNormaliser, type FindingCode, type RejectionCode } from '@pksync/core';
+import { FileFormatError, parseAgencyFile } from '@pksync/connectors';
+import { normaliseRegionCode, provinceOf, regionByCode } from '@pksync/reference';
+import { canSeeProvince } from '../auth.ts';
+import { ApiError, badRequest, ErrorBody, forbidden } from '../errors.ts';
+import { IsoDate } from '../schemas.ts';
+import { receiveFile } from '../upload/receive.ts';
+import { sniffFile } from '../upload/sniff.ts';
+
+const CheckResult = z
+  .object({
+    format: z.enum(['csv', 'xlsx', 'json']),
+    region: z.string(),
+    as_of: IsoDate,
+    accepted: z.number().int().describe('records kept (officers after R7, plus formations)'),
+    rejected: z.array(
+      z.object({
+        row: z.number().int(),
+        nip: z.string().nullable(),
+        codes: z.array(z.string()),
+        fields: z.array(z.string()),
+        message: z.string().describe('Bahasa Indonesia'),
+        issues: z.array(z.object({ code: z.string(), field: z.string(), detail: z.string().nullable() })),
+      }),
+    ),
+    findings: z.array(
+      z.object({
+        code: z.string(),
+        severity: z.enum(['error', 'warning', 'info']),
+        row: z.number().int().nullable(),
+        nip: z.string().nullable(),
+        message: z.string(),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    ),
+    stats: z.object({
+      rows: z.number().int(),
+      accepted: z.number().int(),
+      rejected: z.number().int(),
+      duplicates: z.number().int(),
+      officer_rows: z.number().int(),
+      formation_rows: z.number().int(),
+      unknown_fields: z.array(z.string()),
+      rejected_by_code: z.record(z.string(), z.number().int()),
+      warnings_by_code: z.record(z.string(), z.number().int()),
+    }),
+  })
+  .meta({ id: 'CheckResult' });
+
+/** `POST /check`: the dry run of `pksync check` on an uploaded file; touches nothing. */
+export const checkRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/check',
+    {
+      config: { access: 'key' },
+      schema: {
+        tags: ['sources'],
+        summary:
+          'Dry run of an agency file (CSV, XLSX or JSON) for a region: accepted records, rejections and findings with rule codes and rows',
+        description:
+          'The same dry run as `pksync check`. Send the file as multipart/form-data (field `file`) or as the raw body. Nothing is stored.',
+        security: [{ apiKey: [] }],
+        consumes: [
+          'multipart/form-data',
+          'text/csv',
+          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        ],
+        querystring: z.object({
+          region: z.string().min(1).max(10).describe('the agency’s region code, e.g. 16.71 or 1671'),
+          as_of: IsoDate.optional().describe('reference date; default today in the sync time zone'),
+        }),
+        response: {
+          200: CheckResult,
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          413: ErrorBody,
+          415: ErrorBody,
+          422: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const region = normaliseRegionCode(req.query.region);
+      if (!region || !regionByCode(region))
+        throw badRequest('querystring.region', `kode wilayah ${req.query.region} tidak dikenal`);
+      if (!canSeeProvince(req.caller, provinceOf(region))) throw forbidden();
+      const asOf = req.query.as_of ?? calendarDateIn(app.ctx.schedule.timezone);
+      const { limits } = app.ctx;
+      const file = await receiveFile(req, limits.maxUploadBytes);
+      try {
+        const format = await sniffFile(file.path);
+        const snapshot = new SnapshotNormaliser({ sourceRegion: region, asOf });
+        try {
+          const parsed = await parseAgencyFile(file.path, {
+            maxBytes: limits.maxUploadBytes,
+            maxRows: limits.maxSnapshotRows,
+          });
+          for await (const { row, record } of parsed.officers) snapshot.addOfficer(record, row);
+          for await (const { row, record } of parsed.formations) snapshot.addFormation(record, row);
+        } catch (e) {
+          if (e instanceof FileFormatError) {
+            if (e.code === 'payload_too_large')
+              throw new ApiError(413, 'payload_too_large', `Berkas ditolak: ${e.userMessage}.`);
+            throw new ApiError(422, 'unparseable_file', `Berkas tidak dapat dibaca: ${e.userMessage}.`);
+          }
+          throw e;
+        }
+        const result = snapshot.finish();
+        const s = result.stats;
+        return {
+          format,
+          region,
+          as_of: asOf,
+          accepted: s.accepted,
+          rejected: result.rejected.map((r) => ({
+            row: r.row,
+            nip: r.nip ?? null,
+            codes: r.codes,
+            fields: r.fields,
+            message: r.codes.map((c: RejectionCode) => describeCode(c)).join('; '),
+            issues: r.issues.map((i) => ({ code: i.code, field: i.field, detail: i.detail ?? null })),
+          })),
+          findings: result.findings.map((f) => ({
+            code: f.code,
+            severity: f.severity,
+            row: f.row ?? null,
+            nip: f.nip ?? null,
+            message: describeCode(f.code as FindingCode),
+            details: f.details ?? {},
+          })),
+          stats: {
+            rows: s.rows,
+            accepted: s.accepted,
+            rejected: s.rejected,
+            duplicates: s.duplicates,
+            officer_rows: s.officerRows,
+            formation_rows: s.formationRows,
+            unknown_fields: s.unknownFieldNames,
+            rejected_by_code: s.rejectedByCode as Record<string, number>,
+            warnings_by_code: s.warningsByCode as Record<string, number>,
+          },
+        };
+      } finally {
+        await file.cleanup();
+      }
+    },
+  );
+};

@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pingDatabase } from '@pksync/db';
+import { ErrorBody } from '../errors.ts';
+
+const Check = z.enum(['ok', 'down', 'not_configured']);
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Liveness and readiness (PostgreSQL and Redis reachable). */
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/healthz',
+    {
+      config: { access: 'none' },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process answers',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { access: 'none' },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: PostgreSQL and Redis are reachable',
+        response: {
+          200: z.object({ status: z.literal('ready'), checks: z.object({ postgres: Check, redis: Check }) }),
+          503: z.object({ status: z.literal('unavailable'), checks: z.object({ postgres: Check, redis: Check }) }),
+          500: ErrorBody,
+        },
+      },
+    },
+    async (_req, reply) => {
+      const { db, redis } = app.ctx;
+      const [pg, rd] = await Promise.allSettled([
+        withTimeout(pingDatabase(db), 2000),
+        redis ? withTimeout(redis.ping(), 2000) : Promise.resolve('skip'),
+      ]);
+      const checks = {
+        postgres: pg.status === 'fulfilled' ? ('ok' as const) : ('down' as const),
+        redis: !redis ? ('not_configured' as const) : rd.status === 'fulfilled' ? ('ok' as const) : ('down' as const),
+      };
+      if (checks.postgres === 'ok' && checks.redis !== 'down') return { status: 'ready' as const, checks };
+      return reply.code(503).send({ status: 'unavailable' as const, checks });
+    },
+  );
+};

@@ -1,0 +1,125 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  getPublicationDiffView,
+  getPublicationView,
+  listPublicationsView,
+  type Publication as PublicationRow,
+} from '@pksync/db';
+import { provinceOf } from '@pksync/reference';
+import { canSeeProvince } from '../auth.ts';
+import { ErrorBody, notFound } from '../errors.ts';
+import { isoReq, Limit, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
+
+function publicationJson(p: PublicationRow) {
+  return {
+    version: p.version,
+    run_id: p.run_id,
+    as_of: p.as_of,
+    published_at: isoReq(p.published_at as unknown as Date),
+    counts: (p.counts ?? {}) as Record<string, unknown>,
+  };
+}
+
+const VersionParam = z.object({ version: z.coerce.number().int().min(1) });
+
+/** `GET /publications`, `GET /publications/{version}`, `GET /publications/{version}/diff`. */
+export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/publications',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['register'],
+        summary: 'Published versions, newest first',
+        querystring: z.object({ limit: Limit(500, 50), before: z.coerce.number().int().min(1).optional() }),
+        response: {
+          200: z.object({ data: z.array(Publication), next_before: z.number().int().nullable() }),
+          400: ErrorBody,
+          401: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const rows = await listPublicationsView(app.ctx.db, { limit: req.query.limit, before: req.query.before });
+      return {
+        data: rows.map(publicationJson),
+        next_before: rows.length === req.query.limit ? (rows[rows.length - 1]?.version ?? null) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/publications/:version',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['register'],
+        summary: 'One published version with its counts',
+        params: VersionParam,
+        response: { 200: Publication, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const p = await getPublicationView(app.ctx.db, req.params.version);
+      if (!p) throw notFound(`Versi ${req.params.version}`);
+      return publicationJson(p);
+    },
+  );
+
+  app.get(
+    '/publications/:version/diff',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['register'],
+        summary: 'The diff of a version: officers added, removed, changed (NIP only within the caller’s province)',
+        params: VersionParam,
+        querystring: z.object({
+          change: z.enum(['added', 'removed', 'changed']).optional(),
+          province: ProvinceCode.optional(),
+          region: RegionCode.optional(),
+          limit: Limit(5000, 500),
+          offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+        }),
+        response: {
+          200: z.object({
+            version: z.number().int(),
+            data: z.array(PublicationChange),
+            next_offset: z.number().int().nullable(),
+          }),
+          400: ErrorBody,
+          401: ErrorBody,
+          404: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const { version } = req.params;
+      const p = await getPublicationView(app.ctx.db, version);
+      if (!p) throw notFound(`Versi ${version}`);
+      const q = req.query;
+      const rows = await getPublicationDiffView(app.ctx.db, version, {
+        limit: q.limit,
+        offset: q.offset,
+        change: q.change,
+        provinceCode: q.province,
+        regionCode: q.region,
+      });
+      return {
+        version,
+        data: rows.map((c) => {
+          const base = {
+            change: c.change,
+            fields: c.fields,
+            region_code: c.region_code,
+            source_id: c.source_id,
+            reason: c.reason,
+          };
+          return canSeeProvince(req.caller, provinceOf(c.region_code)) ? { nip: c.nip, ...base } : base;
+        }),
+        next_offset: rows.length === q.limit ? q.offset + q.limit : null,
+      };
+    },
+  );
+};

@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { LEVEL_CODES } from '@pksync/reference';
+import { OFFICER_STATUSES } from '@pksync/core';
+
+/**
+ * The zod schemas of the API: they validate requests, check responses and generate the OpenAPI
+ * document, so the three never disagree. JSON names are snake_case; times ISO 8601 with offset.
+ */
+
+export const ProvinceCode = z.string().regex(/^\d{2}$/, 'harus kode provinsi 2 digit, mis. 16');
+export const RegionCode = z.string().regex(/^\d{2}(\.\d{2})?$/, 'harus kode wilayah seperti 16 atau 16.71');
+export const IsoTime = z.string().describe('ISO 8601 date-time with offset');
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .describe('YYYY-MM-DD');
+export const Level = z.enum(LEVEL_CODES);
+export const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+
+const byLevel = <T extends z.ZodType>(t: T) =>
+  z.object(Object.fromEntries(LEVEL_CODES.map((l) => [l, t])) as Record<(typeof LEVEL_CODES)[number], T>);
+
+export const FormationCell = z.object({
+  approved: z.number().int().describe('formasi: positions approved'),
+  need: z.number().int().describe('kebutuhan: need from the workload analysis'),
+  filled: z.number().int().describe('terisi: active officers at this level'),
+  shortfall: z.number().int().describe('kekurangan: max(need − filled, 0)'),
+});
+
+export const RegionSummary = z
+  .object({
+    code: z.string(),
+    name: z.string(),
+    level: z.enum(['province', 'regency']),
+    kind: z.enum(['provinsi', 'kabupaten', 'kota']),
+    parent_code: z.string().nullable(),
+    coverage: z.object({ covered: z.number().int(), total: z.number().int() }),
+    officers: byLevel(z.number().int()).describe('active officers by level (R5)'),
+    active_officers: z.number().int(),
+    formation_year: z.number().int(),
+    formation: byLevel(FormationCell.nullable()).describe('formation by level for the year (R12); null where none'),
+    shortfall: z.number().int().describe('Σ kekurangan over levels'),
+    last_success_at: IsoTime.nullable(),
+    stale: z.boolean().describe('a source of the region failed its last fetch or has had no success for 3 days (R9)'),
+    sources: z.number().int(),
+    stale_sources: z.number().int(),
+    open_findings: z.number().int().nullable().describe('null for callers who may not see findings'),
+  })
+  .meta({ id: 'RegionSummary' });
+
+export const RegionDetail = RegionSummary.extend({
+  regencies: z.array(RegionSummary).describe('for a province: its regencies/cities'),
+}).meta({ id: 'RegionDetail' });
+
+export const Officer = z
+  .object({
+    nip: z.string().optional().describe('absent in the public view'),
+    name: z.string(),
+    gender: z.enum(['L', 'P']),
+    birth_date: IsoDate.optional().describe('absent in the public view'),
+    level: z.string(),
+    grade: z.string(),
+    unit: z.string(),
+    region_code: z.string(),
+    province_code: z.string(),
+    source_id: z.string().optional(),
+    tmt_jabatan: IsoDate,
+    status: z.string(),
+    active: z.boolean(),
+    email: z.string().nullable().optional().describe('absent in the public view'),
+    phone: z.string().nullable().optional().describe('absent in the public view'),
+    past_retirement_age: z.boolean(),
+  })
+  .meta({ id: 'Officer' });
+
+export const OfficerPage = z
+  .object({
+    version: z.number().int().describe('the published version this page was read at'),
+    data: z.array(Officer),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'OfficerPage' });
+
+export const OfficerStatusQuery = z.enum([...OFFICER_STATUSES, 'active', 'inactive']);
+
+export const Publication = z
+  .object({
+    version: z.number().int(),
+    run_id: z.string(),
+    as_of: IsoDate,
+    published_at: IsoTime,
+    counts: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Publication' });
+
+export const PublicationChange = z
+  .object({
+    nip: z.string().optional().describe('absent outside the caller’s province'),
+    change: z.enum(['added', 'removed', 'changed']),
+    fields: z.array(z.string()),
+    region_code: z.string(),
+    source_id: z.string(),
+    reason: z.string(),
+  })
+  .meta({ id: 'PublicationChange' });
+
+export const RunScopeBody = z.union([
+  z.literal('national'),
+  z.object({ province: ProvinceCode }).strict(),
+  z.object({ region: RegionCode }).strict(),
+  z.object({ source: z.string().min(1).max(200) }).strict(),
+]);
+
+export const Counts = z.record(z.string(), z.unknown());
+
+export const SourceProgress = z.object({
+  source_id: z.string(),
+  agency: z.string().nullable(),
+  region_code: z.string().nullable(),
+  status: z.string(),
+  attempts: z.number().int(),
+  counts: Counts,
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  started_at: IsoTime.nullable(),
+  finished_at: IsoTime.nullable(),
+});
+
+export const Run = z
+  .object({
+    id: z.string(),
+    scope: z.object({ kind: z.enum(['national', 'province', 'region', 'source']), value: z.string().nullable() }),
+    trigger: z.enum(['schedule', 'manual']),
+    requested_by: z.string().nullable(),
+    reason: z.string().nullable(),
+    as_of: IsoDate,
+    status: z.enum(['queued', 'running', 'completed', 'failed']),
+    counts: Counts,
+    version_published: z.number().int().nullable(),
+    error: z.string().nullable(),
+    created_at: IsoTime,
+    started_at: IsoTime.nullable(),
+    finished_at: IsoTime.nullable(),
+    progress: z.object({ total: z.number().int(), done: z.number().int(), failed: z.number().int() }),
+  })
+  .meta({ id: 'Run' });
+
+export const RunDetail = Run.extend({ sources: z.array(SourceProgress) }).meta({ id: 'RunDetail' });
+
+export const Finding = z
+  .object({
+    id: z.number().int(),
+    code: z.string(),
+    rule: z.string().nullable(),
+    severity: z.enum(['error', 'warning', 'info']),
+    status: z.enum(['open', 'acknowledged', 'resolved']),
+    province_code: z.string(),
+    region_code: z.string().nullable(),
+    source_id: z.string().nullable(),
+    nip: z.string().nullable(),
+    row: z.number().int().nullable(),
+    message: z.string(),
+    description: z.string().describe('what the code means, in Bahasa Indonesia'),
+    details: z.record(z.string(), z.unknown()),
+    first_seen_at: IsoTime,
+    last_seen_at: IsoTime,
+    acknowledged_at: IsoTime.nullable(),
+    acknowledged_by: z.string().nullable(),
+    ack_note: z.string().nullable(),
+    resolved_at: IsoTime.nullable(),
+  })
+  .meta({ id: 'Finding' });
+
+export const Source = z
+  .object({
+    id: z.string(),
+    agency: z.string(),
+    region_code: z.string(),
+    transport: z.enum(['api', 'csv', 'xlsx', 'upload']),
+    url: z.string().nullable(),
+    formations_url: z.string().nullable(),
+    has_token: z.boolean().describe('the token itself is never returned'),
+    enabled: z.boolean(),
+    timeout_s: z.number().int().nullable(),
+    max_bytes: z.number().int().nullable(),
+    max_rows: z.number().int().nullable(),
+    last_success_at: IsoTime.nullable(),
+    stale: z.boolean(),
+    last_fetch: z
+      .object({
+        status: z.string(),
+        finished_at: IsoTime.nullable(),
+        error_code: z.string().nullable(),
+        error_message: z.string().nullable(),
+      })
+      .nullable(),
+    created_at: IsoTime,
+    updated_at: IsoTime,
+  })
+  .meta({ id: 'Source' });
+
+export const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    at: IsoTime,
+    actor: z.string(),
+    actor_role: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    province_code: z.string().nullable(),
+    reason: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const Reason = z.string().trim().min(1).max(1000);
+
+/** Dates to ISO strings; null stays null. */
+export function iso(d: Date | string | null | undefined): string | null {
+  if (d === null || d === undefined) return null;
+  return d instanceof Date ? d.toISOString() : new Date(d).toISOString();
+}
+export function isoReq(d: Date | string): string {
+  return d instanceof Date ? d.toISOString() : new Date(d).toISOString();
+}
