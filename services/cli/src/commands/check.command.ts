@@ -181,7 +181,8 @@ export function register(program: Command): void {
     .option('--json', 'print the full result as JSON')
     .action(async (file: string, opts: CheckOptions) => {
       const outcome = await runCheck(file, opts);
-      if (outcome.exitCode === CHECK_EXIT.unreadable) console.error(outcome.output);
+      // A human-readable failure goes to stderr; --json output always goes to stdout, to be piped.
+      if (outcome.exitCode === CHECK_EXIT.unreadable && !opts.json) console.error(outcome.output);
       else console.log(outcome.output);
       process.exitCode = outcome.exitCode;
     });
