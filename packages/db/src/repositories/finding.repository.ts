@@ -1,0 +1,145 @@
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/**
+ * Findings persistence for reconcileRun. Conditions found by a run are collected, set-based, in
+ * the transaction-local temporary table `finding_buffer`, then merged into `findings` by
+ * fingerprint: the same condition seen again updates its unresolved finding (`last_seen_at`,
+ * `last_run_id`, message, details); a new one is opened. Findings in the run's scope whose
+ * condition is no longer there are resolved.
+ *
+ * Fingerprints (identity of a condition across runs):
+ * - record findings (R2/R3/R7): `code|source|nip` (or `code|source|row:N` without a NIP)
+ * - `record_rejected` (R6, grouped per source), `mass_removal_held`, `source_failed`,
+ *   `source_stale`: `code|source`
+ * - `transferred_officer_still_listed`: `code|losing source|nip`
+ * - `conflicting_assignment`: `code|province|nip` (one per province involved)
+ * - `past_retirement_age`: `code|nip`
+ * - `formation_missing`: `code|region|year`; `over_formation`: `code|region|year|level`
+ */
+export const FINDING_BUFFER = 'finding_buffer';
+
+/** Creates the (empty) transaction-local buffer of the run's findings. */
+export async function createFindingBuffer(trx: Transaction<Database>): Promise<void> {
+  await sql`
+    create temporary table finding_buffer (
+      fingerprint text not null,
+      code text not null,
+      severity text not null,
+      province_code text not null,
+      region_code text,
+      source_id text,
+      nip text,
+      row integer,
+      message text not null,
+      details jsonb not null default '{}'::jsonb
+    ) on commit drop`.execute(trx);
+}
+
+/** One finding to buffer from JS (for the few per-source conditions: R8, R9). */
+export interface BufferedFinding {
+  fingerprint: string;
+  code: string;
+  severity: 'error' | 'warning' | 'info';
+  provinceCode: string;
+  regionCode: string | null;
+  sourceId: string | null;
+  nip?: string | null;
+  row?: number | null;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Adds findings computed in JS to the buffer (one multi-row insert). */
+export async function bufferFindings(trx: Transaction<Database>, findings: readonly BufferedFinding[]): Promise<void> {
+  if (findings.length === 0) return;
+  await sql`
+    insert into finding_buffer (fingerprint, code, severity, province_code, region_code, source_id, nip, row, message, details)
+    select * from jsonb_to_recordset(${JSON.stringify(
+      findings.map((f) => ({
+        fingerprint: f.fingerprint,
+        code: f.code,
+        severity: f.severity,
+        province_code: f.provinceCode,
+        region_code: f.regionCode,
+        source_id: f.sourceId,
+        nip: f.nip ?? null,
+        row: f.row ?? null,
+        message: f.message,
+        details: f.details ?? {},
+      })),
+    )}::jsonb) as x(fingerprint text, code text, severity text, province_code text, region_code text,
+                    source_id text, nip text, row integer, message text, details jsonb)`.execute(trx);
+}
+
+/**
+ * Merges the buffer into `findings`: inserts new conditions, refreshes the unresolved finding of
+ * a condition seen again. Returns the ids of the findings opened by this run.
+ */
+export async function mergeFindingBuffer(trx: Transaction<Database>, runId: string): Promise<number[]> {
+  const res = await sql<{ id: number; inserted: boolean }>`
+    insert into findings as f
+      (code, severity, fingerprint, province_code, region_code, source_id, nip, row, message, details,
+       first_run_id, last_run_id)
+    select distinct on (b.fingerprint)
+      b.code, b.severity, b.fingerprint, b.province_code, b.region_code, b.source_id, b.nip, b.row,
+      b.message, b.details, ${runId}::uuid, ${runId}::uuid
+    from finding_buffer b
+    order by b.fingerprint
+    on conflict (fingerprint) where status <> 'resolved' do update set
+      last_seen_at = now(),
+      last_run_id = excluded.last_run_id,
+      severity = excluded.severity,
+      region_code = excluded.region_code,
+      source_id = excluded.source_id,
+      row = excluded.row,
+      message = excluded.message,
+      details = excluded.details
+    returning f.id, (xmax = 0) as inserted`.execute(trx);
+  return res.rows.filter((r) => r.inserted).map((r) => Number(r.id));
+}
+
+/** The parts of the register a run re-evaluated: its unresolved findings there may be resolved. */
+export interface FindingScope {
+  /** Sources whose new snapshot was read (record findings R2/R3/R6/R7 re-evaluated). */
+  snapshotSources: readonly string[];
+  /** Sources with a finished fetch in the run (R8 hold, R9 failure/staleness re-evaluated). */
+  coveredSources: readonly string[];
+  /** Name of a temporary table with a `nip` column: NIPs whose R10 assignment was re-evaluated. */
+  nipTable: string;
+}
+
+const RECORD_CODES = [
+  'gender_mismatch',
+  'birthdate_mismatch',
+  'grade_level_mismatch',
+  'duplicate_in_source',
+  'record_rejected',
+];
+const SOURCE_CODES = ['source_failed', 'source_stale', 'mass_removal_held'];
+const ASSIGNMENT_CODES = ['transferred_officer_still_listed', 'conflicting_assignment'];
+// R11 and R12 are evaluated over the whole register on every run.
+const REGISTER_CODES = ['past_retirement_age', 'formation_missing', 'over_formation'];
+
+/**
+ * Resolves the unresolved findings in the run's scope whose condition is not in the buffer
+ * (open or acknowledged alike: the condition is gone). Returns their ids.
+ */
+export async function resolveGoneFindings(
+  trx: Transaction<Database>,
+  runId: string,
+  scope: FindingScope,
+): Promise<number[]> {
+  const res = await sql<{ id: number }>`
+    update findings f set status = 'resolved', resolved_at = now(), resolved_run_id = ${runId}::uuid
+    where f.status <> 'resolved'
+      and not exists (select 1 from finding_buffer b where b.fingerprint = f.fingerprint)
+      and (
+        (f.code = any(${RECORD_CODES}::text[]) and f.source_id = any(${scope.snapshotSources as string[]}::text[]))
+        or (f.code = any(${SOURCE_CODES}::text[]) and f.source_id = any(${scope.coveredSources as string[]}::text[]))
+        or (f.code = any(${ASSIGNMENT_CODES}::text[]) and f.nip in (select nip from ${sql.table(scope.nipTable)}))
+        or f.code = any(${REGISTER_CODES}::text[])
+      )
+    returning f.id`.execute(trx);
+  return res.rows.map((r) => Number(r.id));
+}

@@ -1,0 +1,730 @@
+import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import type { Formation, Officer, OfficerStatus, SnapshotResult } from '@pksync/core';
+import type { LevelCode } from '@pksync/reference';
+import { useTestDatabase } from '@pksync/testing';
+import type { Db } from '../db.ts';
+import {
+  confirmRemoval,
+  getOfficerHistory,
+  getRegionSummaries,
+  getRegisterVersion,
+  reconcileRun,
+  ReconcileError,
+  type ReconcileResult,
+} from './register.repository.ts';
+import { getPublication, getPublicationDiff, listPublications } from './publication.repository.ts';
+import { stageSnapshot } from './staging.repository.ts';
+
+// --- Factories ----------------------------------------------------------------------------------
+
+let seq = 0;
+/** A valid NIP: birth date, TMT CPNS (birth year + 22), gender digit, sequence. */
+function nip(birth = '1985-03-12', gender: 'L' | 'P' = 'L'): string {
+  const by = Number(birth.slice(0, 4));
+  return `${birth.replace(/-/g, '')}${by + 22}01${gender === 'L' ? 1 : 2}${String(++seq % 1000).padStart(3, '0')}`;
+}
+
+function officer(regionCode: string, o: Partial<Officer> = {}): Officer {
+  const birthDate = o.birthDate ?? '1985-03-12';
+  return {
+    nip: o.nip ?? nip(birthDate),
+    name: 'Budi Santoso',
+    nameNormalised: 'budi santoso',
+    gender: 'L',
+    birthDate,
+    level: 'ahli_pertama' as LevelCode,
+    grade: 'III/a',
+    unit: 'Dinas Tenaga Kerja',
+    regionCode,
+    tmtJabatan: '2020-01-01',
+    status: 'aktif' as OfficerStatus,
+    email: null,
+    phone: null,
+    updatedAt: null,
+    position: 2,
+    ...o,
+  };
+}
+
+function snapshot(accepted: Officer[], extra: Partial<SnapshotResult> = {}): SnapshotResult {
+  return {
+    accepted: accepted.map((o, i) => ({ ...o, position: i + 2 })),
+    formations: [],
+    rejected: [],
+    findings: [],
+    stats: {
+      rows: accepted.length,
+      accepted: accepted.length,
+      rejected: 0,
+      duplicates: 0,
+      unknownFields: 0,
+      unknownFieldNames: [],
+      officerRows: accepted.length,
+      formationRows: 0,
+      warningsByCode: {},
+      rejectedByCode: {},
+    },
+    ...extra,
+  };
+}
+
+function formation(regionCode: string, level: LevelCode, approved: number, need: number, year = 2026): Formation {
+  return { regionCode, year, level, approved, need, position: 2 };
+}
+
+type FetchSpec = SnapshotResult | 'unchanged' | { failed: string };
+
+async function addSource(db: Db, id: string, region: string): Promise<void> {
+  await db
+    .insertInto('sources')
+    .values({
+      id,
+      agency: `Dinas ${id}`,
+      region_code: region,
+      transport: 'upload',
+      url: null,
+      formations_url: null,
+      token_encrypted: null,
+      timeout_s: null,
+      max_bytes: null,
+      max_rows: null,
+      last_success_at: null,
+      last_content_hash: null,
+    })
+    .execute();
+}
+
+async function newRun(db: Db, asOf: string): Promise<string> {
+  const row = await db
+    .insertInto('runs')
+    .values({
+      scope_kind: 'national',
+      scope_value: null,
+      scope_key: `test:${++seq}`,
+      trigger: 'manual',
+      requested_by: 'test',
+      reason: 'test',
+      as_of: asOf,
+      status: 'running',
+      schedule_slot: null,
+      version_published: null,
+      error: null,
+      started_at: new Date(),
+      finished_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** One run: a fetch row per source (succeeded + staged, unchanged, or failed), then reconcile. */
+async function sync(
+  db: Db,
+  fetches: Record<string, FetchSpec>,
+  asOf = '2026-11-27',
+): Promise<ReconcileResult & { runId: string }> {
+  const runId = await stageRun(db, fetches, asOf);
+  const res = await reconcileRun(db, { runId, asOf });
+  await db.updateTable('runs').set({ status: 'completed' }).where('id', '=', runId).execute();
+  return { ...res, runId };
+}
+
+async function stageRun(db: Db, fetches: Record<string, FetchSpec>, asOf: string): Promise<string> {
+  const runId = await newRun(db, asOf);
+  for (const [sourceId, spec] of Object.entries(fetches)) {
+    const status = spec === 'unchanged' ? 'unchanged' : 'failed' in spec ? 'failed' : 'succeeded';
+    const f = await db
+      .insertInto('source_fetches')
+      .values({
+        run_id: runId,
+        source_id: sourceId,
+        status,
+        attempts: 1,
+        content_hash: null,
+        error_code: status === 'failed' ? 'http_error' : null,
+        error_message: typeof spec === 'object' && 'failed' in spec ? spec.failed : null,
+        started_at: new Date(),
+        finished_at: new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    if (status === 'succeeded') {
+      await stageSnapshot(db, { runId, sourceId, fetchId: f.id, result: spec as SnapshotResult, contentHash: 'h' });
+    }
+  }
+  return runId;
+}
+
+async function current(db: Db) {
+  return db.selectFrom('officer_records').selectAll().where('valid_to', 'is', null).orderBy('nip').execute();
+}
+
+async function openFindings(db: Db, code?: string) {
+  let q = db.selectFrom('findings').selectAll().where('status', '<>', 'resolved').orderBy('id');
+  if (code) q = q.where('code', '=', code);
+  return q.execute();
+}
+
+// Each describe block gets its own database: the register is global state.
+
+describe('R14 versions and diffs', () => {
+  const t = useTestDatabase();
+
+  it('publishes version 1, nothing on an unchanged repeat, version 2 with the diff of a change', async () => {
+    const { db } = t;
+    await addSource(db, 'plg', '16.71');
+    const a = officer('16.71');
+    const b = officer('16.71', { name: 'Siti Aminah', nameNormalised: 'siti aminah' });
+    const r1 = await sync(db, { plg: snapshot([a, b]) });
+    expect(r1.version).toBe(1);
+    expect(r1.counts).toEqual({ added: 2, removed: 0, changed: 0, active: 2, officers: 2 });
+    expect(await getRegisterVersion(db)).toBe(1);
+    expect((await current(db)).map((r) => [r.nip, r.valid_from, r.province_code])).toEqual(
+      [a, b].map((o) => [o.nip, 1, '16']).sort(),
+    );
+
+    // The same snapshot again: no version (R14), and an 'unchanged' fetch neither.
+    expect((await sync(db, { plg: snapshot([a, b]) })).version).toBeNull();
+    expect((await sync(db, { plg: 'unchanged' })).version).toBeNull();
+    expect(await getRegisterVersion(db)).toBe(1);
+
+    const r2 = await sync(db, { plg: snapshot([{ ...a, grade: 'III/b' }, b]) });
+    expect(r2.version).toBe(2);
+    expect(r2.counts).toMatchObject({ added: 0, removed: 0, changed: 1 });
+    const diff = await getPublicationDiff(db, 2);
+    expect(diff?.totals).toEqual({ added: 0, removed: 0, changed: 1 });
+    expect(diff?.changes).toEqual([
+      expect.objectContaining({
+        nip: a.nip,
+        change: 'changed',
+        fields: ['grade'],
+        reason: 'updated',
+        regionCode: '16.71',
+      }),
+    ]);
+    // Version 1 is unchanged: reading it still gives III/a.
+    const v1 = await sql<{ grade: string }>`
+      select grade from officer_records where nip = ${a.nip} and valid_from <= 1 and (valid_to is null or valid_to > 1)`.execute(
+      db,
+    );
+    expect(v1.rows).toEqual([{ grade: 'III/a' }]);
+    expect((await getPublication(db, 2))?.counts).toMatchObject({ changed: 1, active: 2, officers: 2 });
+    expect((await listPublications(db)).map((p) => p.version)).toEqual([2, 1]);
+    expect(await getPublicationDiff(db, 99)).toBeNull();
+
+    const history = await getOfficerHistory(db, a.nip);
+    expect(history?.records.map((r) => [r.grade, r.validFrom, r.validTo])).toEqual([
+      ['III/a', 1, 2],
+      ['III/b', 2, null],
+    ]);
+    expect(history?.changes.map((c) => [c.version, c.change, c.reason])).toEqual([
+      [1, 'added', 'new'],
+      [2, 'changed', 'updated'],
+    ]);
+    expect(history?.assignments).toHaveLength(1);
+  });
+
+  it('pages a diff by NIP and filters by province', async () => {
+    const { db } = t;
+    await addSource(db, 'bkl', '17.01');
+    const many = Array.from({ length: 5 }, () => officer('17.01'));
+    const r = await sync(db, { bkl: snapshot(many) });
+    const p1 = await getPublicationDiff(db, r.version!, { province: '17', limit: 2 });
+    expect(p1?.totals.added).toBe(5);
+    expect(p1?.changes).toHaveLength(2);
+    const p2 = await getPublicationDiff(db, r.version!, { province: '17', limit: 10, after: p1!.nextCursor! });
+    expect(p2?.changes).toHaveLength(3);
+    expect(p2?.nextCursor).toBeNull();
+    expect((await getPublicationDiff(db, r.version!, { province: '16' }))?.changes).toEqual([]);
+  });
+
+  it('re-staging the same (run, source) replaces, never doubles', async () => {
+    const { db } = t;
+    await addSource(db, 'oki', '16.02');
+    const runId = await newRun(db, '2026-11-27');
+    await db.insertInto('source_fetches').values({ run_id: runId, source_id: 'oki', status: 'succeeded' }).execute();
+    const snap = snapshot([officer('16.02'), officer('16.02')], {
+      rejected: [{ row: 4, codes: ['nip_invalid'], fields: ['nip'], raw: { nip: '123' }, issues: [] }],
+    });
+    await stageSnapshot(db, { runId, sourceId: 'oki', result: snap });
+    await stageSnapshot(db, { runId, sourceId: 'oki', result: snap });
+    const staged = await db
+      .selectFrom('staged_officers')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('run_id', '=', runId)
+      .executeTakeFirst();
+    expect(Number(staged?.n)).toBe(2);
+    const rejected = await db.selectFrom('rejected_records').selectAll().where('run_id', '=', runId).execute();
+    expect(rejected).toHaveLength(1);
+    const res = await reconcileRun(db, { runId, asOf: '2026-11-27' });
+    expect(res.counts.added).toBe(2);
+  });
+
+  it('rejects bad input with a clear error, and a run whose staged rows are gone', async () => {
+    const { db } = t;
+    await expect(reconcileRun(db, { runId: 'nope', asOf: '2026-11-27' })).rejects.toThrow(/runId must be a UUID/);
+    await expect(
+      reconcileRun(db, { runId: '00000000-0000-0000-0000-000000000000', asOf: '2026-02-30' }),
+    ).rejects.toThrow(/asOf must be a real date/);
+    await expect(
+      reconcileRun(db, { runId: '00000000-0000-0000-0000-000000000000', asOf: '2026-11-27' }),
+    ).rejects.toThrow(/does not exist/);
+    await addSource(db, 'lost', '16.03');
+    const runId = await stageRun(db, { lost: snapshot([officer('16.03'), officer('16.03')]) }, '2026-11-27');
+    await db.deleteFrom('staged_officers').where('run_id', '=', runId).execute();
+    await expect(reconcileRun(db, { runId, asOf: '2026-11-27' })).rejects.toThrow(ReconcileError);
+    await expect(reconcileRun(db, { runId, asOf: '2026-11-27' })).rejects.toThrow(/incomplete/);
+  });
+
+  it('rolls everything back when the afterFindings hook fails, and calls it with the finding ids', async () => {
+    const { db } = t;
+    await addSource(db, 'hook', '16.04');
+    const before = await getRegisterVersion(db);
+    const runId = await stageRun(db, { hook: snapshot([officer('16.04', { gender: 'L' })]) }, '2026-11-27');
+    await expect(
+      reconcileRun(db, {
+        runId,
+        asOf: '2026-11-27',
+        hooks: {
+          afterFindings: async () => {
+            throw new Error('hook failed');
+          },
+        },
+      }),
+    ).rejects.toThrow('hook failed');
+    expect(await getRegisterVersion(db)).toBe(before);
+    let seen: { opened: number[]; resolved: number[]; inTrx: number } | undefined;
+    const res = await reconcileRun(db, {
+      runId,
+      asOf: '2026-11-27',
+      hooks: {
+        afterFindings: async (trx, info) => {
+          const n = await trx.selectFrom('publications').select('version').where('run_id', '=', info.runId).execute();
+          seen = { opened: info.openedFindingIds, resolved: info.resolvedFindingIds, inTrx: n.length };
+        },
+      },
+    });
+    expect(res.version).toBe((before ?? 0) + 1);
+    // The hook sees the uncommitted publication: it runs inside the transaction.
+    expect(seen?.inTrx).toBe(1);
+    // formation_missing for 16.04 was opened by this run.
+    expect(seen?.opened.length).toBe(res.findings.opened);
+    expect(res.findings.opened).toBeGreaterThan(0);
+  });
+
+  it('serialises concurrent reconciles into a strict version sequence', async () => {
+    const { db } = t;
+    await addSource(db, 'c1', '16.05');
+    await addSource(db, 'c2', '16.06');
+    const r1 = await stageRun(db, { c1: snapshot([officer('16.05')]) }, '2026-11-27');
+    const r2 = await stageRun(db, { c2: snapshot([officer('16.06')]) }, '2026-11-27');
+    const before = (await getRegisterVersion(db)) ?? 0;
+    const [a, b] = await Promise.all([
+      reconcileRun(db, { runId: r1, asOf: '2026-11-27' }),
+      reconcileRun(db, { runId: r2, asOf: '2026-11-27' }),
+    ]);
+    expect([a.version, b.version].sort()).toEqual([before + 1, before + 2]);
+  });
+});
+
+describe('R8 disappearance and the mass-removal guard', () => {
+  const t = useTestDatabase();
+
+  it('removes an officer absent from the next snapshot, with history', async () => {
+    const { db } = t;
+    await addSource(db, 'plg', '16.71');
+    const four = Array.from({ length: 4 }, () => officer('16.71'));
+    await sync(db, { plg: snapshot(four) });
+    const r = await sync(db, { plg: snapshot(four.slice(1)) });
+    expect(r.counts).toMatchObject({ removed: 1, active: 3 });
+    const diff = await getPublicationDiff(db, r.version!);
+    expect(diff?.changes).toEqual([
+      expect.objectContaining({ nip: four[0]!.nip, change: 'removed', reason: 'disappeared' }),
+    ]);
+    const h = await getOfficerHistory(db, four[0]!.nip);
+    expect(h?.current).toBeNull();
+    expect(h?.changes.at(-1)).toMatchObject({ change: 'removed', reason: 'disappeared', version: r.version });
+  });
+
+  it('holds a mass removal, keeps it published, applies it once confirmed', async () => {
+    const { db } = t;
+    await addSource(db, 'oki', '16.02');
+    const six = Array.from({ length: 6 }, () => officer('16.02'));
+    await sync(db, { oki: snapshot(six) });
+    // 3 of 6 active gone: at least 3 and at least half → held.
+    const newcomer = officer('16.02');
+    const r = await sync(db, { oki: snapshot([...six.slice(3), newcomer]) });
+    expect(r.counts).toMatchObject({ added: 1, removed: 0 });
+    const onRecord = (await current(db)).filter((o) => o.source_id === 'oki').map((o) => o.nip);
+    expect(onRecord).toEqual(expect.arrayContaining(six.map((o) => o.nip)));
+    const held = await db.selectFrom('held_removals').selectAll().where('source_id', '=', 'oki').execute();
+    expect(held).toMatchObject([{ status: 'held', active_before: 6 }]);
+    expect(held[0]!.nips.sort()).toEqual(
+      six
+        .slice(0, 3)
+        .map((o) => o.nip)
+        .sort(),
+    );
+    const [f] = await openFindings(db, 'mass_removal_held');
+    expect(f).toMatchObject({ source_id: 'oki', province_code: '16', severity: 'error' });
+    expect(f!.message).toMatch(/3 pejabat/);
+
+    // A failed fetch shows nothing: the hold stays.
+    expect((await sync(db, { oki: { failed: 'timeout' } })).counts.removed).toBe(0);
+
+    await expect(confirmRemoval(db, { sourceId: 'oki', by: '', reason: 'x' })).rejects.toThrow(/by/);
+    expect(await confirmRemoval(db, { sourceId: 'oki', by: 'admin@kemnaker', reason: 'data dibersihkan' })).toEqual({
+      confirmed: true,
+      nips: 3,
+    });
+    expect(await confirmRemoval(db, { sourceId: 'oki', by: 'admin', reason: 'again' })).toEqual({
+      confirmed: false,
+      nips: 0,
+    });
+    const applied = await sync(db, { oki: 'unchanged' });
+    expect(applied.counts.removed).toBe(3);
+    const diff = await getPublicationDiff(db, applied.version!, { change: 'removed' });
+    expect(diff?.changes.map((c) => c.reason)).toEqual(['removal_confirmed', 'removal_confirmed', 'removal_confirmed']);
+    expect(
+      await db.selectFrom('held_removals').select(['status', 'resolution']).where('source_id', '=', 'oki').execute(),
+    ).toEqual([{ status: 'applied', resolution: 'confirmed' }]);
+    expect(await openFindings(db, 'mass_removal_held')).toEqual([]);
+    expect(applied.findings.resolved).toBeGreaterThan(0);
+  });
+
+  it('applies a held removal when the next snapshot shows it again', async () => {
+    const { db } = t;
+    await addSource(db, 'oku', '16.01');
+    const four = Array.from({ length: 4 }, () => officer('16.01'));
+    await sync(db, { oku: snapshot(four) });
+    const held = await sync(db, { oku: snapshot([four[0]!]) });
+    expect(held.version).toBeNull();
+    expect((await current(db)).filter((o) => o.source_id === 'oku')).toHaveLength(4);
+    const again = await sync(db, { oku: snapshot([four[0]!]) });
+    expect(again.counts.removed).toBe(3);
+    expect((await getPublicationDiff(db, again.version!))?.changes.map((c) => c.reason)).toEqual([
+      'removal_repeated',
+      'removal_repeated',
+      'removal_repeated',
+    ]);
+    expect(
+      (await db.selectFrom('held_removals').select('resolution').where('source_id', '=', 'oku').executeTakeFirst())
+        ?.resolution,
+    ).toBe('repeated');
+  });
+
+  it('counts only active officers for the guard (inactive ones stay on record, out of counts)', async () => {
+    const { db } = t;
+    await addSource(db, 'lht', '16.04');
+    const active = Array.from({ length: 6 }, () => officer('16.04'));
+    const inactive = Array.from({ length: 4 }, () => officer('16.04', { status: 'pensiun' }));
+    const r1 = await sync(db, { lht: snapshot([...active, ...inactive]) });
+    expect(r1.counts.added).toBe(10);
+    const summary = (await getRegionSummaries(db, { year: 2026 })).find((s) => s.code === '16.04');
+    expect(summary?.active).toBe(6);
+    // 4 inactive + 2 active gone: 2 active < 3 → not a mass removal.
+    const r2 = await sync(db, { lht: snapshot(active.slice(2)) });
+    expect(r2.counts.removed).toBe(6);
+    expect(await db.selectFrom('held_removals').selectAll().where('source_id', '=', 'lht').execute()).toEqual([]);
+  });
+});
+
+describe('R9 failed and stale sources', () => {
+  const t = useTestDatabase();
+
+  it('keeps a failed source published and stale, raises source_failed, then source_stale after 3 days', async () => {
+    const { db } = t;
+    await addSource(db, 'plg', '16.71');
+    const two = [officer('16.71'), officer('16.71')];
+    await sync(db, { plg: snapshot(two) });
+    const r = await sync(db, { plg: { failed: 'HTTP 503' } });
+    expect(r.version).toBeNull();
+    expect((await current(db)).map((o) => o.nip).sort()).toEqual(two.map((o) => o.nip).sort());
+    const [failed] = await openFindings(db, 'source_failed');
+    expect(failed).toMatchObject({ source_id: 'plg', province_code: '16', severity: 'error' });
+    expect(failed!.message).toMatch(/gagal/);
+    expect(failed!.message).toMatch(/HTTP 503/);
+    expect(await openFindings(db, 'source_stale')).toEqual([]);
+    let plg = (await getRegionSummaries(db, { year: 2026 })).find((s) => s.code === '16.71');
+    expect(plg).toMatchObject({ stale: true, active: 2 });
+    expect(plg?.lastSuccessAt).toBeInstanceOf(Date);
+
+    // Move every success 4 days back: no success for 3 days → source_stale.
+    await sql`update source_fetches set finished_at = now() - interval '4 days', started_at = now() - interval '4 days'
+              where source_id = 'plg' and status = 'succeeded'`.execute(db);
+    const stale = await sync(db, { plg: { failed: 'HTTP 503' } });
+    expect(stale.findings.opened).toBe(1);
+    expect(await openFindings(db, 'source_stale')).toHaveLength(1);
+    expect(await openFindings(db, 'source_failed')).toHaveLength(1);
+
+    // Success again: both resolved, no longer stale.
+    const ok = await sync(db, { plg: snapshot(two) });
+    expect(ok.findings.resolved).toBeGreaterThanOrEqual(2);
+    expect(await openFindings(db, 'source_failed')).toEqual([]);
+    expect(await openFindings(db, 'source_stale')).toEqual([]);
+    const resolved = await db.selectFrom('findings').selectAll().where('code', '=', 'source_failed').execute();
+    expect(resolved[0]).toMatchObject({ status: 'resolved', resolved_run_id: ok.runId });
+    plg = (await getRegionSummaries(db, { year: 2026 })).find((s) => s.code === '16.71');
+    expect(plg?.stale).toBe(false);
+  });
+
+  it('raises source_stale for a source registered 3 days ago that never succeeded', async () => {
+    const { db } = t;
+    await addSource(db, 'never', '16.05');
+    await sql`update sources set created_at = now() - interval '3 days 1 minute' where id = 'never'`.execute(db);
+    await sync(db, { never: { failed: 'unauthorized' } });
+    expect((await openFindings(db, 'source_stale')).map((f) => f.source_id)).toEqual(['never']);
+  });
+});
+
+describe('R10 transfers and conflicts', () => {
+  const t = useTestDatabase();
+
+  it('moves an officer to the agency with the later tmt, even when the other agency is out of scope', async () => {
+    const { db } = t;
+    await addSource(db, 'plg', '16.71');
+    await addSource(db, 'bkl', '17.01');
+    const x = officer('16.71', { tmtJabatan: '2020-01-01' });
+    const stay = officer('16.71');
+    await sync(db, { plg: snapshot([x, stay]) });
+    // A run covering only Bengkulu: x listed there with a later tmt → transfer.
+    const moved = await sync(db, {
+      bkl: snapshot([{ ...x, regionCode: '17.01', tmtJabatan: '2024-03-01', unit: 'Disnaker Bengkulu' }]),
+    });
+    expect(moved.counts).toMatchObject({ added: 0, changed: 1, removed: 0 });
+    const diff = await getPublicationDiff(db, moved.version!);
+    expect(diff?.changes).toEqual([
+      expect.objectContaining({
+        nip: x.nip,
+        change: 'changed',
+        reason: 'transfer',
+        regionCode: '17.01',
+        provinceCode: '17',
+        previousRegionCode: '16.71',
+        previousSourceId: 'plg',
+      }),
+    ]);
+    expect(diff?.changes[0]?.fields).toEqual(
+      expect.arrayContaining(['source_id', 'region_code', 'unit', 'tmt_jabatan']),
+    );
+    const [still] = await openFindings(db, 'transferred_officer_still_listed');
+    expect(still).toMatchObject({ source_id: 'plg', province_code: '16', nip: x.nip, severity: 'warning' });
+    const h = await getOfficerHistory(db, x.nip);
+    expect(h?.transfers).toEqual([
+      expect.objectContaining({
+        fromRegionCode: '16.71',
+        toRegionCode: '17.01',
+        fromSourceId: 'plg',
+        toSourceId: 'bkl',
+      }),
+    ]);
+    expect(h?.assignments.map((a) => a.regionCode)).toEqual(['16.71', '17.01']);
+
+    // Palembang still lists x (old tmt): the transfer stands, the warning stays open.
+    expect((await sync(db, { plg: snapshot([x, stay]) })).version).toBeNull();
+    expect(await openFindings(db, 'transferred_officer_still_listed')).toHaveLength(1);
+
+    // Palembang drops x: not a disappearance (x is Bengkulu's now); the warning is resolved.
+    const dropped = await sync(db, { plg: snapshot([stay]) });
+    expect(dropped.version).toBeNull();
+    expect((await current(db)).find((o) => o.nip === x.nip)?.source_id).toBe('bkl');
+    expect(await openFindings(db, 'transferred_officer_still_listed')).toEqual([]);
+  });
+
+  it('falls back to the other listing when the winner drops the officer', async () => {
+    const { db } = t;
+    await addSource(db, 'oki', '16.02');
+    await addSource(db, 'rjl', '17.02');
+    const y = officer('16.02', { tmtJabatan: '2019-05-01' });
+    const keep = [officer('17.02'), officer('17.02'), officer('17.02')];
+    await sync(db, { oki: snapshot([y]) });
+    await sync(db, { rjl: snapshot([...keep, { ...y, regionCode: '17.02', tmtJabatan: '2023-01-01' }]) });
+    expect((await current(db)).find((o) => o.nip === y.nip)?.source_id).toBe('rjl');
+    // Rejang Lebong drops y; OKI's file (unchanged since) still lists y → y goes back to OKI.
+    const back = await sync(db, { rjl: snapshot(keep), oki: 'unchanged' });
+    expect((await current(db)).find((o) => o.nip === y.nip)?.source_id).toBe('oki');
+    expect((await getPublicationDiff(db, back.version!))?.changes).toEqual([
+      expect.objectContaining({ nip: y.nip, reason: 'transfer', regionCode: '16.02', previousRegionCode: '17.02' }),
+    ]);
+  });
+
+  it('equal tmt: the registered assignment stands and both provinces get conflicting_assignment', async () => {
+    const { db } = t;
+    await addSource(db, 'lht', '16.04');
+    await addSource(db, 'kaur', '17.04');
+    const z = officer('16.04', { tmtJabatan: '2021-06-01' });
+    await sync(db, { lht: snapshot([z]) });
+    // Kaur (17.04) reports z with the same tmt; 16.04 is registered → stays, though 17.04 is not smaller.
+    const r = await sync(db, { kaur: snapshot([{ ...z, regionCode: '17.04' }]) });
+    expect(r.version).toBeNull();
+    expect((await current(db)).find((o) => o.nip === z.nip)?.region_code).toBe('16.04');
+    const conflicts = await openFindings(db, 'conflicting_assignment');
+    expect(conflicts.map((c) => [c.province_code, c.nip, c.severity]).sort()).toEqual([
+      ['16', z.nip, 'error'],
+      ['17', z.nip, 'error'],
+    ]);
+    expect(conflicts[0]!.message).toMatch(/TMT Jabatan yang sama/);
+  });
+
+  it('equal tmt with none registered: the smaller region code stands', async () => {
+    const { db } = t;
+    await addSource(db, 'a-src', '17.05');
+    await addSource(db, 'b-src', '16.06');
+    const w = officer('17.05', { tmtJabatan: '2022-02-02' });
+    await sync(db, { 'a-src': snapshot([w]), 'b-src': snapshot([{ ...w, regionCode: '16.06' }]) });
+    expect((await current(db)).find((o) => o.nip === w.nip)?.region_code).toBe('16.06');
+    expect((await openFindings(db, 'conflicting_assignment')).filter((f) => f.nip === w.nip)).toHaveLength(2);
+  });
+});
+
+describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
+  const t = useTestDatabase();
+
+  it('flags officers at the retirement age on as_of, and flags more when as_of moves', async () => {
+    const { db } = t;
+    await addSource(db, 'plg', '16.71');
+    // ahli_pertama retires at 58: born 1968-11-27 is 58 on 2026-11-27; born 1968-11-28 turns 58 a day later.
+    const old = officer('16.71', { birthDate: '1968-11-27' });
+    const almost = officer('16.71', { birthDate: '1968-11-28' });
+    const madya = officer('16.71', { birthDate: '1968-01-01', level: 'ahli_madya', grade: 'IV/a' }); // retires at 60
+    const retired = officer('16.71', { birthDate: '1950-01-01', status: 'pensiun' });
+    await sync(db, { plg: snapshot([old, almost, madya, retired]) }, '2026-11-27');
+    const flags = Object.fromEntries((await current(db)).map((o) => [o.nip, o.past_retirement]));
+    expect(flags).toEqual({ [old.nip]: true, [almost.nip]: false, [madya.nip]: false, [retired.nip]: false });
+    const f = await openFindings(db, 'past_retirement_age');
+    expect(f.map((x) => x.nip)).toEqual([old.nip]);
+    expect(f[0]!.message).toMatch(/berusia 58 tahun.*batas usia pensiun 58 tahun/);
+
+    // Next day, nothing fetched anew: the flag moves with as_of (a version, reason retirement_age).
+    const next = await sync(db, { plg: 'unchanged' }, '2026-11-28');
+    expect(next.counts.changed).toBe(1);
+    expect((await getPublicationDiff(db, next.version!))?.changes).toEqual([
+      expect.objectContaining({ nip: almost.nip, fields: ['past_retirement'], reason: 'retirement_age' }),
+    ]);
+    expect((await openFindings(db, 'past_retirement_age')).map((x) => x.nip).sort()).toEqual(
+      [old.nip, almost.nip].sort(),
+    );
+  });
+
+  it('computes formation figures and raises formation_missing / over_formation, resolved when gone', async () => {
+    const { db } = t;
+    await addSource(db, 'oki', '16.02');
+    await addSource(db, 'oku', '16.01');
+    const oki = [
+      officer('16.02'),
+      officer('16.02'),
+      officer('16.02'),
+      officer('16.02', { level: 'ahli_muda', grade: 'III/c' }),
+    ];
+    const r = await sync(db, {
+      oki: snapshot(oki, {
+        formations: [formation('16.02', 'ahli_pertama', 2, 5), formation('16.02', 'ahli_muda', 3, 2)],
+      }),
+      oku: snapshot([officer('16.01')]),
+    });
+    expect(r.version).not.toBeNull();
+    const summaries = await getRegionSummaries(db, { year: 2026 });
+    const s = summaries.find((x) => x.code === '16.02')!;
+    expect(s.formationByLevel.ahli_pertama).toEqual({ formasi: 2, kebutuhan: 5, terisi: 3, kekurangan: 2 });
+    expect(s.formationByLevel.ahli_muda).toEqual({ formasi: 3, kebutuhan: 2, terisi: 1, kekurangan: 1 });
+    expect(s.formationByLevel.ahli_madya).toEqual({ formasi: null, kebutuhan: null, terisi: 0, kekurangan: null });
+    expect(s.activeByLevel).toEqual({ ahli_pertama: 3, ahli_muda: 1, ahli_madya: 0, ahli_utama: 0 });
+    expect(
+      (await getRegionSummaries(db, { year: 2025 })).find((x) => x.code === '16.02')?.formationByLevel.ahli_pertama
+        .formasi,
+    ).toBeNull();
+
+    expect((await openFindings(db, 'over_formation')).map((f) => [f.region_code, f.details])).toEqual([
+      ['16.02', expect.objectContaining({ level: 'ahli_pertama', terisi: 3, formasi: 2 })],
+    ]);
+    const missing = (await openFindings(db, 'formation_missing')).map((f) => f.region_code);
+    expect(missing).toContain('16.01');
+    expect(missing).not.toContain('16.02');
+
+    // The formation file changes: over_formation gone, and a new version for the formation alone.
+    const r2 = await sync(db, {
+      oki: snapshot(oki, {
+        formations: [formation('16.02', 'ahli_pertama', 4, 5), formation('16.02', 'ahli_muda', 3, 2)],
+      }),
+    });
+    expect(r2.version).toBe(r.version! + 1);
+    expect(r2.counts).toMatchObject({ added: 0, removed: 0, changed: 0 });
+    expect(await openFindings(db, 'over_formation')).toEqual([]);
+    // A snapshot without formation rows keeps the previous ones.
+    expect((await sync(db, { oki: snapshot(oki) })).version).toBeNull();
+    expect(
+      (await getRegionSummaries(db, { year: 2026 })).find((x) => x.code === '16.02')?.formationByLevel.ahli_pertama
+        .formasi,
+    ).toBe(4);
+    // Version r reads the old figure.
+    expect(
+      (await getRegionSummaries(db, { year: 2026, version: r.version! })).find((x) => x.code === '16.02')
+        ?.formationByLevel.ahli_pertama.formasi,
+    ).toBe(2);
+  });
+
+  it('computes province coverage over regencies/cities (R13)', async () => {
+    const { db } = t;
+    const all = await getRegionSummaries(db, { year: 2026 });
+    const sumsel = all.find((x) => x.code === '16')!;
+    // 16.01 and 16.02 have active officers (16.71 from the retirement test too).
+    expect(sumsel.coverage).toEqual({ covered: 3, total: 17 });
+    expect(sumsel.provinceActive).toBe(all.filter((x) => x.parentCode === '16').reduce((a, x) => a + x.active, 0));
+    expect(all.find((x) => x.code === '16.03')).toMatchObject({ covered: false, coverage: null, active: 0 });
+    expect(all.find((x) => x.code === '16.02')?.covered).toBe(true);
+    await expect(getRegionSummaries(db, { year: 2026, version: 999 })).rejects.toThrow(/not been published/);
+  });
+
+  it('turns staged record findings and rejections into findings, resolved when the file is fixed', async () => {
+    const { db } = t;
+    await addSource(db, 'mura', '16.05');
+    const a = officer('16.05');
+    const r = await sync(db, {
+      mura: snapshot([a], {
+        findings: [
+          { code: 'gender_mismatch', severity: 'warning', row: 2, nip: a.nip },
+          { code: 'record_rejected', severity: 'error', row: 3 },
+          { code: 'record_rejected', severity: 'error', row: 4 },
+        ],
+        rejected: [
+          { row: 3, codes: ['nip_invalid'], fields: ['nip'], raw: { nip: '1985' }, issues: [] },
+          {
+            row: 4,
+            codes: ['level_unknown', 'field_missing'],
+            fields: ['jenjang', 'unit_kerja'],
+            raw: { nip: 'x' },
+            issues: [],
+          },
+        ],
+      }),
+    });
+    expect(r.findings.opened).toBeGreaterThanOrEqual(2);
+    const rejected = await openFindings(db, 'record_rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ source_id: 'mura', province_code: '16', region_code: '16.05' });
+    expect(rejected[0]!.message).toMatch(/^2 baris data dari sumber mura ditolak/);
+    expect(rejected[0]!.message).toMatch(/Baris: 3, 4/);
+    expect(rejected[0]!.details).toMatchObject({ count: 2 });
+    const gm = await openFindings(db, 'gender_mismatch');
+    expect(gm).toMatchObject([{ nip: a.nip, row: 2, source_id: 'mura' }]);
+    const firstId = gm[0]!.id;
+
+    // Same condition again: same finding, last_seen updated, not re-opened.
+    const again = await sync(db, {
+      mura: snapshot([a], {
+        findings: [{ code: 'gender_mismatch', severity: 'warning', row: 2, nip: a.nip }],
+        rejected: [{ row: 3, codes: ['nip_invalid'], fields: ['nip'], raw: { nip: '1985' }, issues: [] }],
+      }),
+    });
+    expect(again.findings.opened).toBe(0);
+    expect((await openFindings(db, 'gender_mismatch'))[0]).toMatchObject({ id: firstId, last_run_id: again.runId });
+    expect((await openFindings(db, 'record_rejected'))[0]!.message).toMatch(/^1 baris/);
+
+    // Fixed file: both resolved.
+    const fixed = await sync(db, { mura: snapshot([a]) });
+    expect(fixed.findings.resolved).toBeGreaterThanOrEqual(2);
+    expect(await openFindings(db, 'gender_mismatch')).toEqual([]);
+    expect(await openFindings(db, 'record_rejected')).toEqual([]);
+  });
+});
