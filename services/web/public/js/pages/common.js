@@ -8,7 +8,7 @@ let provincesCache = null;
 /** The provinces `[{code, name}]` from `GET /regions` (public), fetched once per page load. */
 export async function provinces(signal) {
   if (!provincesCache) {
-    provincesCache = api('/regions', { signal }).then((answer) =>
+    provincesCache = api('/regions', { query: { level: 'province' }, signal }).then((answer) =>
       items(answer)
         .filter((r) => r.level === 'province' || (typeof r.code === 'string' && r.code.length === 2))
         .map((r) => ({ code: r.code, name: r.name })),

@@ -109,7 +109,10 @@ async function runsHeadline(ctx) {
 
 /** The national overview: tile map + per-province table, last and next run. */
 export async function renderOverview(ctx) {
-  const [regionsAnswer, headline] = await Promise.all([api('/regions', { signal: ctx.signal }), runsHeadline(ctx)]);
+  const [regionsAnswer, headline] = await Promise.all([
+    api('/regions', { query: { level: 'province' }, signal: ctx.signal }),
+    runsHeadline(ctx),
+  ]);
   const provinces = items(regionsAnswer)
     .filter((r) => r.level === 'province' || (typeof r.code === 'string' && r.code.length === 2))
     .map((r) => ({ ...r, f: figures({ ...r, level: 'province' }) }));
