@@ -128,3 +128,17 @@ export function resolveLimits(source: SourceDefinition, ctx: FetchContext): Fetc
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * Fetch limits from `@pksync/config`'s `config.limits` (MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_ROWS,
+ * FETCH_TIMEOUT_S), for `ctx.limits`.
+ *
+ * @example connector.fetch(source, { signal, asOf, limits: fetchLimitsFromConfig(config.limits) })
+ */
+export function fetchLimitsFromConfig(l: {
+  maxSnapshotBytes: number;
+  maxSnapshotRows: number;
+  fetchTimeoutMs: number;
+}): Partial<FetchLimits> {
+  return { maxBytes: l.maxSnapshotBytes, maxRows: l.maxSnapshotRows, fetchTimeoutMs: l.fetchTimeoutMs };
+}

@@ -104,8 +104,8 @@ function takeRows(budget: { rows: number }, n: number, maxRows: number): void {
 }
 
 async function getPage(session: HttpSession, url: string, budget: { bytes: number }, paged: boolean): Promise<Page> {
-  return getWithRetry(session, url, 'application/json', async (res) => {
-    const body = await readBodyLimited(res, budget.bytes, 'snapshot');
+  return getWithRetry(session, url, 'application/json', async (res, _signal, touch) => {
+    const body = await readBodyLimited(res, budget.bytes, 'snapshot', touch);
     budget.bytes -= body.length;
     let json: unknown;
     try {

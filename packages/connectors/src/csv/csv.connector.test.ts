@@ -86,6 +86,37 @@ describe('csv connector', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('lets a slow but live download finish (request time-out is an idle time-out), and retries a stalled one', async () => {
+    const lines = OFFICERS.split('\r\n');
+    const s = await serve((_req, res, n) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      if (n === 1) {
+        res.write(lines[0] + '\r\n'); // then nothing: stalled
+        return;
+      }
+      // Header and first row, then a blank line every 100 ms (blank rows are skipped), then the rest.
+      let i = 0;
+      const tick = setInterval(() => {
+        if (i === 0) res.write(lines.slice(0, 2).join('\r\n') + '\r\n');
+        else if (i < 8) res.write('\r\n');
+        else {
+          clearInterval(tick);
+          res.end(lines.slice(2).join('\r\n'));
+        }
+        i++;
+      }, 100);
+    });
+    const t0 = Date.now();
+    const r = await run(createCsvConnector(), sourceDef({ transport: 'csv', url: `${s.url}/x.csv` }), {
+      requestTimeoutMs: 400,
+    });
+    expect(r.error).toBeNull();
+    expect(r.used).toHaveLength(2);
+    expect(s.requests).toHaveLength(2);
+    // The second download took longer than the request time-out, in small steps.
+    expect(Date.now() - t0).toBeGreaterThan(400 + 800);
+  });
+
   it('gives up after the attempts on 5xx with http_error', async () => {
     const s = await serve((_req, res) => {
       res.writeHead(503);

@@ -17,7 +17,7 @@ export async function downloadToFile(
   filePath: string,
   budget: { bytes: number },
 ): Promise<number> {
-  return getWithRetry(session, url, '*/*', async (res, signal) => {
+  return getWithRetry(session, url, '*/*', async (res, signal, touch) => {
     const max = budget.bytes;
     const declared = Number(res.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > max) {
@@ -27,6 +27,7 @@ export async function downloadToFile(
     let total = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        touch();
         total += chunk.length;
         if (total > max) cb(tooLarge('file', session.limits.maxBytes));
         else cb(null, chunk);

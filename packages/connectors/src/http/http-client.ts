@@ -95,15 +95,24 @@ export async function getWithRetry<T>(
   s: HttpSession,
   url: string,
   accept: string,
-  handle: (res: Response, signal: AbortSignal) => Promise<T>,
+  handle: (res: Response, signal: AbortSignal, touch: () => void) => Promise<T>,
 ): Promise<T> {
   let last: FetchError | undefined;
   for (let attempt = 1; attempt <= s.limits.attempts; attempt++) {
     throwIfFetchAborted(s);
     s.attempts++;
-    const requestSignal = AbortSignal.any([s.fetchSignal, AbortSignal.timeout(s.limits.requestTimeoutMs)]);
+    // requestTimeoutMs bounds the wait for the response headers, then each gap between body
+    // chunks (`touch`), so a big file on a slow but live link is not cut off; the whole-fetch
+    // deadline bounds the total.
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(), s.limits.requestTimeoutMs);
+    const touch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(), s.limits.requestTimeoutMs);
+    };
+    const requestSignal = AbortSignal.any([s.fetchSignal, idle.signal]);
     try {
-      return await attemptOnce(s, url, accept, requestSignal, handle);
+      return await attemptOnce(s, url, accept, requestSignal, (res, signal) => handle(res, signal, touch));
     } catch (e) {
       if (!(e instanceof RetryableAttemptError)) throw e;
       last = e.fetchError;
@@ -118,6 +127,8 @@ export async function getWithRetry<T>(
       } catch {
         throwIfFetchAborted(s);
       }
+    } finally {
+      clearTimeout(timer);
     }
   }
   throw new FetchError(
@@ -183,7 +194,7 @@ function classifyTransportError(s: HttpSession, e: unknown, requestSignal: Abort
   }
   if (requestSignal.aborted) {
     return new RetryableAttemptError(
-      new FetchError('timeout', `request time-out of ${s.limits.requestTimeoutMs} ms`, { retryable: true }),
+      new FetchError('timeout', `no response for ${s.limits.requestTimeoutMs} ms`, { retryable: true }),
       null,
     );
   }
@@ -195,7 +206,12 @@ function classifyTransportError(s: HttpSession, e: unknown, requestSignal: Abort
 }
 
 /** Reads a body into memory, failing with `payload_too_large` past `maxBytes`. */
-export async function readBodyLimited(res: Response, maxBytes: number, what: string): Promise<Buffer> {
+export async function readBodyLimited(
+  res: Response,
+  maxBytes: number,
+  what: string,
+  touch: () => void = () => {},
+): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel().catch(() => {});
@@ -205,6 +221,7 @@ export async function readBodyLimited(res: Response, maxBytes: number, what: str
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    touch();
     total += chunk.byteLength;
     if (total > maxBytes) {
       await res.body.cancel().catch(() => {});
