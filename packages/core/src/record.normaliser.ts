@@ -57,6 +57,8 @@ class Issues {
   }
 }
 
+const sharedIssues = new Issues();
+
 // `undefined`: absent or blank. `null`: present but unusable, already reported.
 type Text = string | undefined | null;
 
@@ -199,7 +201,9 @@ export function normaliseOfficer(raw: RawRecord, ctx: RecordContext): OfficerRes
   checkAsOf(ctx.asOf);
   const sourceRegion = canonicalSourceRegion(ctx.sourceRegion);
   const { asOf, position } = ctx;
-  const issues = new Issues();
+  // One collector reused across calls (normalisation is synchronous): one allocation less per record.
+  const issues = sharedIssues;
+  issues.list = null;
 
   // R1 identity
   let nip: string | undefined;

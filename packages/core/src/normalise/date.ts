@@ -118,6 +118,16 @@ function parseDateText(input: string): string | null {
     const d = num2(s, 8);
     if (y >= 0 && m >= 0 && d >= 0) return formatDate(y, m, d);
   }
+  // Fast path for DD-MM-YYYY and DD/MM/YYYY, the usual spreadsheet forms.
+  if (s.length === 10) {
+    const sep = s.charCodeAt(2);
+    if ((sep === 45 || sep === 47) && s.charCodeAt(5) === sep) {
+      const d = num2(s, 0);
+      const mo = num2(s, 3);
+      const y = num4(s, 6);
+      if (y >= 0 && mo >= 0 && d >= 0) return formatDate(y, mo, d);
+    }
+  }
   let m = ISO_RE.exec(s);
   if (m) return formatDate(Number(m[1]), Number(m[2]), Number(m[3]));
   m = DMY_RE.exec(s);
