@@ -38,7 +38,7 @@ export interface FetchLimits {
   maxRows: number;
   /** Whole-fetch deadline in ms (overridden by `source.timeoutS`). Default 60 s. */
   fetchTimeoutMs: number;
-  /** Deadline of one HTTP request (headers and body) in ms. Default 30 s. */
+  /** Longest wait for response headers, then between two body chunks, in ms. Default 30 s. */
   requestTimeoutMs: number;
   /** Attempts per HTTP request, first try included. Default 5. */
   attempts: number;

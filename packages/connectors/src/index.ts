@@ -9,3 +9,4 @@ export * from './snapshot-hash.ts';
 export * from './sources-file.ts';
 export { parseRetryAfter, backoffDelay } from './http/http-client.ts';
 export * from './parsers/index.ts';
+export * from './spool-snapshot.ts';
