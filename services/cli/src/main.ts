@@ -11,6 +11,8 @@ import { register as registerMigrate } from './commands/migrate.command.ts';
 import { register as registerSync } from './commands/sync.command.ts';
 import { register as registerRuns } from './commands/runs.command.ts';
 import { register as registerServe } from './commands/serve.command.ts';
+import { register as registerContacts } from './commands/contacts.command.ts';
+import { register as registerFindings } from './commands/findings.command.ts';
 
 const program = new Command('pksync').description(
   'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
@@ -23,6 +25,8 @@ registerMigrate(program);
 registerSync(program);
 registerRuns(program);
 registerServe(program);
+registerContacts(program);
+registerFindings(program);
 
 try {
   await program.parseAsync(process.argv);
