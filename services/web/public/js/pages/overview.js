@@ -17,7 +17,13 @@ export function figureColumns(nameLabel, link) {
     })),
     { label: t('col.formation'), value: (r) => num(r.f.approved), num: true },
     { label: t('col.shortfall'), value: (r) => num(r.f.shortfall), num: true },
-    { label: t('col.covered'), value: (r) => coverageText(r.f.covered, r.f.total), num: true },
+    {
+      label: t('col.covered'),
+      // a regency/city is covered or not (R13); a province counts its covered regencies/cities
+      value: (r) =>
+        r.level === 'regency' ? (r.f.covered ? t('common.yes') : t('common.no')) : coverageText(r.f.covered, r.f.total),
+      num: true,
+    },
     { label: t('col.staleSources'), value: (r) => num(r.f.staleSources), num: true },
     { label: t('col.openFindings'), value: (r) => num(r.f.openFindings), num: true },
   ];

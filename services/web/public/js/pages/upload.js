@@ -4,6 +4,7 @@ import { describeCode, t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { num } from '../format.js';
 import { errorBox, field, notice, runProgress } from '../ui.js';
+import { provinces } from './common.js';
 
 /** The codes of a rejected row, whatever the API calls them. */
 function rowCodes(r) {
@@ -23,7 +24,9 @@ function acceptedCount(check) {
 /** What `POST /check` said: accepted count, rejected rows with their reasons, warnings. */
 export function checkResult(check) {
   const rejected = rejectedOf(check);
-  const warnings = items(check.findings ?? check.warnings ?? []);
+  // each rejected row is also a record_rejected finding (R6): it is already in the table above
+  const warnings = items(check.findings ?? check.warnings ?? []).filter((w) => w.code !== 'record_rejected');
+  const hasNames = rejected.some((r) => r.nama ?? r.name ?? r.raw?.nama);
   const rejectedCount =
     typeof check.stats?.rejected === 'number'
       ? check.stats.rejected
@@ -52,8 +55,8 @@ export function checkResult(check) {
     table(
       [
         { label: t('col.row'), value: (r) => num(r.row ?? r.position), num: true },
-        { label: t('col.nip'), value: (r) => r.nip ?? r.raw?.nip ?? '' },
-        { label: t('col.name'), value: (r) => r.nama ?? r.name ?? r.raw?.nama ?? '' },
+        { label: t('col.nip'), value: (r) => h('span', { class: 'nowrap' }, r.nip ?? r.raw?.nip ?? '') },
+        ...(hasNames ? [{ label: t('col.name'), value: (r) => r.nama ?? r.name ?? r.raw?.nama ?? '' }] : []),
         {
           label: t('col.reasons'),
           value: (r) =>
@@ -119,8 +122,14 @@ export async function renderUpload(ctx) {
   const sources = items(await api('/sources', { signal: ctx.signal }));
   const source = sources.find((s) => s.id === id);
   if (!source) return errorBox(new Error(t('common.notFound')));
+  const provinceCode = source.region_code.slice(0, 2);
+  const province = (await provinces(ctx.signal)).find((p) => p.code === provinceCode);
 
-  const fileInput = h('input', { type: 'file', name: 'file', accept: '.csv,.xlsx,.json,text/csv,application/json' });
+  const fileInput = h('input', {
+    type: 'file',
+    name: 'file',
+    accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  });
   const checkButton = h('button', { type: 'submit' }, t('upload.check'));
   const result = h('div', { 'aria-live': 'polite' });
   const progress = h('div');
@@ -208,8 +217,8 @@ export async function renderUpload(ctx) {
       { class: 'crumbs' },
       h(
         'a',
-        { href: `#/province/${encodeURIComponent(source.region_code.slice(0, 2))}` },
-        source.region_code.slice(0, 2),
+        { href: `#/province/${encodeURIComponent(provinceCode)}` },
+        province ? t('province.title', { name: province.name }) : provinceCode,
       ),
     ),
     h('h1', null, t('upload.title', { source: source.agency ?? source.id })),
