@@ -22,15 +22,12 @@ const ALIASES: Record<string, readonly string[]> = {
   formasi: ['formasi', 'formasi disetujui'],
 };
 
-/** Header text reduced for matching: lower case, `_` and runs of white space as one space, `.` and `:` dropped. */
+/**
+ * Header text reduced for matching: lower case, with white space, `_`, `.` and `:` dropped, so
+ * `Nama Lengkap`, `NAMA_LENGKAP`, `NamaLengkap` and `Tgl. Lahir` all match their alias.
+ */
 export function headerKey(header: string): string {
-  return header
-    .replace(/^\uFEFF/, '')
-    .toLowerCase()
-    .replace(/[.:]/g, '')
-    .replace(/[\s_]+/g, ' ')
-    .replace(/\s*\/\s*/g, '/')
-    .trim();
+  return header.toLowerCase().replace(/[\s_.:\uFEFF]+/g, '');
 }
 
 const BY_KEY = new Map<string, string>();

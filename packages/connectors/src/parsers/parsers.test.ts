@@ -65,6 +65,10 @@ describe('header aliases', () => {
     ['No HP', 'telepon'],
     ['HP', 'telepon'],
     ['Tahun', 'tahun'],
+    ['TMTJabatan', 'tmt_jabatan'],
+    ['NAMA_LENGKAP', 'nama'],
+    ['No. HP', 'telepon'],
+    ['\uFEFFNIP', 'nip'],
     ['Catatan', null],
   ])('%j → %j', (header, field) => expect(fieldForHeader(header)).toBe(field));
 
