@@ -27,10 +27,27 @@ export function scrubSecrets(text: string): string {
 
 function scrubValue(v: unknown, depth: number): unknown {
   if (typeof v === 'string') return scrubSecrets(v);
+  if (v instanceof Error) return serializeError(v);
   if (depth > 3 || v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => scrubValue(x, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = scrubValue(x, depth + 1);
+  return out;
+}
+
+const ERROR_FIELDS = ['code', 'status', 'retryable', 'detail', 'hint', 'table', 'column', 'constraint', 'routine'];
+
+/** An error as a log field: type, message, stack (secrets scrubbed), useful extra fields, cause. */
+export function serializeError(e: unknown, depth = 0): unknown {
+  if (!(e instanceof Error)) return typeof e === 'string' ? scrubSecrets(e) : e;
+  const out: Record<string, unknown> = {
+    type: e.name,
+    message: scrubSecrets(e.message),
+    stack: scrubSecrets(e.stack ?? ''),
+  };
+  const fields = e as unknown as Record<string, unknown>;
+  for (const k of ERROR_FIELDS) if (fields[k] !== undefined) out[k] = fields[k];
+  if (e.cause !== undefined && depth < 3) out.cause = serializeError(e.cause, depth + 1);
   return out;
 }
 
@@ -67,12 +84,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
         method.apply(this, scrubbed);
       },
     },
-    serializers: {
-      err: (e: unknown) => {
-        const s = pino.stdSerializers.err(e as Error);
-        return { ...s, message: scrubSecrets(s.message ?? ''), stack: scrubSecrets(s.stack ?? '') };
-      },
-    },
+    serializers: { err: serializeError },
   };
   const usePretty = options.pretty ?? (!options.destination && Boolean(process.stdout.isTTY));
   if (usePretty) {

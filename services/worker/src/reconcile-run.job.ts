@@ -1,11 +1,10 @@
 import {
+  addRunCounts,
   commitContentHashes,
+  completeRun,
   failUnfinishedFetches,
-  fetchTotals,
   getRun,
-  markRunCompleted,
   reconcileRun,
-  setRunOutcome,
   type Db,
   type RunCounts,
 } from '@pksync/db';
@@ -41,15 +40,8 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     if (!run) throw new PermanentError(`run ${runId} does not exist`);
     if (run.status === 'failed') return { status: 'already_failed', version: null, counts: {} };
     if (run.status === 'completed') {
-      // A retried execution after the transaction had committed: only the outcome may be missing.
-      const published = await db
-        .selectFrom('publications')
-        .select('version')
-        .where('run_id', '=', runId)
-        .executeTakeFirst();
-      const counts = { ...(run.counts as Partial<RunCounts>), ...(await fetchTotals(db, runId)) };
-      await setRunOutcome(db, runId, { counts, versionPublished: published?.version ?? null });
-      return { status: 'already_completed', version: published?.version ?? null, counts };
+      // A retried execution after the transaction had committed: the outcome is already stored.
+      return { status: 'already_completed', version: run.version_published, counts: run.counts as Partial<RunCounts> };
     }
     const lost = await failUnfinishedFetches(
       db,
@@ -65,26 +57,20 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
       hooks: {
         afterFindings: async (trx, info) => {
           await commitContentHashes(trx, runId);
-          if (!(await markRunCompleted(trx, runId))) throw new Error(`run ${runId} is no longer active`);
+          const done = await completeRun(trx, runId, {
+            opened: info.openedFindingIds.length,
+            resolved: info.resolvedFindingIds.length,
+          });
+          if (!done) throw new Error(`run ${runId} is no longer active (completed or failed elsewhere)`);
           if (deps.afterFindings) await deps.afterFindings(trx, info);
         },
       },
     });
-    const after = await getRun(db, runId);
-    if (after?.status !== 'completed') {
-      // The hook is only a convenience for atomicity; never leave a reconciled run active.
-      await commitContentHashes(db, runId);
-      await markRunCompleted(db, runId);
-    }
     const reconcileMs = Math.round(performance.now() - started);
-    const counts: Partial<RunCounts> & { reconcileMs: number } = {
-      ...(await fetchTotals(db, runId)),
-      ...result.counts,
-      findingsOpened: result.findings.opened,
-      findingsResolved: result.findings.resolved,
-      reconcileMs,
-    };
-    await setRunOutcome(db, runId, { counts, versionPublished: result.version });
+    await addRunCounts(db, runId, { reconcileMs });
+    const after = await getRun(db, runId);
+    if (after?.status !== 'completed') throw new Error(`run ${runId} was reconciled but not marked completed`);
+    const counts = (after?.counts ?? {}) as Partial<RunCounts>;
     ctx.log.info(
       { version: result.version, counts },
       result.version ? 'run completed, version published' : 'run completed, nothing changed',

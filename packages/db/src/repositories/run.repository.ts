@@ -405,15 +405,65 @@ export async function commitContentHashes(db: Db, runId: string): Promise<void> 
       )`.execute(db);
 }
 
-/** Marks a run completed (inside the reconciliation transaction, so a retried job sees it). */
-export async function markRunCompleted(db: Db, runId: string): Promise<boolean> {
+/**
+ * Marks a run completed with its counts and published version, inside the reconciliation
+ * transaction: a reader that sees `completed` also sees the outcome, and a retried job after a
+ * crash sees the run finished. Reads the run's publication (if any) and the register totals.
+ * Returns false when the run was no longer queued/running.
+ */
+export async function completeRun(
+  db: Db,
+  runId: string,
+  findings: { opened: number; resolved: number },
+): Promise<boolean> {
+  const pub = await db
+    .selectFrom('publications')
+    .select(['version', 'counts'])
+    .where('run_id', '=', runId)
+    .executeTakeFirst();
+  const fetched = await fetchTotals(db, runId);
+  const c = (pub?.counts ?? {}) as unknown as Partial<RunCounts>;
+  let register = {
+    added: c.added ?? 0,
+    removed: c.removed ?? 0,
+    changed: c.changed ?? 0,
+    active: c.active,
+    officers: c.officers,
+  };
+  if (register.active === undefined || register.officers === undefined) {
+    const t = await sql<{ officers: number; active: number }>`
+      select count(*)::int as officers, (count(*) filter (where active))::int as active
+      from officer_records where valid_to is null`.execute(db);
+    register = { ...register, ...t.rows[0]! };
+  }
+  const counts: Partial<RunCounts> = {
+    ...fetched,
+    ...register,
+    findingsOpened: findings.opened,
+    findingsResolved: findings.resolved,
+  };
   const res = await db
     .updateTable('runs')
-    .set({ status: 'completed', finished_at: sql`now()`, error: null })
+    .set({
+      status: 'completed',
+      finished_at: sql`now()`,
+      error: null,
+      counts: jsonb(counts),
+      version_published: pub?.version ?? null,
+    })
     .where('id', '=', runId)
     .where('status', 'in', ['queued', 'running'])
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
+}
+
+/** Merges extra figures (timings) into a run's counts. */
+export async function addRunCounts(db: Db, runId: string, extra: Record<string, number>): Promise<void> {
+  await db
+    .updateTable('runs')
+    .set({ counts: sql`counts || ${JSON.stringify(extra)}::jsonb` })
+    .where('id', '=', runId)
+    .execute();
 }
 
 /** Stores a completed run's counts and published version. */

@@ -1,0 +1,93 @@
+/**
+ * Shared pieces of the end-to-end tests: a config pointing at the test's own database and Redis
+ * prefix, the simulator with its sources imported, and waiting for a run to finish.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '@pksync/config';
+import { getRun, importSources, type Db, type Run } from '@pksync/db';
+import { start as startSimulator, type Simulator, type SimulatorConfig } from '@pksync/simulator';
+
+/** One token key per test process (tokens of simulated `api` sources are encrypted with it). */
+export const TEST_TOKEN_KEY = randomBytes(32).toString('hex');
+
+/** A frozen config for the test's database URL and Redis prefix (quiet logs unless DEBUG_LOGS). */
+export function testConfig(
+  db: { url: string },
+  redis: { url: string; prefix: string },
+  env: Record<string, string> = {},
+): Config {
+  return loadConfig({
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: redis.prefix,
+    TOKEN_ENCRYPTION_KEY: TEST_TOKEN_KEY,
+    LOG_LEVEL: process.env.DEBUG_LOGS ? 'debug' : 'error',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    WORKER_CONCURRENCY: '8',
+    ...env,
+  });
+}
+
+/** Connector limits for tests: quick back-off so faults do not slow the suite down. */
+export const FAST_FETCH = {
+  attempts: 2,
+  backoffBaseMs: 20,
+  backoffMaxMs: 100,
+  maxRetryAfterMs: 2_000,
+  requestTimeoutMs: 10_000,
+};
+
+export const BASE_DATE = '2026-06-01';
+
+/** The `as_of` of simulated day `n` (day 0 = {@link BASE_DATE}). */
+export function dayDate(n: number): string {
+  const d = new Date(`${BASE_DATE}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Starts the simulator (no deliberate delays, no seeded faults unless given) and imports its sources. */
+export async function simulatorWithSources(
+  db: Db,
+  config: Config,
+  options: Partial<SimulatorConfig> = {},
+): Promise<Simulator> {
+  const sim = await startSimulator({
+    port: 0,
+    seed: 7,
+    regions: '16',
+    delays: false,
+    faults: false,
+    baseDate: BASE_DATE,
+    ...options,
+  });
+  await importSources(db, sim.sourcesFile(), config.tokenKey);
+  return sim;
+}
+
+/** Polls until the run is completed or failed. */
+export async function waitForRun(db: Db, runId: string, timeoutMs = 60_000): Promise<Run> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await getRun(db, runId);
+    if (!run) throw new Error(`run ${runId} not found`);
+    if (run.status === 'completed' || run.status === 'failed') return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The current register as `nip → source|region|status|active` (compares registers exactly). */
+export async function registerSnapshot(db: Db): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('officer_records')
+    .select(['nip', 'source_id', 'region_code', 'status', 'active', 'level', 'grade', 'tmt_jabatan', 'past_retirement'])
+    .where('valid_to', 'is', null)
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.nip,
+      [r.source_id, r.region_code, r.status, r.active, r.level, r.grade, r.tmt_jabatan, r.past_retirement].join('|'),
+    ]),
+  );
+}
