@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { auditRoutes } from './audit.routes.ts';
 import { checkRoutes } from './check.routes.ts';
+import { contactRoutes } from './contacts.routes.ts';
 import { exportRoutes } from './export.routes.ts';
 import { findingRoutes } from './findings.routes.ts';
 import { healthRoutes } from './health.routes.ts';
@@ -27,4 +28,5 @@ export const routeModules: FastifyPluginAsyncZod[] = [
   sourceRoutes,
   checkRoutes,
   auditRoutes,
+  contactRoutes,
 ];
