@@ -69,6 +69,17 @@ describe('normaliseOfficer', () => {
     expect(b.ok && b.officer.regionCode).toBe('16.71');
   });
 
+  it('reads region codes from number cells, trailing zero included', () => {
+    const a = normaliseOfficer({ ...valid, kode_wilayah: 16.1 }, { ...ctx, sourceRegion: '16.10' });
+    const b = normaliseOfficer({ ...valid, kode_wilayah: 1671 }, ctx);
+    const c = normaliseOfficer({ ...valid, kode_wilayah: 16.71 }, ctx);
+    expect([a.ok && a.officer.regionCode, b.ok && b.officer.regionCode, c.ok && c.officer.regionCode]).toEqual([
+      '16.10',
+      '16.71',
+      '16.71',
+    ]);
+  });
+
   it('accepts optional fields being absent', () => {
     const r = normaliseOfficer(
       { ...valid, jenis_kelamin: '', tanggal_lahir: undefined, email: null, telepon: '  ', updated_at: undefined },

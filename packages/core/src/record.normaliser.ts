@@ -129,7 +129,12 @@ function checkAsOf(asOf: string): void {
 
 /** R4: the record's region, or null (reported) when it is unknown or not the source's. */
 function readRegion(raw: RawRecord, issues: Issues, sourceRegion: string): string | null {
-  const s = readText(raw, 'kode_wilayah', issues);
+  const v = raw.kode_wilayah;
+  // A spreadsheet number cell drops a trailing zero: 16.10 arrives as 16.1.
+  const s =
+    typeof v === 'number' && v > 10 && v < 100 && !Number.isInteger(v)
+      ? v.toFixed(2)
+      : readText(raw, 'kode_wilayah', issues);
   if (s === undefined) return sourceRegion;
   if (s === null) return null;
   const code = s === sourceRegion ? s : normaliseRegionCode(s);
