@@ -66,11 +66,14 @@ function route(parts, identity) {
 function header(identity, active) {
   const link = (href, key, name) =>
     h('a', { href, 'aria-current': active === name ? 'page' : null, class: 'nav-link' }, t(key));
+  // "My province" is current only on the key's own province
+  const mine =
+    active === 'province' && identity?.province && location.hash.startsWith(`#/province/${identity.province}`);
   const nav = identity
     ? [
         link('#/', 'nav.overview', 'overview'),
         identity.role === 'province' && identity.province
-          ? link(`#/province/${encodeURIComponent(identity.province)}`, 'nav.myProvince', 'province')
+          ? link(`#/province/${encodeURIComponent(identity.province)}`, 'nav.myProvince', mine ? 'province' : 'mine')
           : null,
         identity.role !== 'public' ? link('#/findings?status=open', 'nav.findings', 'findings') : null,
         identity.role !== 'public' ? link('#/runs', 'nav.runs', 'runs') : null,

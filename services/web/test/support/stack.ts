@@ -32,7 +32,7 @@ export async function startStack(t: { db: Db; url: string }, r: { url: string; p
     REDIS_URL: r.url,
     QUEUE_PREFIX: r.prefix,
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    LOG_LEVEL: process.env.DEBUG_LOGS ? 'debug' : 'warn',
+    LOG_LEVEL: process.env.DEBUG_LOGS ? 'debug' : 'error',
     PORT: '0',
     HOST: '127.0.0.1',
     SHUTDOWN_TIMEOUT_MS: '5000',
