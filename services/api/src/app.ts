@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -39,7 +39,8 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
     bodyLimit: 1024 * 1024,
     // Behind a load balancer the client address is in X-Forwarded-For.
     trustProxy: true,
-    disableRequestLogging: true,
+    // Per-request info lines would flood the log under load; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateKey, type ApiPrincipal, type Db } from '@pksync/db';
 import { provinceOf } from '@pksync/reference';
-import { adminOnly, forbidden, unauthorized } from './errors.ts';
+import { adminOnly, errorBody, forbidden, unauthorized, type ApiError } from './errors.ts';
 
 /**
  * Who may call a route (register-api-v1.md § Roles):
@@ -55,23 +55,26 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     const access = accessOf(req);
     req.caller = { role: 'public' };
     if (access === 'none') return;
+    // Refusals are sent from here, not thrown: plugins such as the queue dashboard have error
+    // handlers of their own that would turn them into 500s.
+    const refuse = (e: ApiError) => reply.code(e.status).send(errorBody(e.code, e.message));
     const challenge = () => {
       // The queue dashboard is opened in a browser: let it ask for the key (as the password).
       if (req.url.startsWith('/admin/'))
         void reply.header('WWW-Authenticate', 'Basic realm="pksync admin", charset="UTF-8"');
-      return unauthorized();
+      return refuse(unauthorized());
     };
     const key = presentedKey(req.headers.authorization);
     if (key === undefined) {
-      if (access !== 'public') throw challenge();
+      if (access !== 'public') return challenge();
       return;
     }
     const principal = key === null ? null : await authenticateKey(db, key);
     // A wrong or revoked key is refused even on public routes: silently serving the public view
     // would hide a misconfigured client.
-    if (!principal) throw challenge();
+    if (!principal) return challenge();
     req.caller = { ...principal, role: principal.role };
-    if (access === 'admin' && principal.role !== 'admin') throw adminOnly();
+    if (access === 'admin' && principal.role !== 'admin') return refuse(adminOnly());
   });
 }
 

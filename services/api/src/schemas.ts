@@ -98,8 +98,9 @@ export const PublicationChange = z
     nip: z.string().optional().describe('absent outside the caller’s province'),
     change: z.enum(['added', 'removed', 'changed']),
     fields: z.array(z.string()),
-    region_code: z.string(),
+    region_code: z.string().describe('the officer’s region after the change (before it, for removed)'),
     source_id: z.string(),
+    previous_region_code: z.string().nullable().describe('for a transfer: where the officer was before'),
     reason: z.string(),
   })
   .meta({ id: 'PublicationChange' });

@@ -481,7 +481,7 @@ export interface RegionStats {
  * R9: a source is stale when its last fetch failed or its last success is older than 3 days.
  * SQL expression over `sources s` and its last fetch `lf`.
  */
-const STALE_SQL = sql<boolean>`(lf.status = 'failed' or (s.last_success_at is not null and s.last_success_at < now() - interval '3 days') or (s.last_success_at is null and lf.status is not null))`;
+const STALE_SQL = sql<boolean>`coalesce(lf.status = 'failed' or (s.last_success_at is not null and s.last_success_at < now() - interval '3 days') or (s.last_success_at is null and lf.status is not null), false)`;
 
 export async function getRegionStats(db: Db, fallbackYear: number): Promise<RegionStats> {
   const pub = await db
@@ -604,7 +604,7 @@ export async function listSourcesView(
     left join lateral (select status, finished_at, error_code, error_message from source_fetches f
                        where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
                        order by f.id desc limit 1) lf on true
-    where (${p}::text is null or s.region_code = ${p} or s.region_code like ${p} || '.%')
+    where (${p}::text is null or s.region_code = ${p} or s.region_code like ${p === null ? null : provincePattern(p)})
       and (${r}::text is null or s.region_code = ${r})
       and (${id}::text is null or s.id = ${id})
     order by s.id`.execute(db);
@@ -717,10 +717,7 @@ export async function getPublicationDiffView(
   let q = db.selectFrom('publication_changes').selectAll().where('version', '=', version);
   if (opts.change) q = q.where('change', '=', opts.change);
   if (opts.regionCode) q = q.where('region_code', '=', opts.regionCode);
-  if (opts.provinceCode) {
-    const p = opts.provinceCode;
-    q = q.where((eb) => eb.or([eb('region_code', '=', p), eb('region_code', 'like', provincePattern(p))]));
-  }
+  if (opts.provinceCode) q = q.where('province_code', '=', opts.provinceCode);
   return q.orderBy('nip').limit(opts.limit).offset(opts.offset).execute();
 }
 

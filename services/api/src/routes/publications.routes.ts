@@ -6,7 +6,6 @@ import {
   listPublicationsView,
   type Publication as PublicationRow,
 } from '@pksync/db';
-import { provinceOf } from '@pksync/reference';
 import { canSeeProvince } from '../auth.ts';
 import { ErrorBody, notFound } from '../errors.ts';
 import { isoReq, Limit, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
@@ -114,9 +113,10 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
             fields: c.fields,
             region_code: c.region_code,
             source_id: c.source_id,
+            previous_region_code: c.previous_region_code,
             reason: c.reason,
           };
-          return canSeeProvince(req.caller, provinceOf(c.region_code)) ? { nip: c.nip, ...base } : base;
+          return canSeeProvince(req.caller, c.province_code) ? { nip: c.nip, ...base } : base;
         }),
         next_offset: rows.length === q.limit ? q.offset + q.limit : null,
       };
