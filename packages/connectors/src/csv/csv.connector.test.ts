@@ -108,7 +108,7 @@ describe('csv connector', () => {
     });
     const t0 = Date.now();
     const r = await run(createCsvConnector(), sourceDef({ transport: 'csv', url: `${s.url}/x.csv` }), {
-      requestTimeoutMs: 400,
+      requestTimeoutMs: 600,
     });
     expect(r.error).toBeNull();
     expect(r.used).toHaveLength(2);
