@@ -107,6 +107,7 @@ const regencies = [
 interface Calls {
   sync: unknown[];
   ack: unknown[];
+  confirm?: unknown[];
 }
 
 async function mockApi(page: Page, calls: Calls): Promise<void> {
@@ -137,7 +138,7 @@ async function mockApi(page: Page, calls: Calls): Promise<void> {
             finished_at: '2026-11-27T18:10:00Z',
           },
         ],
-        schedule: { next_at: '2026-11-28T18:00:00Z' },
+        schedule: { cron: '0 1 * * *', timezone: 'Asia/Jakarta' },
       });
     if (path === '/sources') {
       if (role === 'province' && url.searchParams.get('province') === '16')
@@ -186,6 +187,27 @@ async function mockApi(page: Page, calls: Calls): Promise<void> {
     if (path === '/sync') {
       calls.sync.push(route.request().postDataJSON());
       return json(202, { run_id: 'run-2' });
+    }
+    if (path === '/held-removals') {
+      return json(200, {
+        data: [
+          {
+            id: 1,
+            source_id: '16.71-disnaker',
+            agency: HOSTILE,
+            region_code: '16.71',
+            run_id: 'run-1',
+            count: 12,
+            active_before: 20,
+            created_at: '2026-11-27T18:05:00Z',
+          },
+        ],
+      });
+    }
+    if (path === '/sources/16.71-disnaker/confirm-removal') {
+      if (role !== 'admin') return json(403, { error: { code: 'forbidden', message: 'admin only' } });
+      calls.confirm?.push(route.request().postDataJSON());
+      return json(202, { confirmed: true, officers: 12, run_id: 'run-2' });
     }
     if (path === '/runs/run-2') {
       runPolls += 1;
@@ -268,6 +290,29 @@ describe.skipIf(Boolean(skip))('web console UI (headless Chromium, scripted API)
     await page.click('button.lang');
     await pageReady(page, 'findings');
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('confirms a held mass removal in two steps (admin) and follows the run', async () => {
+    const calls: Calls = { sync: [], ack: [], confirm: [] };
+    const { context, page, errors } = await newPage(browser, { baseURL: site.url });
+    await mockApi(page, calls);
+    await page.goto('/');
+    await page.fill('input[name=key]', 'admin-key');
+    await page.press('input[name=key]', 'Enter');
+    await pageReady(page, 'overview');
+    await page.goto('/#/removals');
+    await pageReady(page, 'removals');
+    const row = page.locator('tr[data-source="16.71-disnaker"]');
+    expect(await row.locator('th').textContent()).toBe(`${HOSTILE}16.71-disnaker`);
+    await row.locator('button').click();
+    expect(calls.confirm).toEqual([]); // the first click only asks
+    await page.fill('tr[data-source="16.71-disnaker"] input[name=reason]', 'Dinas memang memindahkan 12 pejabat');
+    await page.click(`button:has-text("Ya, hapus 12 pejabat")`);
+    await page.waitForSelector('.run-progress[data-status="completed"]');
+    expect(calls.confirm).toEqual([{ reason: 'Dinas memang memindahkan 12 pejabat' }]);
+    expect(errors).toEqual([]);
+    await screenshot(page, 'ui-removals-confirmed');
     await context.close();
   });
 

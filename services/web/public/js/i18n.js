@@ -7,6 +7,7 @@
 const id = {
   'app.title': 'Konsol Sinkronisasi Pengantar Kerja',
   'app.skip': 'Langsung ke isi',
+  'nav.label': 'Navigasi utama',
   'nav.overview': 'Ikhtisar nasional',
   'nav.myProvince': 'Provinsi saya',
   'nav.findings': 'Temuan',
@@ -262,6 +263,7 @@ const id = {
 const en = {
   'app.title': 'Placement Officer Sync Console',
   'app.skip': 'Skip to content',
+  'nav.label': 'Main navigation',
   'nav.overview': 'National overview',
   'nav.myProvince': 'My province',
   'nav.findings': 'Findings',

@@ -95,7 +95,7 @@ function header(identity, active) {
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, 'PK'), t('app.title')),
     h(
       'nav',
-      { 'aria-label': 'utama' },
+      { 'aria-label': t('nav.label') },
       h(
         'ul',
         null,
