@@ -117,6 +117,28 @@ describe('csv connector', () => {
     expect(Date.now() - t0).toBeGreaterThan(600 + 600);
   });
 
+  it('follows redirects, but never sends the token to another origin', async () => {
+    const files = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.end(OFFICERS);
+    });
+    const agency = await serve((req, res) => {
+      res.writeHead(302, { location: req.url === '/a.csv' ? '/b.csv' : `${files.url}/pejabat.csv` });
+      res.end();
+    });
+    const r = await run(
+      createCsvConnector(),
+      sourceDef({ transport: 'csv', url: `${agency.url}/a.csv`, token: 'tok-x' }),
+    );
+    expect(r.error).toBeNull();
+    expect(r.used).toHaveLength(2);
+    expect(agency.requests.map((q) => [q.path, q.auth])).toEqual([
+      ['/a.csv', 'Bearer tok-x'],
+      ['/b.csv', 'Bearer tok-x'],
+    ]);
+    expect(files.requests.map((q) => q.auth)).toEqual([undefined]);
+  });
+
   it('gives up after the attempts on 5xx with http_error', async () => {
     const s = await serve((_req, res) => {
       res.writeHead(503);

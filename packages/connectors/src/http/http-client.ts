@@ -67,6 +67,8 @@ export function safeUrl(url: string): string {
   }
 }
 
+const MAX_REDIRECTS = 5;
+
 class RetryableAttemptError extends Error {
   constructor(
     readonly fetchError: FetchError,
@@ -148,9 +150,30 @@ async function attemptOnce<T>(
   const headers: Record<string, string> = { accept };
   if (s.token) headers.authorization = `Bearer ${s.token}`;
   let res: Response;
+  let target = url;
   try {
-    res = await s.fetchImpl(url, { headers, signal: requestSignal, redirect: 'follow' });
+    // Redirects are followed by hand so that the token never goes to another origin.
+    for (let hop = 0; ; hop++) {
+      res = await s.fetchImpl(target, { headers, signal: requestSignal, redirect: 'manual' });
+      if (![301, 302, 303, 307, 308].includes(res.status)) break;
+      await res.body?.cancel().catch(() => {});
+      const location = res.headers.get('location');
+      if (!location || hop >= MAX_REDIRECTS) {
+        throw new FetchError(
+          'http_error',
+          `HTTP ${res.status}: ${location ? 'too many redirects' : 'redirect without Location'}`,
+          {
+            retryable: false,
+            status: res.status,
+          },
+        );
+      }
+      const next = new URL(location, target);
+      if (next.origin !== new URL(target).origin) delete headers.authorization;
+      target = next.toString();
+    }
   } catch (e) {
+    if (e instanceof FetchError) throw e;
     throw classifyTransportError(s, e, requestSignal);
   }
   const status = res.status;
