@@ -53,7 +53,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     db,
   );
   await sql`create index officer_records_nip_versions on officer_records (nip, valid_from)`.execute(db);
-  await sql`create index officer_records_versions on officer_records (valid_from, valid_to)`.execute(db);
 
   await db.schema
     .createTable('publication_changes')
