@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { streamOfficers, type Db, type OfficerFilter, type OfficerView } from '@pksync/db';
 import { canSeeProvince, type Caller } from '../auth.ts';
-import { csvField, neutraliseCell } from './neutralise.ts';
+import { csvField, neutraliseCell, xlsxText } from './neutralise.ts';
 
 export type ExportFormat = 'csv' | 'json' | 'xlsx';
 
@@ -146,7 +146,7 @@ export async function openExport(db: Db, req: ExportRequest): Promise<ExportStre
       for await (const batch of batches()) {
         for (const o of batch) {
           // Every text cell is written as a string (never a formula) and neutralised as in CSV.
-          sheet.addRow(cells(o).map((v) => (typeof v === 'string' ? neutraliseCell(v) : v))).commit();
+          sheet.addRow(cells(o).map((v) => (typeof v === 'string' ? xlsxText(neutraliseCell(v)) : v))).commit();
         }
         count += batch.length;
         // Let the zip stream drain between batches.
