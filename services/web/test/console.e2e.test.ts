@@ -64,6 +64,7 @@ async function signIn(page: Page, key: string) {
 
 describe.skipIf(Boolean(skip))(
   'web console end to end (Chromium, real API, workers, PostgreSQL, Redis, simulator)',
+  { timeout: 120_000 },
   () => {
     const t = useTestDatabase();
     const r = useTestRedis();
@@ -143,6 +144,9 @@ describe.skipIf(Boolean(skip))(
       expect(progress).toContain('Versi 2 diterbitkan.');
       expect(progress).toContain('1 dari 1 sumber selesai');
       await screenshot(page, '03-resync-palembang');
+      await page.click('button.refresh');
+      await pageReady(page, 'province');
+      expect(await page.locator('p.coverage strong').textContent()).toBe('12 dari 17');
     });
 
     it('uploads a file with errors, shows its rejected rows, then uploads it and follows the run', async () => {
@@ -168,6 +172,20 @@ describe.skipIf(Boolean(skip))(
       await page.waitForSelector('.run-progress[data-status="completed"]', { timeout: 90_000 });
       expect(await page.locator('.run-progress').textContent()).toContain('Versi 3 diterbitkan.');
       await screenshot(page, '05-upload-run');
+      // the uploaded officers now cover the regency that had none (the API caches figures for 5 s)
+      await page.goto('/#/province/16');
+      await expect
+        .poll(
+          async () => {
+            await page.reload();
+            await pageReady(page, 'province');
+            return page.locator('p.coverage strong').textContent();
+          },
+          { timeout: 20_000, interval: 1_000 },
+        )
+        .toBe('13 dari 17');
+      const covered = page.locator(`tr[data-code="${stack.upload.regionCode}"] td`).nth(6);
+      expect(await covered.textContent()).toBe('Ya');
     });
 
     it('acknowledges a finding with a note', async () => {

@@ -223,7 +223,7 @@ async function mockApi(page: Page, calls: Calls): Promise<void> {
   });
 }
 
-describe.skipIf(Boolean(skip))('web console UI (headless Chromium, scripted API)', () => {
+describe.skipIf(Boolean(skip))('web console UI (headless Chromium, scripted API)', { timeout: 60_000 }, () => {
   let handle: BrowserHandle;
   let browser: Browser;
   let site: { url: string; close(): Promise<void> };

@@ -115,7 +115,8 @@ function header(identity, active) {
           'aria-label': t('nav.languageLabel'),
           onclick: () => {
             setLang(getLang() === 'id' ? 'en' : 'id');
-            void render();
+            // keep the keyboard user where they were: on the language button
+            void render().then(() => document.querySelector('button.lang')?.focus());
           },
         },
         t('nav.language'),

@@ -88,5 +88,5 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** Waits for the current page of the console to finish loading (`main[data-ready]`). */
 export async function pageReady(page: Page, name?: string): Promise<void> {
   const selector = name ? `main[data-page="${name}"][data-ready="true"]` : 'main[data-ready="true"]';
-  await page.waitForSelector(selector, { timeout: 20_000 });
+  await page.waitForSelector(selector, { timeout: 30_000 });
 }

@@ -123,7 +123,19 @@ function resyncForm(ctx, region, regencies) {
           replace(
             out,
             notice(t('resync.started', { id: runId })),
-            runProgress(runId, ctx.signal, { onDone: () => (submit.disabled = false) }),
+            runProgress(runId, ctx.signal, {
+              onDone: () => {
+                submit.disabled = false;
+                // the figures above are from before the run: offer to read them again
+                out.append(
+                  h(
+                    'button',
+                    { type: 'button', class: 'secondary refresh', onclick: () => ctx.rerender() },
+                    t('province.refresh'),
+                  ),
+                );
+              },
+            }),
           );
         } catch (e) {
           submit.disabled = false;
