@@ -9,6 +9,7 @@ import {
   getOfficerHistory,
   getRegionSummaries,
   getRegisterVersion,
+  listHeldRemovals,
   reconcileRun,
   ReconcileError,
   type ReconcileResult,
@@ -366,6 +367,10 @@ describe('R8 disappearance and the mass-removal guard', () => {
         .map((o) => o.nip)
         .sort(),
     );
+    expect(await listHeldRemovals(db, { province: '16' })).toMatchObject([
+      { sourceId: 'oki', regionCode: '16.02', count: 3, activeBefore: 6, status: 'held' },
+    ]);
+    expect(await listHeldRemovals(db, { province: '17' })).toEqual([]);
     const [f] = await openFindings(db, 'mass_removal_held');
     expect(f).toMatchObject({ source_id: 'oki', province_code: '16', severity: 'error' });
     expect(f!.message).toMatch(/3 pejabat/);
