@@ -79,7 +79,7 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
     // After auth (preHandler), so the limit is per key, not per address.
     hook: 'preHandler',
     redis: ctx.redis ?? undefined,
-    nameSpace: 'pksync-ratelimit:',
+    nameSpace: ctx.rateLimit.namespace,
     // Redis down: let the request through; the trigger itself then fails with a clear 503.
     skipOnError: true,
     keyGenerator: (req) => (req.caller && req.caller.role !== 'public' ? `key:${req.caller.keyId}` : `ip:${req.ip}`),

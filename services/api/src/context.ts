@@ -13,7 +13,11 @@ export interface ApiContext {
   limits: { maxUploadBytes: number; maxSnapshotRows: number; maxSnapshotBytes: number };
   schedule: { cron: string; timezone: string };
   /** Per-key limit on triggers and uploads. */
-  rateLimit: { max: number; timeWindowMs: number };
+  rateLimit: {
+    max: number;
+    timeWindowMs: number;
+    /** Redis key prefix of the counters (shared by all replicas). */ namespace: string;
+  };
 }
 
 declare module 'fastify' {

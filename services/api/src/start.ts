@@ -52,7 +52,7 @@ export async function start(config: Config, deps: StartDeps = {}): Promise<Runni
       maxSnapshotBytes: config.limits.maxSnapshotBytes,
     },
     schedule: { cron: config.syncCron, timezone: config.syncTimezone },
-    rateLimit: deps.rateLimit ?? { max: 30, timeWindowMs: 60_000 },
+    rateLimit: deps.rateLimit ?? { max: 30, timeWindowMs: 60_000, namespace: `${config.queuePrefix}:ratelimit:` },
   };
   const app = await buildApp(ctx, { logger, webRoot: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot });
   const closeOwned = async () => {

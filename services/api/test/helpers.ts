@@ -31,7 +31,7 @@ export async function startTestApi(
     tokenKey: Buffer.alloc(32, 7),
     limits: { maxUploadBytes: 2 * 1024 * 1024, maxSnapshotRows: 10_000, maxSnapshotBytes: 2 * 1024 * 1024 },
     schedule: { cron: '0 1 * * *', timezone: 'Asia/Jakarta' },
-    rateLimit: { max: 1000, timeWindowMs: 60_000 },
+    rateLimit: { max: 1000, timeWindowMs: 60_000, namespace: `${prefix}:ratelimit:` },
     ...overrides,
   };
   const app = await buildApp(ctx, { logger: Boolean(process.env.API_TEST_LOG), webRoot: null });
