@@ -133,3 +133,51 @@ describe('alerts end to end: a national run with seeded defects', () => {
     expect(outbox.map((o) => `${o.province_code}:${o.status}`).sort()).toEqual(['16:sent', '31:sent']);
   });
 });
+
+describe('alerts end to end: the notify.deliver job (no poller)', () => {
+  const t = useTestDatabase();
+  const r = useTestRedis();
+  let config: Config;
+  let sim: Simulator;
+  let worker: RunningWorker;
+  let queues: QueueClient;
+  let hooks: Awaited<ReturnType<typeof startReceivers>>;
+
+  beforeAll(async () => {
+    config = testConfig(t, r);
+    sim = await simulatorWithSources(t.db, config, { regions: '31.71', defectRate: 0.05 });
+    hooks = await startReceivers();
+    await addContact(
+      t.db,
+      { provinceCode: '31', kind: 'webhook', address: hooks.url('31'), secret: secretOf('31') },
+      config.tokenKey,
+    );
+    worker = await startWorker(config, { fetchLimits: FAST_FETCH, notifyPollMs: 0 });
+    queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  });
+  afterAll(async () => {
+    await queues?.close();
+    await worker?.close();
+    await sim?.close();
+    await hooks?.close();
+  });
+
+  it('delivers a run’s digests when its notify.deliver job runs, with the outbox written at reconcile', async () => {
+    const { run } = await triggerRun(t.db, queues, {
+      scope: { kind: 'national' },
+      trigger: 'manual',
+      requestedBy: 'test',
+      asOf: dayDate(0),
+    });
+    expect((await waitForRun(t.db, run.id)).status).toBe('completed');
+    const pending = await t.db.selectFrom('alert_outbox').select(['status', 'run_id']).execute();
+    expect(pending).toEqual([{ status: 'pending', run_id: run.id }]);
+    expect(hooks.received).toHaveLength(0);
+    await queues.enqueue('notify.deliver', { runId: run.id });
+    const deadline = Date.now() + 20_000;
+    while (hooks.received.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(hooks.received.map((h) => h.province)).toEqual(['31']);
+    const sent = await t.db.selectFrom('alert_outbox').select('status').execute();
+    expect(sent).toEqual([{ status: 'sent' }]);
+  });
+});
