@@ -30,7 +30,9 @@ export interface MigrateReport {
  * Throws when a migration fails (the failing one is rolled back by Kysely).
  */
 export async function migrateToLatest(db: Db): Promise<MigrateReport> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider() });
+  // Several migrations were written in parallel; a database migrated before a lower-numbered one
+  // landed must still take it.
+  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(), allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   const migrations = (results ?? []).map((r) => ({ name: r.migrationName, status: r.status }));
   if (error) {
