@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
 import { acknowledgeFindingById, addContact, listOutbox, type AlertContact } from '@pksync/db';
-import { deliverDue, writeDigestOutbox, type NotifyConfig } from './index.ts';
+import { deliverDue, writeDigestOutbox, writeDigestOutboxIsolated, type NotifyConfig } from './index.ts';
 import {
   freePort,
   insertFinding,
@@ -358,6 +358,38 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
     } finally {
       await t.db.updateTable('alert_contacts').set({ enabled: true }).where('id', '=', c16hook.id).execute();
     }
+  });
+
+  it('a failing alert step does not fail the run; the next run reports what was missed', async () => {
+    const run1 = await insertRun(t.db, { scope: { province: '31' } });
+    const told = await insertFinding(t.db, { region: '31.71', runId: run1, firstSeenAt: T0 });
+    await afterRun(run1, [told], [], T0);
+    const run2 = await insertRun(t.db, { scope: { province: '31' } });
+    const errors: unknown[] = [];
+    // The reconciliation transaction: it raises a finding and resolves another, then the alert step fails.
+    const fresh = await t.db.transaction().execute(async (trx) => {
+      const id = await insertFinding(trx, { region: '31.72', runId: run2, firstSeenAt: at(1) });
+      await resolveFindings(trx, [told], run2, at(1));
+      const r = await writeDigestOutboxIsolated(
+        trx,
+        { runId: 'not-a-uuid', openedFindingIds: [id], resolvedFindingIds: [told], now: at(1) },
+        (e) => errors.push(e),
+      );
+      expect(r).toBeNull();
+      return id;
+    });
+    expect(errors).toHaveLength(1);
+    // The run's own writes committed.
+    const rows = await t.db.selectFrom('findings').select(['id', 'status']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: told, status: 'resolved' },
+      { id: fresh, status: 'open' },
+    ]);
+    expect(await t.db.selectFrom('alert_outbox').select('id').where('run_id', '=', run2).execute()).toEqual([]);
+    // The next run tells both: the new finding and the resolution.
+    const run3 = await insertRun(t.db, { scope: { province: '31' } });
+    const r3 = await afterRun(run3, [], [], at(2));
+    expect(r3.counts).toMatchObject({ new: 1, resolved: 1 });
   });
 
   it('escalates a finding open for 30 days to the ministry, once', async () => {

@@ -9,6 +9,7 @@ import {
   type Db,
   type DigestFinding,
   type NewOutboxRow,
+  withSavepoint,
 } from '@pksync/db';
 import { buildDigest, type DigestEntryKind } from './digest.ts';
 
@@ -195,4 +196,21 @@ function toInput(f: DigestFinding) {
     first_seen_at: f.first_seen_at as unknown as Date,
     ack_note: f.ack_note,
   };
+}
+
+/**
+ * {@link writeDigestOutbox} in a savepoint: if the alert step fails, its writes are undone and the
+ * reconciliation still commits (the register must not wait on alerts). Nothing is lost: findings
+ * not marked as told are reported as new by the next run, and unannounced resolutions likewise.
+ * This is what the worker uses as its default `afterFindings` hook.
+ */
+export async function writeDigestOutboxIsolated(
+  trx: Db,
+  input: WriteDigestOutboxInput,
+  onError: (error: unknown) => void = () => {},
+): Promise<WriteDigestOutboxResult | null> {
+  const r = await withSavepoint(trx, 'pksync_alerts', () => writeDigestOutbox(trx, input));
+  if (r.ok) return r.value;
+  onError(r.error);
+  return null;
 }

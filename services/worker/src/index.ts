@@ -2,7 +2,7 @@ import type { Config } from '@pksync/config';
 import type { ConnectorDeps, FetchLimits } from '@pksync/connectors';
 import { createDb, markRunFailed, uploadReader, type Db } from '@pksync/db';
 import { createLogger, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
-import { deliverDue, startNotifyPoller, writeDigestOutbox, type NotifyPoller } from '@pksync/notify';
+import { deliverDue, startNotifyPoller, writeDigestOutboxIsolated, type NotifyPoller } from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
 import { reconcileRunHandler, type AfterFindingsHook } from './reconcile-run.job.ts';
 
@@ -21,7 +21,8 @@ export interface WorkerStartOptions {
   connectorDeps?: Partial<ConnectorDeps>;
   /**
    * Alerts: called inside the reconciliation transaction with the run's new/resolved findings.
-   * Default: `writeDigestOutbox` (R15, `@pksync/notify`).
+   * Default: `writeDigestOutboxIsolated` (R15, `@pksync/notify`): a failing alert step is rolled
+   * back to a savepoint and logged; the run still commits and the next run reports what was missed.
    */
   afterFindings?: AfterFindingsHook;
   /** R15: how often the outbox poller delivers due alert digests (default 15 s; 0: no poller). */
@@ -61,7 +62,9 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   const afterFindings: AfterFindingsHook =
     options.afterFindings ??
     (async (trx, info) => {
-      await writeDigestOutbox(trx, info);
+      await writeDigestOutboxIsolated(trx, info, (err) =>
+        log.error({ err, runId: info.runId }, 'alert digests not written; the next run reports them'),
+      );
     });
   let poller: NotifyPoller | undefined;
   try {

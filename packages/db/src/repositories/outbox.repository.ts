@@ -131,6 +131,7 @@ export async function selectDigestFindings(db: Db, o: SelectDigestOptions): Prom
     .orderBy('id')
     .execute();
 
+  // Also resolutions an earlier run could not announce (its alert step failed, or no contact then).
   const resolved = await base()
     .where('status', '=', 'resolved')
     .where('resolution_notified_at', 'is', null)
@@ -139,6 +140,7 @@ export async function selectDigestFindings(db: Db, o: SelectDigestOptions): Prom
       eb.or([
         ...(resolvedIds.length ? [eb('id', '=', eb.fn.any(eb.val(resolvedIds)))] : []),
         eb('resolved_run_id', '=', o.runId),
+        ...(all ? [eb.lit(true)] : provinces.length ? [eb('province_code', 'in', provinces)] : []),
       ]),
     )
     .orderBy('id')
@@ -162,6 +164,27 @@ export async function selectDigestFindings(db: Db, o: SelectDigestOptions): Prom
     .execute();
 
   return { fresh, reminders, resolved, escalations, deliveryFailed };
+}
+
+/**
+ * Runs `fn` inside a savepoint of the transaction `trx`: when it throws, its writes are rolled back
+ * and the error is returned, while the surrounding transaction goes on (and can still commit).
+ */
+export async function withSavepoint<T>(
+  trx: Db,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  if (!/^[a-z_]+$/.test(name)) throw new Error(`withSavepoint: bad savepoint name "${name}"`);
+  await sql.raw(`savepoint ${name}`).execute(trx);
+  try {
+    const value = await fn();
+    await sql.raw(`release savepoint ${name}`).execute(trx);
+    return { ok: true, value };
+  } catch (error) {
+    await sql.raw(`rollback to savepoint ${name}`).execute(trx);
+    return { ok: false, error };
+  }
 }
 
 /** Enabled contacts of these provinces (`'all'`: every province), plus (with `admin`) the ministry's. */
