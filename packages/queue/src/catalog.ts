@@ -36,8 +36,10 @@ export const jobCatalog = {
   'source.fetch': define({
     queue: 'fetch',
     schema: z.object({ runId, sourceId: z.string().min(1).max(200) }),
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 2_000 },
+    // The connector already retries each request (5 tries, back-off, Retry-After); one more whole
+    // attempt covers a lost worker or a blip between requests without holding the run for long.
+    attempts: 2,
+    backoff: { type: 'fixed', delay: 1_000 },
     jobId: (p) => `fetch-${p.runId}-${p.sourceId}`,
   }),
   /** Reconcile → publish → findings for one run, after all its fetches (R8–R14). */

@@ -11,8 +11,12 @@ import { register as registerMigrate } from './commands/migrate.command.ts';
 import { register as registerSync } from './commands/sync.command.ts';
 import { register as registerRuns } from './commands/runs.command.ts';
 import { register as registerServe } from './commands/serve.command.ts';
+import { register as registerConfirmRemoval } from './commands/confirm-removal.command.ts';
+import { register as registerDemo } from './commands/demo.command.ts';
 import { register as registerContacts } from './commands/contacts.command.ts';
 import { register as registerFindings } from './commands/findings.command.ts';
+import { register as registerKeys } from './commands/keys.command.ts';
+import { register as registerExport } from './commands/export.command.ts';
 
 const program = new Command('pksync').description(
   'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
@@ -25,8 +29,12 @@ registerMigrate(program);
 registerSync(program);
 registerRuns(program);
 registerServe(program);
+registerConfirmRemoval(program);
+registerDemo(program);
 registerContacts(program);
 registerFindings(program);
+registerKeys(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);

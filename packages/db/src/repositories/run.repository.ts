@@ -479,6 +479,34 @@ export async function setRunOutcome(
     .execute();
 }
 
+/**
+ * Fails every queued/running run and its unfinished fetches: for a single-machine start (the demo)
+ * after an interrupted session, whose runs would otherwise hold their scopes forever.
+ */
+export async function failInterruptedRuns(db: Db, reason: string): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const runs = await trx
+      .updateTable('runs')
+      .set({ status: 'failed', finished_at: sql`now()`, error: reason })
+      .where('status', 'in', ['queued', 'running'])
+      .returning('id')
+      .execute();
+    if (runs.length) {
+      await trx
+        .updateTable('source_fetches')
+        .set({ status: 'failed', error_code: 'interrupted', error_message: reason, finished_at: sql`now()` })
+        .where(
+          'run_id',
+          'in',
+          runs.map((r) => r.id),
+        )
+        .where('status', 'in', ['pending', 'running'])
+        .execute();
+    }
+    return runs.length;
+  });
+}
+
 /** Marks a run failed (it could not complete); frees its scope for the next trigger. */
 export async function markRunFailed(db: Db, runId: string, error: string): Promise<boolean> {
   const res = await db

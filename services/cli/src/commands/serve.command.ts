@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '@pksync/config';
+import { loadConfig } from '@pksync/config';
 import { createLogger } from '@pksync/queue';
 import { simulatorConfigFromOptions, type SimulateOptions } from './simulate.command.ts';
 
@@ -8,16 +8,6 @@ export type ServiceName = (typeof SERVICES)[number];
 
 interface Stoppable {
   close(): Promise<void>;
-}
-
-/** The API's `start(config)`, loaded when first served (helper-5's `@pksync/api`). */
-export async function startApi(config: Config): Promise<Stoppable & { url?: string }> {
-  const moduleName = '@pksync/api';
-  const api = (await import(moduleName)) as {
-    start?: (c: Config) => Promise<Stoppable & { url?: string }>;
-  };
-  if (typeof api.start !== 'function') throw new Error('@pksync/api does not export start(config) yet');
-  return api.start(config);
 }
 
 /**
@@ -90,7 +80,8 @@ export function register(program: Command): void {
         const { start: startScheduler } = await import('@pksync/scheduler');
         running = await startScheduler(config, { log });
       } else {
-        const api = await startApi(config);
+        const { start: startApi } = await import('@pksync/api');
+        const api = await startApi(config, { logger: log });
         log.info({ url: api.url }, 'api started');
         running = api;
       }
