@@ -17,8 +17,6 @@ import { register as registerContacts } from './commands/contacts.command.ts';
 import { register as registerFindings } from './commands/findings.command.ts';
 import { register as registerKeys } from './commands/keys.command.ts';
 import { register as registerExport } from './commands/export.command.ts';
-import { register as registerKeys } from './commands/keys.command.ts';
-import { register as registerExport } from './commands/export.command.ts';
 
 const program = new Command('pksync').description(
   'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
@@ -35,8 +33,6 @@ registerConfirmRemoval(program);
 registerDemo(program);
 registerContacts(program);
 registerFindings(program);
-registerKeys(program);
-registerExport(program);
 registerKeys(program);
 registerExport(program);
 
