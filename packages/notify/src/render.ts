@@ -39,6 +39,9 @@ const KIND_TOTAL_LABEL: Record<DigestEntryKind, string> = {
 const SEVERITY_LABEL = { error: 'galat', warning: 'peringatan', info: 'info' } as const;
 
 const KINDS: readonly DigestEntryKind[] = ['new', 'reminder', 'resolved', 'escalation', 'delivery_failed'];
+/** The count columns a reader of this digest can meet. */
+const columnsOf = (d: Digest): readonly DigestEntryKind[] =>
+  d.audience === 'ministry' ? ['escalation', 'delivery_failed'] : ['new', 'reminder', 'resolved'];
 
 /** The API URL listing findings with these filters (register-api-v1 `GET /findings`). */
 export function findingsUrl(
@@ -174,13 +177,17 @@ export function renderEmail(d: Digest, o: RenderOptions): RenderedEmail {
   h.push(
     '<table cellpadding="4" border="1" style="border-collapse:collapse">',
     '<thead><tr><th>Wilayah</th><th>Aturan</th><th>Tingkat</th>' +
-      KINDS.map((k) => `<th>${e(KIND_LABEL[k])}</th>`).join('') +
+      columnsOf(d)
+        .map((k) => `<th>${e(KIND_LABEL[k])}</th>`)
+        .join('') +
       '</tr></thead><tbody>',
   );
   for (const g of d.groups) {
     h.push(
       `<tr><td>${e(regionHeading(d, g))}</td><td>${e(g.code)}${g.rule ? ` (${e(g.rule)})` : ''}</td><td>${e(SEVERITY_LABEL[g.severity])}</td>` +
-        KINDS.map((k) => `<td style="text-align:right">${e(g.counts[k])}</td>`).join('') +
+        columnsOf(d)
+          .map((k) => `<td style="text-align:right">${e(g.counts[k])}</td>`)
+          .join('') +
         '</tr>',
     );
   }
