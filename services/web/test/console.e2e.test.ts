@@ -144,9 +144,19 @@ describe.skipIf(Boolean(skip))(
       expect(progress).toContain('Versi 2 diterbitkan.');
       expect(progress).toContain('1 dari 1 sumber selesai');
       await screenshot(page, '03-resync-palembang');
+      expect(await page.locator('.run-progress a[href="#/versions/2"]').count()).toBe(1);
       await page.click('button.refresh');
       await pageReady(page, 'province');
       expect(await page.locator('p.coverage strong').textContent()).toBe('12 dari 17');
+
+      // the version the re-sync published, with Palembang's changes
+      await page.goto('/#/versions/2');
+      await pageReady(page, 'version');
+      expect(await page.locator('main tbody tr').count()).toBeGreaterThan(0);
+      expect(await page.locator('main tbody').textContent()).toContain('16.71');
+      await screenshot(page, '03b-version-2-diff');
+      await page.goto('/#/province/16');
+      await pageReady(page, 'province');
     });
 
     it('uploads a file with errors, shows its rejected rows, then uploads it and follows the run', async () => {

@@ -349,6 +349,10 @@ describe.skipIf(Boolean(skip))('web console UI (headless Chromium, scripted API)
     await pageReady(page, 'province');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    await page.goto('/#/');
+    await pageReady(page, 'overview');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await screenshot(page, 'ui-phone-overview');
     await page.goto('/#/province/16');
     await pageReady(page, 'province');
     expect(await page.locator('form.resync').count()).toBe(0);

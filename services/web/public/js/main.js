@@ -17,6 +17,7 @@ import { renderRuns, renderRun } from './pages/runs.js';
 import { renderRegister } from './pages/register.js';
 import { renderRemovals } from './pages/removals.js';
 import { renderOfficer } from './pages/officer.js';
+import { renderVersion } from './pages/version.js';
 
 const root = document.getElementById('app');
 let current = null;
@@ -56,6 +57,8 @@ function route(parts, identity) {
       return { page: renderRegister, name: 'register' };
     case 'officer':
       return { page: renderOfficer, name: 'officer' };
+    case 'versions':
+      return { page: renderVersion, name: 'version' };
     case 'removals':
       return { page: renderRemovals, name: 'removals' };
     default:

@@ -121,7 +121,13 @@ export function runSummary(run) {
   if (run.status === 'completed') {
     outcome =
       version !== null && version !== undefined
-        ? notice(t('run.published', { version }), 'ok')
+        ? h(
+            'div',
+            { class: 'alert alert-ok', role: 'status' },
+            t('run.published', { version }),
+            ' ',
+            h('a', { href: `#/versions/${encodeURIComponent(version)}` }, t('version.open')),
+          )
         : notice(t('run.noChange'), 'info');
   } else if (run.status === 'failed') {
     outcome = h('div', { class: 'alert alert-error', role: 'alert' }, t('run.failed', { message: run.error ?? '' }));

@@ -34,7 +34,14 @@ export async function renderRuns(ctx) {
           { label: t('col.by'), value: (r) => r.requested_by ?? t('common.none') },
           { label: t('col.status'), value: (r) => runStatusBadge(r.status) },
           { label: t('col.counts'), value: (r) => countsText(r.counts) },
-          { label: t('col.version'), value: (r) => r.version_published ?? t('common.none'), num: true },
+          {
+            label: t('col.version'),
+            value: (r) =>
+              r.version_published
+                ? h('a', { href: `#/versions/${encodeURIComponent(r.version_published)}` }, String(r.version_published))
+                : t('common.none'),
+            num: true,
+          },
           { label: t('col.started'), value: (r) => dateTime(r.started_at ?? r.created_at) },
           { label: t('col.finished'), value: (r) => dateTime(r.finished_at) },
         ],
