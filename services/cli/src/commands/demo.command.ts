@@ -23,6 +23,7 @@ import { runUntilSignal } from './serve.command.ts';
 
 export interface DemoOptions {
   once?: boolean;
+  regions: string;
   simPort: string;
   seed: string;
   workers: string;
@@ -219,7 +220,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void = co
     if (interrupted) print(`  ${interrupted} unfinished run(s) of a previous demo marked failed`);
 
     const { start: startSimulator } = await import('@pksync/simulator');
-    const sim = await startSimulator({ port: Number(o.simPort), seed: Number(o.seed), regions: 'all' });
+    const sim = await startSimulator({ port: Number(o.simPort), seed: Number(o.seed), regions: o.regions });
     stoppables.push(sim);
     const agencies = sim.agencies();
     print(
@@ -315,6 +316,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('the whole pipeline on this machine: simulator, workers, scheduler, national sync, summary, API')
     .option('--once', 'exit after the national summary (CI, tests)')
+    .option('--regions <spec>', 'simulated regions: all, a province (16) or a comma list', 'all')
     .option('--sim-port <p>', 'simulator port (0: any free port)', '0')
     .option('--seed <n>', 'simulator seed', '1')
     .option('--workers <n>', 'worker instances', '2')

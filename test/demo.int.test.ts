@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { useTestRedis } from '@pksync/testing';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// scripts/demo, non-interactively (PKSYNC_DEMO_EXIT=1), on one simulated province: it creates and
+// migrates its database, syncs, prints the summary (South Sumatra 12 of 17) and the API address.
+describe('scripts/demo', () => {
+  const r = useTestRedis();
+  const adminUrl = inject('pksyncDatabaseUrl');
+  const dbName = `pksync_demo_test_${randomBytes(4).toString('hex')}`;
+  const dbUrl = (() => {
+    const u = new URL(adminUrl);
+    u.pathname = `/${dbName}`;
+    return u.toString();
+  })();
+
+  afterAll(async () => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`drop database if exists "${dbName}" with (force)`);
+    await c.end();
+  });
+
+  it('runs end to end and exits 0 after the summary', async () => {
+    const child = spawn('scripts/demo', ['--regions', '16'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PKSYNC_DEMO_EXIT: '1',
+        PKSYNC_SKIP_INSTALL: '1',
+        DATABASE_URL: dbUrl,
+        REDIS_URL: r.url,
+        QUEUE_PREFIX: r.prefix,
+        PORT: '0',
+        LOG_LEVEL: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((res) => child.on('exit', res));
+    expect(out).toContain(`database ${dbName} created`);
+    expect(out).toContain('applied 0001_base');
+    expect(out).toMatch(/national sync started: run [0-9a-f-]{36}/);
+    expect(out).toMatch(/run [0-9a-f-]{36} \(national, as_of \d{4}-\d{2}-\d{2}\): completed/);
+    expect(out).toMatch(/published version 1: \+\d+ added/);
+    expect(out).toMatch(/16 +Sumatera Selatan .* 12 of 17/);
+    expect(out).toContain('South Sumatra (16, Sumatera Selatan): 12 of 17 regencies/cities covered');
+    expect(out).toMatch(/API on http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/admin key \(shown once\): \S+/);
+    expect(out).toContain('pnpm pksync sync --region 16.71 --wait');
+    expect(code).toBe(0);
+  }, 240_000);
+});
