@@ -36,9 +36,13 @@ export interface RetryPolicy {
   reportAfterMs: number;
   /** After this long failing, the row is given up (`dead`). Default 7 days. */
   giveUpAfterMs: number;
-  /** Claim lease: a worker killed mid-send leaves the row to another after this. Default 2 min. */
+  /**
+   * Claim lease: a worker killed mid-send leaves the row to another after this. Default 5 min; it
+   * must exceed the time one batch can take (`batchSize` × the slowest attempt), or a slow row
+   * could be claimed (and sent) again by another worker.
+   */
   leaseMs: number;
-  /** Per-attempt network time-out (SMTP and webhook). Default 30 s; keep it below `leaseMs`. */
+  /** Per-phase network time-out (SMTP connect/greeting/socket, webhook). Default 30 s. */
   timeoutMs: number;
 }
 
@@ -47,7 +51,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxDelayMs: 3_600_000,
   reportAfterMs: 24 * 3_600_000,
   giveUpAfterMs: 7 * 24 * 3_600_000,
-  leaseMs: 120_000,
+  leaseMs: 300_000,
   timeoutMs: 30_000,
 };
 
@@ -78,9 +82,9 @@ export interface DeliverOptions {
   runId?: string;
   /** Only these rows. */
   ids?: readonly number[];
-  /** Rows claimed per batch. Default 20. */
+  /** Rows claimed per batch. Default 1: a row is claimed just before it is sent, so its lease is short. */
   batchSize?: number;
-  /** Stop after this many batches (a poller tick). Default 50. */
+  /** Stop after this many batches (a poller tick). Default 500. */
   maxBatches?: number;
   signal?: AbortSignal;
 }
@@ -125,12 +129,12 @@ export async function deliverDue(deps: NotifyDeps, options: DeliverOptions = {})
     return mailer;
   };
   try {
-    for (let batch = 0; batch < (options.maxBatches ?? 50); batch++) {
+    for (let batch = 0; batch < (options.maxBatches ?? 500); batch++) {
       if (options.signal?.aborted) break;
       const rows = await claimDueOutbox(deps.db, {
         now: clock(),
         leaseMs: retry.leaseMs,
-        limit: options.batchSize ?? 20,
+        limit: options.batchSize ?? 1,
         runId: options.runId,
         ids: options.ids,
       });
