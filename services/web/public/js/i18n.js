@@ -233,6 +233,15 @@ const id = {
   'officer.change.removed': 'dihapus',
   'officer.change.changed': 'diubah',
   'officer.open': 'Buka riwayat {name}',
+  'reason.new': 'baru di register',
+  'reason.transfer': 'mutasi dari instansi lain',
+  'reason.retirement_age': 'mencapai batas usia pensiun',
+  'reason.updated': 'data diperbarui instansi',
+  'reason.disappeared': 'tidak ada lagi di data instansi',
+  'reason.removal_confirmed': 'penghapusan massal dikonfirmasi admin',
+  'reason.removal_repeated': 'penghapusan massal terulang pada pengambilan berikutnya',
+  'reason.confirmed': 'penghapusan massal dikonfirmasi admin',
+  'reason.repeated': 'penghapusan massal terulang pada pengambilan berikutnya',
   'status.aktif': 'aktif',
   'status.cuti': 'cuti',
   'status.tugas_belajar': 'tugas belajar',
@@ -494,6 +503,15 @@ const en = {
   'officer.change.removed': 'removed',
   'officer.change.changed': 'changed',
   'officer.open': 'Open the history of {name}',
+  'reason.new': 'new in the register',
+  'reason.transfer': 'transferred from another agency',
+  'reason.retirement_age': 'reached the retirement age',
+  'reason.updated': 'updated by the agency',
+  'reason.disappeared': 'no longer in the agency’s data',
+  'reason.removal_confirmed': 'mass removal confirmed by an admin',
+  'reason.removal_repeated': 'mass removal seen again in the next fetch',
+  'reason.confirmed': 'mass removal confirmed by an admin',
+  'reason.repeated': 'mass removal seen again in the next fetch',
   'status.aktif': 'active',
   'status.cuti': 'on leave',
   'status.tugas_belajar': 'study leave',
@@ -564,6 +582,12 @@ export function t(key, params) {
 export function describeCode(code) {
   const key = `code.${code}`;
   return key in dictionaries[lang] ? t(key) : String(code);
+}
+
+/** Why a register entry changed (publication_changes.reason), in words, or as given. */
+export function describeReason(reason) {
+  const key = `reason.${reason}`;
+  return key in dictionaries[lang] ? t(key) : String(reason ?? '');
 }
 
 /** The locale for numbers and dates. */

@@ -1,5 +1,5 @@
 import { h, table } from '../dom.js';
-import { t } from '../i18n.js';
+import { describeReason, t } from '../i18n.js';
 import { api } from '../api.js';
 import { dateTime } from '../format.js';
 import { badge } from '../ui.js';
@@ -74,7 +74,7 @@ export async function renderOfficer(ctx) {
         { label: t('col.finished'), value: (c) => dateTime(c.published_at) },
         { label: t('officer.change'), value: (c) => t(`officer.change.${c.change}`) },
         { label: t('officer.fields'), value: (c) => (c.fields ?? []).join(', ') },
-        { label: t('col.reasons'), value: (c) => c.reason ?? '' },
+        { label: t('col.reasons'), value: (c) => describeReason(c.reason) },
         { label: t('col.region'), value: (c) => c.region_code ?? '' },
       ],
       answer.changes ?? [],

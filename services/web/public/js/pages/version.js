@@ -1,5 +1,5 @@
 import { h, replace, table } from '../dom.js';
-import { t } from '../i18n.js';
+import { describeReason, t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { countsText, dateTime } from '../format.js';
 import { errorBox } from '../ui.js';
@@ -36,7 +36,7 @@ export async function renderVersion(ctx) {
           { label: t('col.region'), value: (c) => c.region_code ?? '' },
           { label: t('col.source'), value: (c) => c.source_id ?? '' },
           { label: t('officer.fields'), value: (c) => (c.fields ?? []).join(', ') },
-          { label: t('col.reasons'), value: (c) => c.reason ?? '' },
+          { label: t('col.reasons'), value: (c) => describeReason(c.reason) },
         ],
         rows,
         { caption: t('version.diff'), empty: t('common.none') },
