@@ -17,7 +17,8 @@ import {
 import { HOSTILE_AGENCY, startStack, type Stack } from './support/stack.ts';
 
 const skip = browserSkipReason();
-if (skip) console.warn(`[web] browser tests skipped: ${skip}`);
+// One line for both browser test files (console.ui.test.ts stays quiet).
+if (skip) console.warn(`[web] browser tests (console.e2e, console.ui) skipped: ${skip}`);
 
 const PALEMBANG = '16.71-disnaker';
 

@@ -18,7 +18,7 @@ import {
 import { serveStatic } from './support/static-server.ts';
 
 const skip = browserSkipReason();
-if (skip) console.warn(`[web] browser tests skipped: ${skip}`);
+// the reason is printed once, by console.e2e.test.ts
 
 const HOSTILE = `<img src=x onerror="window.__pwned=1">Kota "Palembang" & <b>bold</b>`;
 
