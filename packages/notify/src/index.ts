@@ -5,3 +5,4 @@ export * from './render.ts';
 export * from './transports.ts';
 export * from './write-outbox.ts';
 export * from './deliver.ts';
+export * from './test-message.ts';

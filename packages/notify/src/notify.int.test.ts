@@ -3,8 +3,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
-import { acknowledgeFindingById, addContact, listOutbox, type AlertContact } from '@pksync/db';
-import { deliverDue, writeDigestOutbox, writeDigestOutboxIsolated, type NotifyConfig } from './index.ts';
+import { acknowledgeFindingById, addContact, listOutbox, rotateContactSecret, type AlertContact } from '@pksync/db';
+import {
+  deliverDue,
+  sendTestMessage,
+  writeDigestOutbox,
+  writeDigestOutboxIsolated,
+  type NotifyConfig,
+} from './index.ts';
 import {
   freePort,
   insertFinding,
@@ -390,6 +396,35 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
     const run3 = await insertRun(t.db, { scope: { province: '31' } });
     const r3 = await afterRun(run3, [], [], at(2));
     expect(r3.counts).toMatchObject({ new: 1, resolved: 1 });
+  });
+
+  it('test messages reach a contact now; a rotated secret signs the next delivery', async () => {
+    expect(await sendTestMessage({ db: t.db, config }, c16mail.id)).toEqual({
+      kind: 'email',
+      address: 'data@sumsel.go.id',
+    });
+    expect(smtp.messages.at(-1)!.subject).toBe('[pksync] Uji pemberitahuan');
+    await sendTestMessage({ db: t.db, config }, c16hook.id);
+    const first = hook.requests.at(-1)!;
+    expect(first.headers['x-pksync-event']).toBe('pksync.test');
+    expect(first.headers['x-pksync-signature']).toBe(
+      `sha256=${createHmac('sha256', SECRET).update(first.body).digest('hex')}`,
+    );
+    const rotated = 'a-brand-new-signing-secret';
+    expect(await rotateContactSecret(t.db, c16hook.id, rotated, key)).toBe(true);
+    expect(await rotateContactSecret(t.db, c16mail.id, rotated, key)).toBe(false);
+    try {
+      await sendTestMessage({ db: t.db, config }, c16hook.id);
+      const second = hook.requests.at(-1)!;
+      expect(second.headers['x-pksync-signature']).toBe(
+        `sha256=${createHmac('sha256', rotated).update(second.body).digest('hex')}`,
+      );
+    } finally {
+      await rotateContactSecret(t.db, c16hook.id, SECRET, key);
+    }
+    await expect(sendTestMessage({ db: t.db, config: { ...config, smtpUrl: undefined } }, c16mail.id)).rejects.toThrow(
+      /SMTP_URL/,
+    );
   });
 
   it('escalates a finding open for 30 days to the ministry, once', async () => {

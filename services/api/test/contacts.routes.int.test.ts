@@ -86,6 +86,15 @@ describe('alert contacts API', () => {
     expect((await call(keys.own, 'GET', '/contacts?province=31')).status).toBe(403);
     expect((await call(keys.own, 'GET', '/contacts?admin=true')).status).toBe(403);
 
+    const hookId = String(hook.body!.id);
+    const rotated = await call(keys.admin, 'POST', `/contacts/${hookId}/secret`, {});
+    expect(rotated.status).toBe(200);
+    expect(String(rotated.body!.secret)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(rotated.body!.secret).not.toBe(hook.body!.secret);
+    expect((await call(keys.admin, 'POST', `/contacts/${hookId}/secret`, { secret: 'short' })).status).toBe(400);
+    expect((await call(keys.admin, 'POST', `/contacts/${String(mail.body!.id)}/secret`, {})).status).toBe(404);
+    expect((await call(keys.own, 'POST', `/contacts/${hookId}/secret`, {})).status).toBe(403);
+
     const id = String(mail.body!.id);
     const off = await call(keys.admin, 'PATCH', `/contacts/${id}`, { enabled: false, reason: 'alamat diganti' });
     expect(off.body).toMatchObject({ id, enabled: false });
@@ -102,6 +111,7 @@ describe('alert contacts API', () => {
       'contact.add',
       'contact.disable',
       'contact.remove',
+      'contact.rotate_secret',
     ]);
     const deliveries = await call(keys.admin, 'GET', '/contacts/deliveries');
     expect(deliveries.body).toEqual({ data: [] });

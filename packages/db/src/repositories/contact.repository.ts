@@ -257,3 +257,27 @@ export async function setContactEnabled(db: Db, id: string, enabled: boolean): P
 export async function getContactForDelivery(db: Db, id: string): Promise<AlertContactRow | undefined> {
   return db.selectFrom('alert_contacts').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/**
+ * Replaces a webhook contact's signing secret (validated like a new one). Pending deliveries are
+ * signed with the new secret from their next attempt. Returns false when there is no such webhook.
+ */
+export async function rotateContactSecret(
+  db: Db,
+  id: string,
+  secret: string,
+  key: Buffer | undefined,
+): Promise<boolean> {
+  if (secret.length < 16)
+    throw new ContactValidationError('secret', 'the signing secret must be at least 16 characters');
+  if (secret.length > 256)
+    throw new ContactValidationError('secret', 'the signing secret is longer than 256 characters');
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+  const res = await db
+    .updateTable('alert_contacts')
+    .set({ secret_encrypted: encryptContactSecret(secret, key, id), updated_at: new Date() })
+    .where('id', '=', id)
+    .where('kind', '=', 'webhook')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

@@ -8,6 +8,7 @@ import {
   listContacts,
   listOutbox,
   removeContact,
+  rotateContactSecret,
   setContactEnabled,
   writeAudit,
   type AlertContact,
@@ -238,6 +239,55 @@ export const contactRoutes: FastifyPluginAsyncZod = async (app) => {
         details: { kind: contact.kind, address: contact.address },
       });
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/contacts/:id/secret',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['contacts'],
+        summary: 'Replace a webhook signing secret (admin); a generated one is returned once',
+        security: [{ apiKey: [] }],
+        params: ContactId,
+        body: z
+          .object({ secret: z.string().min(16).max(256).optional(), reason: Reason.optional() })
+          .strict()
+          .optional()
+          .default({}),
+        response: {
+          200: z.object({ id: z.string(), secret: z.string().nullable() }),
+          400: ErrorBody,
+          401: ErrorBody,
+          403: ErrorBody,
+          404: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const { db } = app.ctx;
+      const generated = req.body?.secret ? null : randomBytes(24).toString('base64url');
+      let ok: boolean;
+      try {
+        ok = await rotateContactSecret(db, req.params.id, req.body?.secret ?? generated!, app.ctx.tokenKey);
+      } catch (e) {
+        if (e instanceof ContactValidationError) throw badRequest(`body.${e.field}`, e.message);
+        throw e;
+      }
+      if (!ok) throw notFound('Kontak webhook');
+      const contact = (await getContact(db, req.params.id))!;
+      const { actor, actorRole } = actorOf(req);
+      await writeAudit(db, {
+        actor,
+        actorRole,
+        action: 'contact.rotate_secret',
+        target: `contact:${contact.id}`,
+        provinceCode: contact.provinceCode,
+        reason: req.body?.reason ?? null,
+        details: { address: contact.address },
+      });
+      return { id: contact.id, secret: generated };
     },
   );
 

@@ -8,12 +8,13 @@ import {
   listContacts,
   listOutbox,
   removeContact,
+  rotateContactSecret,
   setContactEnabled,
   type AlertContact,
   type Db,
   type OutboxSummaryRow,
 } from '@pksync/db';
-import { deliverDue } from '@pksync/notify';
+import { deliverDue, sendTestMessage } from '@pksync/notify';
 
 /** Exit codes of `pksync contacts …`. */
 export const CONTACTS_EXIT = { ok: 0, invalid: 1, notFound: 3 } as const;
@@ -194,6 +195,49 @@ export function register(program: Command): void {
         );
       });
   }
+
+  contacts
+    .command('rotate-secret')
+    .argument('<id>', 'webhook contact id')
+    .option('--secret <secret>', 'the new signing secret, at least 16 characters (generated when omitted)')
+    .description('replace a webhook signing secret (the new one is printed once)')
+    .action(async (id: string, o: { secret?: string }) => {
+      await withDb(async (db, config) => {
+        const secret = o.secret ?? randomBytes(24).toString('base64url');
+        try {
+          print(
+            (await rotateContactSecret(db, id, secret, config.tokenKey))
+              ? {
+                  exitCode: 0,
+                  output: o.secret ? `${id}: secret replaced` : `${id}: new signing secret (shown once): ${secret}`,
+                }
+              : { exitCode: CONTACTS_EXIT.notFound, output: `no webhook contact ${id}` },
+          );
+        } catch (e) {
+          if (e instanceof ContactValidationError)
+            print({ exitCode: CONTACTS_EXIT.invalid, output: `invalid ${e.field}: ${e.message}` });
+          else throw e;
+        }
+      });
+    });
+
+  contacts
+    .command('test')
+    .argument('<id>', 'contact id')
+    .description('send a test message to a contact now (checks the address, the receiver and its signature check)')
+    .action(async (id: string) => {
+      await withDb(async (db, config) => {
+        try {
+          const r = await sendTestMessage({ db, config }, id);
+          print({ exitCode: 0, output: `test ${r.kind} sent to ${r.address}` });
+        } catch (e) {
+          print({
+            exitCode: CONTACTS_EXIT.invalid,
+            output: `test failed: ${e instanceof Error ? e.message : String(e)}`,
+          });
+        }
+      });
+    });
 
   contacts
     .command('outbox')
