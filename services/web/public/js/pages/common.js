@@ -48,3 +48,25 @@ export function formQuery(form) {
   const qs = params.toString();
   return qs ? `?${qs}` : '';
 }
+
+let namesCache = null;
+
+/** Every region's name by code (`GET /regions`, public), fetched once per page load. */
+export async function regionNames(signal) {
+  if (!namesCache) {
+    namesCache = api('/regions', { signal }).then((answer) => new Map(items(answer).map((r) => [r.code, r.name])));
+    namesCache.catch(() => (namesCache = null));
+  }
+  try {
+    return await namesCache;
+  } catch {
+    return new Map(); // names are a help, not a need: codes still show
+  }
+}
+
+/** A region as "Kota Palembang" with its code beneath, or just the code when the name is unknown. */
+export function regionLabel(names, code) {
+  if (!code) return '';
+  const name = names.get(code);
+  return name ? [name, h('div', { class: 'muted' }, code)] : code;
+}

@@ -3,7 +3,7 @@ import { describeCode, t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { FINDING_CODES, dateTime } from '../format.js';
 import { badge, errorBox, field, severityBadge } from '../ui.js';
-import { formQuery, provinceSelect, provinces } from './common.js';
+import { formQuery, provinceSelect, provinces, regionLabel, regionNames } from './common.js';
 
 const STATUSES = ['open', 'acknowledged', 'resolved'];
 
@@ -18,7 +18,7 @@ function statusBadge(status) {
 export async function renderFindings(ctx) {
   const q = { ...ctx.query };
   if (ctx.identity.role === 'province') q.province = ctx.identity.province;
-  const list = await provinces(ctx.signal);
+  const [list, names] = await Promise.all([provinces(ctx.signal), regionNames(ctx.signal)]);
 
   const region = h('input', {
     type: 'text',
@@ -86,7 +86,7 @@ export async function renderFindings(ctx) {
   const draw = () => {
     replace(
       results,
-      findingsTable(ctx, state.rows, draw),
+      findingsTable(ctx, state.rows, draw, names),
       state.before
         ? h(
             'button',
@@ -105,12 +105,12 @@ export async function renderFindings(ctx) {
   return h('div', { class: 'page findings' }, h('h1', null, t('findings.title')), filters, results);
 }
 
-function findingsTable(ctx, rows, redraw) {
+function findingsTable(ctx, rows, redraw, names) {
   return table(
     [
       { label: t('col.severity'), value: (f) => severityBadge(f.severity) },
       { label: t('col.rule'), value: (f) => [describeCode(f.code), ' ', h('code', null, f.code)] },
-      { label: t('col.region'), value: (f) => f.region_code ?? f.province_code ?? '' },
+      { label: t('col.region'), value: (f) => regionLabel(names, f.region_code ?? f.province_code) },
       { label: t('col.source'), value: (f) => f.source_id ?? '' },
       {
         label: t('col.message'),

@@ -3,6 +3,7 @@ import { describeReason, t } from '../i18n.js';
 import { api } from '../api.js';
 import { dateTime } from '../format.js';
 import { badge } from '../ui.js';
+import { regionLabel, regionNames } from './common.js';
 
 /**
  * One officer with history (`GET /officers/{nip}`: province and admin keys only; a key of another
@@ -10,7 +11,10 @@ import { badge } from '../ui.js';
  */
 export async function renderOfficer(ctx) {
   const nip = ctx.parts[1] ?? '';
-  const answer = await api(`/officers/${encodeURIComponent(nip)}`, { signal: ctx.signal });
+  const [answer, names] = await Promise.all([
+    api(`/officers/${encodeURIComponent(nip)}`, { signal: ctx.signal }),
+    regionNames(ctx.signal),
+  ]);
   const o = answer.officer ?? answer;
   const levelText = (l) => (l ? t(`col.level.${l}`) : '');
   const statusText = (s) => (s ? t(`status.${s}`) : '');
@@ -36,7 +40,7 @@ export async function renderOfficer(ctx) {
       h('dt', null, t('col.unit')),
       h('dd', null, o.unit ?? ''),
       h('dt', null, t('col.region')),
-      h('dd', null, o.region_code ?? ''),
+      h('dd', null, regionLabel(names, o.region_code)),
       h('dt', null, t('col.status')),
       h(
         'dd',
@@ -52,7 +56,7 @@ export async function renderOfficer(ctx) {
     h('h2', null, t('officer.assignments')),
     table(
       [
-        { label: t('col.region'), value: (a) => a.region_code },
+        { label: t('col.region'), value: (a) => regionLabel(names, a.region_code) },
         { label: t('col.source'), value: (a) => a.source_id },
         { label: t('col.unit'), value: (a) => a.unit },
         { label: t('col.level'), value: (a) => levelText(a.level) },
@@ -71,11 +75,11 @@ export async function renderOfficer(ctx) {
     table(
       [
         { label: t('col.version'), value: (c) => String(c.version), num: true },
-        { label: t('col.finished'), value: (c) => dateTime(c.published_at) },
+        { label: t('version.publishedAt'), value: (c) => dateTime(c.published_at) },
         { label: t('officer.change'), value: (c) => t(`officer.change.${c.change}`) },
         { label: t('officer.fields'), value: (c) => (c.fields ?? []).join(', ') },
         { label: t('col.reasons'), value: (c) => describeReason(c.reason) },
-        { label: t('col.region'), value: (c) => c.region_code ?? '' },
+        { label: t('col.region'), value: (c) => regionLabel(names, c.region_code) },
       ],
       answer.changes ?? [],
       { caption: t('officer.changes'), empty: t('common.none') },

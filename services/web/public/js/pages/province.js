@@ -4,6 +4,7 @@ import { api, items } from '../api.js';
 import { coverageText, dateTime, figures } from '../format.js';
 import { errorBox, fetchStatusBadge, field, loading, notice, runProgress, severityBadge, badge } from '../ui.js';
 import { figureColumns } from './overview.js';
+import { regionLabel } from './common.js';
 
 /** Whether the signed-in key may act on (re-sync, upload for) this province. */
 export function mayActOn(identity, provinceCode) {
@@ -38,6 +39,7 @@ export async function renderProvince(ctx) {
   const covered = pf.covered ?? regencies.filter((r) => r.f.covered === 1).length;
   const total = pf.total ?? regencies.length;
   const canAct = mayActOn(ctx.identity, code);
+  const names = new Map([[region.code, region.name], ...regencies.map((r) => [r.code, r.name])]);
   const seesDetails = ctx.identity.role !== 'public';
 
   const resync = canAct ? resyncForm(ctx, region, regencies) : null;
@@ -90,8 +92,8 @@ export async function renderProvince(ctx) {
         rowProps: (r) => ({ 'data-code': r.code }),
       }),
     ),
-    seesDetails ? lazySection(t('province.sources'), () => sourcesTable(ctx, code, canAct)) : null,
-    seesDetails ? lazySection(t('province.findings'), () => findingsList(ctx, code)) : null,
+    seesDetails ? lazySection(t('province.sources'), () => sourcesTable(ctx, code, canAct, names)) : null,
+    seesDetails ? lazySection(t('province.findings'), () => findingsList(ctx, code, names)) : null,
   );
 }
 
@@ -158,13 +160,13 @@ function resyncForm(ctx, region, regencies) {
   };
 }
 
-async function sourcesTable(ctx, code, canAct) {
+async function sourcesTable(ctx, code, canAct, names) {
   const sources = items(await api('/sources', { query: { province: code }, signal: ctx.signal }));
   return table(
     [
       { label: t('col.source'), value: (s) => s.id },
       { label: t('col.agency'), value: (s) => s.agency },
-      { label: t('col.region'), value: (s) => s.region_code },
+      { label: t('col.region'), value: (s) => regionLabel(names, s.region_code) },
       { label: t('col.transport'), value: (s) => s.transport },
       {
         label: t('col.lastFetch'),
@@ -203,7 +205,7 @@ async function sourcesTable(ctx, code, canAct) {
   );
 }
 
-async function findingsList(ctx, code) {
+async function findingsList(ctx, code, names) {
   const findings = items(
     await api('/findings', { query: { province: code, status: 'open', limit: 20 }, signal: ctx.signal }),
   );
@@ -211,7 +213,7 @@ async function findingsList(ctx, code) {
     [
       { label: t('col.severity'), value: (f) => severityBadge(f.severity) },
       { label: t('col.rule'), value: (f) => describeCode(f.code) },
-      { label: t('col.region'), value: (f) => f.region_code ?? '' },
+      { label: t('col.region'), value: (f) => regionLabel(names, f.region_code) },
       { label: t('col.message'), value: (f) => f.message ?? '' },
       { label: t('col.seen'), value: (f) => dateTime(f.last_seen_at) },
     ],

@@ -4,7 +4,7 @@ import { t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { LEVELS, OFFICER_STATUSES } from '../format.js';
 import { errorBox, field } from '../ui.js';
-import { formQuery, provinceSelect, provinces } from './common.js';
+import { formQuery, provinceSelect, provinces, regionLabel, regionNames } from './common.js';
 
 /**
  * The register: search with filters (province, region, level, status, name/NIP), paged by
@@ -13,7 +13,7 @@ import { formQuery, provinceSelect, provinces } from './common.js';
  */
 export async function renderRegister(ctx) {
   const q = { ...ctx.query };
-  const list = await provinces(ctx.signal);
+  const [list, names] = await Promise.all([provinces(ctx.signal), regionNames(ctx.signal)]);
   const level = h(
     'select',
     { name: 'level' },
@@ -100,7 +100,7 @@ export async function renderRegister(ctx) {
     state.cursor = answer?.next_cursor ?? null;
     replace(
       results,
-      officersTable(state.rows),
+      officersTable(state.rows, names),
       state.cursor
         ? h(
             'button',
@@ -125,7 +125,7 @@ export async function renderRegister(ctx) {
   );
 }
 
-function officersTable(rows) {
+function officersTable(rows, names) {
   const hasNip = rows.some((r) => r.nip);
   return table(
     [
@@ -151,7 +151,7 @@ function officersTable(rows) {
       { label: t('col.level'), value: (o) => (o.level ? t(`col.level.${o.level}`) : '') },
       { label: t('col.grade'), value: (o) => o.grade ?? '' },
       { label: t('col.unit'), value: (o) => o.unit ?? '' },
-      { label: t('col.region'), value: (o) => o.region_name ?? o.region_code ?? '' },
+      { label: t('col.region'), value: (o) => regionLabel(names, o.region_code) },
       { label: t('col.status'), value: (o) => (o.status ? t(`status.${o.status}`) : '') },
     ],
     rows,

@@ -3,6 +3,7 @@ import { t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { dateTime, num } from '../format.js';
 import { errorBox, field, notice, runProgress } from '../ui.js';
+import { regionLabel, regionNames } from './common.js';
 
 function removalCount(r) {
   if (typeof r.count === 'number') return r.count;
@@ -16,7 +17,11 @@ function removalCount(r) {
  */
 export async function renderRemovals(ctx) {
   const query = ctx.identity.role === 'province' ? { province: ctx.identity.province } : {};
-  const rows = items(await api('/held-removals', { query, signal: ctx.signal }));
+  const [answer, names] = await Promise.all([
+    api('/held-removals', { query, signal: ctx.signal }),
+    regionNames(ctx.signal),
+  ]);
+  const rows = items(answer);
   const isAdmin = ctx.identity.role === 'admin';
   return h(
     'div',
@@ -27,7 +32,7 @@ export async function renderRemovals(ctx) {
     table(
       [
         { label: t('col.source'), value: (r) => [r.agency ?? '', h('div', { class: 'muted' }, r.source_id)] },
-        { label: t('col.region'), value: (r) => r.region_code ?? '' },
+        { label: t('col.region'), value: (r) => regionLabel(names, r.region_code) },
         { label: t('col.count'), value: (r) => num(removalCount(r)), num: true },
         { label: t('col.activeBefore'), value: (r) => num(r.active_before), num: true },
         { label: t('col.heldAt'), value: (r) => dateTime(r.created_at) },

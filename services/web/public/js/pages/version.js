@@ -3,6 +3,7 @@ import { describeReason, t } from '../i18n.js';
 import { api, items } from '../api.js';
 import { countsText, dateTime } from '../format.js';
 import { errorBox } from '../ui.js';
+import { regionLabel, regionNames } from './common.js';
 
 /**
  * One published version (R14) and its diff: officers added, removed, changed (which fields), with
@@ -10,7 +11,10 @@ import { errorBox } from '../ui.js';
  */
 export async function renderVersion(ctx) {
   const version = ctx.parts[1] ?? '';
-  const publication = await api(`/publications/${encodeURIComponent(version)}`, { signal: ctx.signal });
+  const [publication, names] = await Promise.all([
+    api(`/publications/${encodeURIComponent(version)}`, { signal: ctx.signal }),
+    regionNames(ctx.signal),
+  ]);
   const rows = [];
   let offset = 0;
   let more = false;
@@ -33,7 +37,7 @@ export async function renderVersion(ctx) {
             value: (c) =>
               c.nip ? h('a', { href: `#/officer/${encodeURIComponent(c.nip)}` }, c.nip) : t('common.none'),
           },
-          { label: t('col.region'), value: (c) => c.region_code ?? '' },
+          { label: t('col.region'), value: (c) => regionLabel(names, c.region_code) },
           { label: t('col.source'), value: (c) => c.source_id ?? '' },
           { label: t('officer.fields'), value: (c) => (c.fields ?? []).join(', ') },
           { label: t('col.reasons'), value: (c) => describeReason(c.reason) },
