@@ -106,7 +106,7 @@ describe('alerts end to end: a national run with seeded defects', () => {
     expect(affected).toEqual(['16', '31']);
 
     // The poller delivers right after the reconcile commits.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (hooks.received.length < affected.length && Date.now() < deadline)
       await new Promise((res) => setTimeout(res, 100));
     await new Promise((res) => setTimeout(res, 500));
@@ -131,7 +131,7 @@ describe('alerts end to end: a national run with seeded defects', () => {
     }
     const outbox = await db.selectFrom('alert_outbox').select(['status', 'province_code']).execute();
     expect(outbox.map((o) => `${o.province_code}:${o.status}`).sort()).toEqual(['16:sent', '31:sent']);
-  });
+  }, 120_000);
 });
 
 describe('alerts end to end: the notify.deliver job (no poller)', () => {
@@ -174,10 +174,10 @@ describe('alerts end to end: the notify.deliver job (no poller)', () => {
     expect(pending).toEqual([{ status: 'pending', run_id: run.id }]);
     expect(hooks.received).toHaveLength(0);
     await queues.enqueue('notify.deliver', { runId: run.id });
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (hooks.received.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
     expect(hooks.received.map((h) => h.province)).toEqual(['31']);
     const sent = await t.db.selectFrom('alert_outbox').select('status').execute();
     expect(sent).toEqual([{ status: 'sent' }]);
-  });
+  }, 120_000);
 });

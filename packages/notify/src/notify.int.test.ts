@@ -299,7 +299,7 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
     } finally {
       await t.db.updateTable('alert_contacts').set({ enabled: true }).where('id', '=', c16mail.id).execute();
     }
-  });
+  }, 60_000);
 
   it('hostile strings in names are escaped in the HTML e-mail', async () => {
     const run = await insertRun(t.db, { scope: { province: '31' } });
