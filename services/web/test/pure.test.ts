@@ -1,4 +1,7 @@
 /** The console's pure modules (no DOM): dictionary, cron, figures, tile map. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ES module of the static console (no type declarations)
 import { dictionaries, t, setLang, describeCode } from '../public/js/i18n.js';
@@ -125,5 +128,17 @@ describe('tile map', () => {
     expect(coverageClass(0, 17)).toBe('cov-0');
     expect(coverageClass(17, 17)).toBe('cov-4');
     expect(coverageClass(null, null)).toBe('cov-none');
+  });
+});
+
+describe('text is always inserted as text', () => {
+  it('no console module parses markup (innerHTML, outerHTML, insertAdjacentHTML, document.write)', () => {
+    const root = fileURLToPath(new URL('../public/js/', import.meta.url));
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      const code = readFileSync(join(root, f), 'utf8');
+      expect(code, f).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|new Function|\beval\(/);
+    }
   });
 });

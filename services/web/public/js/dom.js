@@ -2,7 +2,7 @@
 /**
  * The console's only way to make DOM: `h(tag, props, ...children)`. Children that are strings or
  * numbers become text nodes, so data is always inserted as text and never parsed as HTML (a name
- * such as `<img onerror=…>` renders as those characters). Nothing in the console uses innerHTML.
+ * such as `<img onerror=…>` renders as those characters). Nothing in the console parses markup from strings.
  *
  * props: `class`, `on<Event>` handlers (functions), booleans (`disabled: true` sets the attribute,
  * `false` omits it), `dataset` objects, `style` strings, and plain attributes (set with
