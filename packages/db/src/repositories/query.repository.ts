@@ -167,24 +167,32 @@ export async function listOfficers(
   filter: OfficerFilter,
   page: { limit: number; afterId?: number; version?: number },
 ): Promise<{ version: number; officers: OfficerView[]; nextAfterId: number | null }> {
-  return db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .execute(async (trx) => {
-      const latest = await latestVersion(trx as unknown as Db);
-      const version = page.version ?? latest;
-      if (version !== latest) await assertPublished(trx as unknown as Db, version);
-      let q = trx.selectFrom('officer_records').select([...COLUMNS]);
-      q = applyFilter(q, filter, { current: version === latest, version });
-      if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
-      const rows = (await q
-        .orderBy('id')
-        .limit(page.limit + 1)
-        .execute()) as Row[];
-      const more = rows.length > page.limit;
-      const officers = rows.slice(0, page.limit).map(toView);
-      return { version, officers, nextAfterId: more ? (officers[officers.length - 1]?.id ?? null) : null };
-    });
+  const run = async (version: { current: boolean; version: number }) => {
+    let q = db
+      .selectFrom('officer_records')
+      .select([...COLUMNS])
+      // The latest version, read by the same statement (one snapshot) as the rows.
+      .select(sql<number>`(select coalesce(max(version), 0) from publications)`.as('latest'));
+    q = applyFilter(q, filter, version);
+    if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
+    return (await q
+      .orderBy('id')
+      .limit(page.limit + 1)
+      .execute()) as (Row & { latest: number })[];
+  };
+  // The common case in one round trip: the current rows (fast partial indexes) with the latest
+  // version. Only a cursor made for an older version reads that version's rows instead.
+  let rows = await run({ current: true, version: 0 });
+  const latest = rows.length > 0 ? Number(rows[0]!.latest) : await latestVersion(db);
+  let version = latest;
+  if (page.version !== undefined && page.version !== latest) {
+    await assertPublished(db, page.version);
+    version = page.version;
+    rows = await run({ current: false, version });
+  }
+  const more = rows.length > page.limit;
+  const officers = rows.slice(0, page.limit).map(toView);
+  return { version, officers, nextAfterId: more ? (officers[officers.length - 1]?.id ?? null) : null };
 }
 
 async function assertPublished(db: Db, version: number): Promise<void> {
