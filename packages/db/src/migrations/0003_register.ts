@@ -56,7 +56,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('publication_changes')
-    .addColumn('version', 'integer', (c) => c.notNull().references('publications.version'))
+    // No foreign key: reconcileRun writes a version's changes in the transaction that inserts its
+    // publication, and a per-row RI check costs seconds on a first load of 1M officers.
+    .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('nip', 'text', (c) => c.notNull())
     .addColumn('change', 'text', (c) => c.notNull().check(sql`change in ('added', 'removed', 'changed')`))
     // Changed fields ('region_code', 'grade', …) for 'changed'.
