@@ -105,12 +105,15 @@ export const PublicationChange = z
   })
   .meta({ id: 'PublicationChange' });
 
-export const RunScopeBody = z.union([
-  z.literal('national'),
-  z.object({ province: ProvinceCode }).strict(),
-  z.object({ region: RegionCode }).strict(),
-  z.object({ source: z.string().min(1).max(200) }).strict(),
-]);
+export const RunScopeBody = z.union(
+  [
+    z.literal('national'),
+    z.object({ province: ProvinceCode }).strict(),
+    z.object({ region: RegionCode }).strict(),
+    z.object({ source: z.string().min(1).max(200) }).strict(),
+  ],
+  { error: 'harus "national", {"province": "16"}, {"region": "16.71"} atau {"source": "<id>"}' },
+);
 
 export const Counts = z.record(z.string(), z.unknown());
 
