@@ -331,6 +331,12 @@ export interface StagedFindingTable {
   details: Generated<Json>;
 }
 
+/** Single row: the as_of of the last register-wide R11/R12 evaluation (migration 0004_staging). */
+export interface RegisterStateTable {
+  id: Generated<boolean>;
+  evaluated_as_of: DateString | null;
+}
+
 /** The snapshot each source last reconciled (R10 reads other agencies' listings). */
 export interface SourceListingTable {
   source_id: string;
@@ -360,6 +366,7 @@ export interface Database {
   staged_formations: StagedFormationTable;
   staged_findings: StagedFindingTable;
   source_listings: SourceListingTable;
+  register_state: RegisterStateTable;
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
 }

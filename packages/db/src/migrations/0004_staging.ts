@@ -95,10 +95,31 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('staged_at', 'timestamptz', (c) => c.notNull())
     .addColumn('reconciled_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
+
+  // One row: the as_of for which the register's R11 flags and the R11/R12 findings were last
+  // evaluated over the whole register. A run with the same as_of re-evaluates only what it
+  // touched; another as_of (next day, a replay) re-evaluates everything.
+  await db.schema
+    .createTable('register_state')
+    .addColumn('id', 'boolean', (c) =>
+      c
+        .primaryKey()
+        .defaultTo(true)
+        .check(sql`id`),
+    )
+    .addColumn('evaluated_as_of', 'date')
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['source_listings', 'staged_findings', 'staged_formations', 'staged_officers', 'staged_snapshots']) {
+  for (const t of [
+    'register_state',
+    'source_listings',
+    'staged_findings',
+    'staged_formations',
+    'staged_officers',
+    'staged_snapshots',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }

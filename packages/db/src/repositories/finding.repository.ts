@@ -77,26 +77,33 @@ export async function bufferFindings(trx: Transaction<Database>, findings: reado
  * a condition seen again. Returns the ids of the findings opened by this run.
  */
 export async function mergeFindingBuffer(trx: Transaction<Database>, runId: string): Promise<number[]> {
-  const res = await sql<{ id: number; inserted: boolean }>`
-    insert into findings as f
+  // Set-based in two statements (a hash join each) rather than ON CONFLICT row by row: the same
+  // conditions come back every night (R11 flags, R12), and most of the buffer is refreshes.
+  await sql`
+    create temporary table finding_merge on commit drop as
+    select distinct on (b.fingerprint) b.* from finding_buffer b order by b.fingerprint, b.row nulls last`.execute(trx);
+  await sql`
+    update findings f set
+      last_seen_at = now(),
+      last_run_id = ${runId}::uuid,
+      severity = m.severity,
+      region_code = m.region_code,
+      source_id = m.source_id,
+      row = m.row,
+      message = m.message,
+      details = m.details
+    from finding_merge m
+    where f.fingerprint = m.fingerprint and f.status <> 'resolved'`.execute(trx);
+  const res = await sql<{ id: number }>`
+    insert into findings
       (code, severity, fingerprint, province_code, region_code, source_id, nip, row, message, details,
        first_run_id, last_run_id)
-    select distinct on (b.fingerprint)
-      b.code, b.severity, b.fingerprint, b.province_code, b.region_code, b.source_id, b.nip, b.row,
-      b.message, b.details, ${runId}::uuid, ${runId}::uuid
-    from finding_buffer b
-    order by b.fingerprint
-    on conflict (fingerprint) where status <> 'resolved' do update set
-      last_seen_at = now(),
-      last_run_id = excluded.last_run_id,
-      severity = excluded.severity,
-      region_code = excluded.region_code,
-      source_id = excluded.source_id,
-      row = excluded.row,
-      message = excluded.message,
-      details = excluded.details
-    returning f.id, (xmax = 0) as inserted`.execute(trx);
-  return res.rows.filter((r) => r.inserted).map((r) => Number(r.id));
+    select m.code, m.severity, m.fingerprint, m.province_code, m.region_code, m.source_id, m.nip, m.row,
+           m.message, m.details, ${runId}::uuid, ${runId}::uuid
+    from finding_merge m
+    where not exists (select 1 from findings f where f.fingerprint = m.fingerprint and f.status <> 'resolved')
+    returning id`.execute(trx);
+  return res.rows.map((r) => Number(r.id));
 }
 
 /** The parts of the register a run re-evaluated: its unresolved findings there may be resolved. */
@@ -105,8 +112,12 @@ export interface FindingScope {
   snapshotSources: readonly string[];
   /** Sources with a finished fetch in the run (R8 hold, R9 failure/staleness re-evaluated). */
   coveredSources: readonly string[];
-  /** Name of a temporary table with a `nip` column: NIPs whose R10 assignment was re-evaluated. */
+  /** Name of a temporary table with a `nip` column: NIPs whose R10 assignment (and R11 flag) was re-evaluated. */
   nipTable: string;
+  /** R11/R12 were evaluated over the whole register (else only `nipTable` NIPs and `regionTable` regions). */
+  registerWide: boolean;
+  /** Name of a temporary table with a `region_code` column: regions whose R12 figures were re-evaluated. */
+  regionTable: string;
 }
 
 const RECORD_CODES = [
@@ -118,8 +129,8 @@ const RECORD_CODES = [
 ];
 const SOURCE_CODES = ['source_failed', 'source_stale', 'mass_removal_held'];
 const ASSIGNMENT_CODES = ['transferred_officer_still_listed', 'conflicting_assignment'];
-// R11 and R12 are evaluated over the whole register on every run.
-const REGISTER_CODES = ['past_retirement_age', 'formation_missing', 'over_formation'];
+const RETIREMENT_CODES = ['past_retirement_age'];
+const FORMATION_CODES = ['formation_missing', 'over_formation'];
 
 /**
  * Resolves the unresolved findings in the run's scope whose condition is not in the buffer
@@ -138,7 +149,10 @@ export async function resolveGoneFindings(
         (f.code = any(${RECORD_CODES}::text[]) and f.source_id = any(${scope.snapshotSources as string[]}::text[]))
         or (f.code = any(${SOURCE_CODES}::text[]) and f.source_id = any(${scope.coveredSources as string[]}::text[]))
         or (f.code = any(${ASSIGNMENT_CODES}::text[]) and f.nip in (select nip from ${sql.table(scope.nipTable)}))
-        or f.code = any(${REGISTER_CODES}::text[])
+        or (f.code = any(${RETIREMENT_CODES}::text[])
+            and (${scope.registerWide} or f.nip in (select nip from ${sql.table(scope.nipTable)})))
+        or (f.code = any(${FORMATION_CODES}::text[])
+            and (${scope.registerWide} or f.region_code in (select region_code from ${sql.table(scope.regionTable)})))
       )
     returning f.id`.execute(trx);
   return res.rows.map((r) => Number(r.id));

@@ -262,6 +262,26 @@ describe('R14 versions and diffs', () => {
     expect(res.counts.added).toBe(2);
   });
 
+  it('stores any text as given through COPY (tabs, newlines, backslashes, quotes, emoji, formulas)', async () => {
+    const { db } = t;
+    await addSource(db, 'txt', '16.07');
+    const weird = 'Dr. A\tB\nC \\ D \'E\' "F" 😀 \u202eG =1+1 \\N';
+    const o = officer('16.07', { name: weird, unit: '\\N', email: null, phone: '+62 812' });
+    await sync(db, {
+      txt: snapshot([o], {
+        rejected: [{ row: 9, codes: ['field_missing'], fields: ['nama,"x"'], raw: { nama: weird }, issues: [] }],
+      }),
+    });
+    const row = await db.selectFrom('officer_records').selectAll().where('nip', '=', o.nip).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ name: weird, unit: '\\N', email: null, phone: '+62 812' });
+    const rej = await db
+      .selectFrom('rejected_records')
+      .selectAll()
+      .where('source_id', '=', 'txt')
+      .executeTakeFirstOrThrow();
+    expect(rej).toMatchObject({ row: 9, codes: ['field_missing'], fields: ['nama,"x"'], raw: { nama: weird } });
+  });
+
   it('rejects bad input with a clear error, and a run whose staged rows are gone', async () => {
     const { db } = t;
     await expect(reconcileRun(db, { runId: 'nope', asOf: '2026-11-27' })).rejects.toThrow(/runId must be a UUID/);
@@ -656,6 +676,8 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     expect(r2.version).toBe(r.version! + 1);
     expect(r2.counts).toMatchObject({ added: 0, removed: 0, changed: 0 });
     expect(await openFindings(db, 'over_formation')).toEqual([]);
+    // Same as_of, only 16.02 touched: 16.01's formation_missing is left as it is (still true).
+    expect((await openFindings(db, 'formation_missing')).map((f) => f.region_code)).toContain('16.01');
     // A snapshot without formation rows keeps the previous ones.
     expect((await sync(db, { oki: snapshot(oki) })).version).toBeNull();
     expect(

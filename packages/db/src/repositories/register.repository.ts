@@ -59,6 +59,8 @@ export class ReconcileError extends Error {
 const RECONCILE_LOCK = 0x706b73796e63; // 'pksync'
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+// `Generated<Timestamp>` columns select as the ColumnType wrapper in Kysely's types; pg gives a Date.
+const asDate = (v: unknown): Date => v as Date;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function assertDate(asOf: string): void {
@@ -114,10 +116,14 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
 
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK}::bigint)`.execute(trx);
-    await sql`set local work_mem = '128MB'`.execute(trx);
+    // Sorts of up to ~1M rows (ordered index inserts below) stay in memory.
+    await sql`set local work_mem = '512MB'`.execute(trx);
     const run = await trx.selectFrom('runs').select('id').where('id', '=', runId).executeTakeFirst();
     if (!run) throw new ReconcileError(`reconcileRun: run ${runId} does not exist`);
-
+    // R11/R12 over the whole register only when as_of differs from the last full evaluation;
+    // otherwise only what this run touches can have changed.
+    const state = await trx.selectFrom('register_state').select('evaluated_as_of').executeTakeFirst();
+    const registerWide = state?.evaluated_as_of !== asOf;
     // --- Which sources the run covers, and how (R9) -------------------------------------------
     const fetchRows = (
       await sql<FetchRow>`
@@ -133,6 +139,9 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         order by sf.source_id`.execute(trx)
     ).rows;
     const outcome = new Map<string, FetchOutcome>();
+    // Sources whose staged snapshot is older than one already reconciled: treated as unchanged,
+    // and they show nothing new about a held removal (the newer run judged it).
+    const superseded = new Set<string>();
     const snapshotSources: string[] = [];
     for (const f of fetchRows) {
       if (f.status === 'succeeded') {
@@ -143,8 +152,10 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         }
         // A newer snapshot of the source was already reconciled by another run: this older one
         // must not roll the source back; its published entries stand.
-        if (f.superseded) outcome.set(f.source_id, 'unchanged');
-        else {
+        if (f.superseded) {
+          outcome.set(f.source_id, 'unchanged');
+          superseded.add(f.source_id);
+        } else {
           outcome.set(f.source_id, 'succeeded');
           snapshotSources.push(f.source_id);
         }
@@ -156,7 +167,6 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     const coveredSources = [...outcome.keys()];
     const S = snapshotSources;
     await assertStagedRowsPresent(trx, runId, S);
-
     // --- R8: open held removals of covered sources --------------------------------------------
     const openHolds = (
       await sql<{ id: number; source_id: string; run_id: string; status: 'held' | 'confirmed' }>`
@@ -168,7 +178,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       const o = heldRemovalOutcome({
         status: h.status,
         sameRun: h.run_id === runId,
-        fetchStatus: outcome.get(h.source_id) ?? 'failed',
+        fetchStatus: superseded.has(h.source_id) ? 'failed' : (outcome.get(h.source_id) ?? 'failed'),
       });
       if (o !== 'keep') applyHoldIds.push(Number(h.id));
     }
@@ -177,7 +187,6 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       select unnest(h.nips) as nip, h.source_id, h.id as hold_id,
              case when h.status = 'confirmed' then 'removal_confirmed' else 'removal_repeated' end as reason
       from held_removals h where h.id = any(${applyHoldIds}::bigint[])`.execute(trx);
-
     // --- The NIPs this run touches ------------------------------------------------------------
     await sql`
       create temporary table aff on commit drop as
@@ -193,6 +202,23 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         and code in ('transferred_officer_still_listed', 'conflicting_assignment')`.execute(trx);
     await sql`analyze aff`.execute(trx);
 
+    // Few NIPs (a region re-sync): look each one up in the listings by the NIP index; many (a
+    // national run): one hash join over the listings.
+    const affCount = Number(
+      (await sql<{ n: number }>`select count(*)::int as n from aff`.execute(trx)).rows[0]?.n ?? 0,
+    );
+    // (LATERAL makes the lookup a per-NIP index probe whatever the planner's statistics.)
+    const few = affCount < 50_000;
+    const listingRows = few
+      ? sql`aff a
+          cross join lateral (select * from staged_officers x where x.nip = a.nip) so
+          join source_listings l on l.run_id = so.run_id and l.source_id = so.source_id`
+      : sql`source_listings l
+          join staged_officers so on so.run_id = l.run_id and so.source_id = l.source_id
+          join aff a on a.nip = so.nip`;
+    const registerRows = few
+      ? sql`aff a cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) o`
+      : sql`officer_records o join aff a on a.nip = o.nip`;
     // R10 candidates for those NIPs: the new snapshots; the register's entries of sources not
     // re-read (minus held removals being applied); what other agencies last listed.
     await sql`
@@ -204,15 +230,13 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       union all
       select o.source_id, o.nip, o.name, o.name_normalised, o.gender, o.birth_date, o.level, o.grade,
              o.unit, o.region_code, o.tmt_jabatan, o.status, o.active, o.email, o.phone, o.source_updated_at
-      from officer_records o join aff a on a.nip = o.nip
+      from ${registerRows}
       where o.valid_to is null and o.source_id <> all(${S}::text[])
         and not exists (select 1 from h_apply h where h.nip = o.nip and h.source_id = o.source_id)
       union all
       select so.source_id, so.nip, so.name, so.name_normalised, so.gender, so.birth_date, so.level, so.grade,
              so.unit, so.region_code, so.tmt_jabatan, so.status, so.active, so.email, so.phone, so.source_updated_at
-      from source_listings l
-      join staged_officers so on so.run_id = l.run_id and so.source_id = l.source_id
-      join aff a on a.nip = so.nip
+      from ${listingRows}
       where l.source_id <> all(${S}::text[])
         and not exists (
           select 1 from officer_records o where o.nip = so.nip and o.valid_to is null and o.source_id = so.source_id)`.execute(
@@ -221,19 +245,30 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     await sql`analyze cand`.execute(trx);
 
     // R10 order (compareCandidates in @pksync/core): active first, later tmt_jabatan, the
-    // registered assignment, the smaller region code, the smaller source id.
+    // registered assignment, the smaller region code, the smaller source id. Most NIPs have one
+    // candidate: those skip the sort (a hash anti-join), only the contested ones are ordered.
+    await sql`
+      create temporary table contested on commit drop as
+      select nip from cand group by nip having count(*) > 1`.execute(trx);
     await sql`
       create temporary table win on commit drop as
-      select distinct on (c.nip) c.*, left(c.region_code, 2) as province_code,
+      select c.*, left(c.region_code, 2) as province_code,
              coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
                as past_retirement
       from cand c
       left join levels lv on lv.code = c.level
+      where not exists (select 1 from contested x where x.nip = c.nip)
+      union all
+      (select distinct on (c.nip) c.*, left(c.region_code, 2) as province_code,
+             coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
+               as past_retirement
+      from cand c
+      join contested x on x.nip = c.nip
+      left join levels lv on lv.code = c.level
       left join officer_records cur on cur.nip = c.nip and cur.valid_to is null
       order by c.nip, c.active desc, c.tmt_jabatan desc, coalesce(c.source_id = cur.source_id, false) desc,
-               c.region_code, c.source_id`.execute(trx);
+               c.region_code, c.source_id)`.execute(trx);
     await sql`analyze win`.execute(trx);
-
     // --- R8: disappearances and the mass-removal guard ----------------------------------------
     await sql`
       create temporary table gone on commit drop as
@@ -281,7 +316,6 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         select ${h.sourceId}, ${runId}::uuid, array_agg(g.nip order by g.nip), ${h.activeBefore}::int
         from gone g where g.source_id = ${h.sourceId} and g.hold_reason is null`.execute(trx);
     }
-
     // --- The diff (R14) -----------------------------------------------------------------------
     await sql`
       create temporary table diff on commit drop as
@@ -314,7 +348,8 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     );
     // R11 over the rest of the register: as_of moves, so officers untouched by this run may
     // reach (or, replaying an earlier as_of, fall below) their retirement age.
-    await sql`
+    if (registerWide) {
+      await sql`
       insert into diff
       select cur.source_id, cur.nip, cur.name, cur.name_normalised, cur.gender, cur.birth_date, cur.level, cur.grade,
              cur.unit, cur.region_code, cur.tmt_jabatan, cur.status, cur.active, cur.email, cur.phone,
@@ -326,7 +361,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         and cur.past_retirement <> (cur.active and extract(year from age(${asOf}::date, cur.birth_date)) >= lv.retirement_age)
         and not exists (select 1 from win w where w.nip = cur.nip)
         and not exists (select 1 from gone g where g.nip = cur.nip)`.execute(trx);
-
+    }
     // --- Formations of re-read sources (R12) --------------------------------------------------
     // A snapshot's formation rows replace the source's formations for the years it gives; a
     // snapshot without formation rows leaves them as they are (e.g. a CSV source without a
@@ -360,7 +395,6 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
                (select count(*) from rem)::int as removed,
                ((select count(*) from fclose) + (select count(*) from fnew))::int as formations`.execute(trx)
     ).rows[0]!;
-
     // --- Publish (R14): only when officers or formations changed --------------------------------
     let version: number | null = null;
     if (sizes.added + sizes.changed + sizes.removed + sizes.formations > 0) {
@@ -380,7 +414,9 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
            tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, valid_from)
         select nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
                tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, ${version}::int
-        from diff`.execute(trx);
+        from diff
+        -- In NIP order: the NIP indexes grow by appending instead of random page splits.
+        order by nip`.execute(trx);
       await sql`
         insert into publication_changes
           (version, nip, change, fields, region_code, province_code, source_id, previous_region_code,
@@ -395,11 +431,18 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         from diff d
         union all
         select ${version}::int, r.nip, 'removed', '{}'::text[], r.region_code, r.province_code, r.source_id, null, null, r.reason
-        from rem r`.execute(trx);
+        from rem r
+        order by 2`.execute(trx);
       await sql`update formations set valid_to = ${version}::int where id in (select id from fclose)`.execute(trx);
       await sql`
         insert into formations (source_id, region_code, year, level, need, approved, valid_from)
         select source_id, region_code, year, level, need, approved, ${version}::int from fnew`.execute(trx);
+    }
+    // After a large change, refresh the planner's statistics now rather than waiting for
+    // autovacuum: the next (small) runs' index probes depend on them.
+    if (sizes.added + sizes.changed + sizes.removed > 100_000) {
+      await sql`analyze officer_records`.execute(trx);
+      await sql`analyze staged_officers`.execute(trx);
     }
     const totals = (
       await sql<{ officers: number; active: number }>`
@@ -411,20 +454,33 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       await sql`update publications set counts = ${JSON.stringify({ ...counts, formations_changed: sizes.formations })}::jsonb
                 where version = ${version}`.execute(trx);
     }
-
     // --- Findings -----------------------------------------------------------------------------
     await createFindingBuffer(trx);
     await bufferRecordFindings(trx, runId, S);
     await bufferAssignmentFindings(trx);
     await bufferFindings(trx, await sourceFindings(trx, runId, fetchRows, outcome));
-    await bufferRegisterFindings(trx, asOf, year);
+    // Regions whose R12 figures this run may have changed (incremental mode).
+    await sql`
+      create temporary table treg on commit drop as
+      select region_code from cand
+      union select region_code from gone
+      union select prev_region_code from diff where prev_region_code is not null
+      union select region_code from fdes
+      union select f.region_code from formations f join fclose c on c.id = f.id`.execute(trx);
+    await bufferRegisterFindings(trx, asOf, year, registerWide);
     const opened = await mergeFindingBuffer(trx, runId);
     const resolved = await resolveGoneFindings(trx, runId, {
       snapshotSources: S,
       coveredSources,
       nipTable: 'aff',
+      registerWide,
+      regionTable: 'treg',
     });
-
+    if (registerWide) {
+      await sql`
+        insert into register_state (id, evaluated_as_of) values (true, ${asOf}::date)
+        on conflict (id) do update set evaluated_as_of = excluded.evaluated_as_of`.execute(trx);
+    }
     // --- Staging bookkeeping: the re-read snapshots become the sources' listings --------------
     if (S.length) {
       await sql`
@@ -455,7 +511,6 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
                   where t.run_id = d.run_id and t.source_id = d.source_id`.execute(trx);
       }
     }
-
     if (hooks?.afterFindings) {
       await hooks.afterFindings(trx, { runId, openedFindingIds: opened, resolvedFindingIds: resolved });
     }
@@ -466,15 +521,18 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
 /** Staged rows lost (UNLOGGED tables are emptied by a server crash) must not read as an empty snapshot. */
 async function assertStagedRowsPresent(trx: Transaction<Database>, runId: string, S: string[]): Promise<void> {
   if (!S.length) return;
-  const rows = (
-    await sql<{ source_id: string; expected: number; officers: number; formations: number; findings: number }>`
-      select h.source_id, (h.officer_count + h.formation_count + h.finding_count)::int as expected,
-        (select count(*)::int from staged_officers o where o.run_id = h.run_id and o.source_id = h.source_id) as officers,
-        (select count(*)::int from staged_formations f where f.run_id = h.run_id and f.source_id = h.source_id) as formations,
-        (select count(*)::int from staged_findings x where x.run_id = h.run_id and x.source_id = h.source_id) as findings
-      from staged_snapshots h where h.run_id = ${runId} and h.source_id = any(${S}::text[])`.execute(trx)
-  ).rows;
-  const lost = rows.filter((r) => r.officers + r.formations + r.findings !== r.expected).map((r) => r.source_id);
+  // One grouped count per table (the run's rows, by index), compared with the header counts.
+  const counted = new Map<string, number>();
+  for (const table of ['staged_officers', 'staged_formations', 'staged_findings']) {
+    const rows = await sql<{ source_id: string; n: number }>`
+      select source_id, count(*)::int as n from ${sql.table(table)}
+      where run_id = ${runId} and source_id = any(${S}::text[]) group by source_id`.execute(trx);
+    for (const r of rows.rows) counted.set(r.source_id, (counted.get(r.source_id) ?? 0) + r.n);
+  }
+  const headers = await sql<{ source_id: string; expected: number }>`
+    select source_id, (officer_count + formation_count + finding_count)::int as expected
+    from staged_snapshots where run_id = ${runId} and source_id = any(${S}::text[])`.execute(trx);
+  const lost = headers.rows.filter((h) => (counted.get(h.source_id) ?? 0) !== h.expected).map((h) => h.source_id);
   if (lost.length) {
     throw new ReconcileError(
       `reconcileRun: the staged snapshot of ${lost.join(', ')} in run ${runId} is incomplete (staging rows lost, ` +
@@ -522,6 +580,11 @@ async function bufferRecordFindings(trx: Transaction<Database>, runId: string, S
 
 /** R10 findings for the NIPs the run touched: losers still listing an officer, equal-tmt conflicts. */
 async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<void> {
+  // Only NIPs with more than one candidate can raise R10 findings; most runs have none.
+  const multi = await sql<{
+    n: number;
+  }>`select ((select count(*) from cand) - (select count(*) from win))::int as n`.execute(trx);
+  if (!multi.rows[0]?.n) return;
   const t = finding('transferred_officer_still_listed');
   const c = finding('conflicting_assignment');
   await sql`
@@ -643,7 +706,22 @@ async function sourceFindings(
 const describeErrorCode = (code: string): string => describeCode(code as FindingCode);
 
 /** R11 flags and R12 formation findings over the whole register after this run. */
-async function bufferRegisterFindings(trx: Transaction<Database>, asOf: string, year: number): Promise<void> {
+async function bufferRegisterFindings(
+  trx: Transaction<Database>,
+  asOf: string,
+  year: number,
+  registerWide: boolean,
+): Promise<void> {
+  // Incremental: only the NIPs (aff) and regions (treg) this run touched, probed by index.
+  const officers = registerWide
+    ? sql`officer_records o`
+    : sql`aff a cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) o`;
+  const activeRows = registerWide
+    ? sql`officer_records o`
+    : sql`treg t cross join lateral (
+            select x.region_code, x.level, x.active, x.valid_to from officer_records x
+            where x.valid_to is null and x.province_code = left(t.region_code, 2) and x.region_code = t.region_code) o`;
+  const regionFilter = registerWide ? sql`true` : sql`region_code in (select region_code from treg)`;
   const p = finding('past_retirement_age');
   await sql`
     insert into finding_buffer (fingerprint, code, severity, province_code, region_code, source_id, nip, message, details)
@@ -653,15 +731,16 @@ async function bufferRegisterFindings(trx: Transaction<Database>, asOf: string, 
                   extract(year from age(${asOf}::date, o.birth_date))::int, ${asOf}::text, lv.retirement_age),
            jsonb_build_object('age', extract(year from age(${asOf}::date, o.birth_date))::int,
                               'retirementAge', lv.retirement_age, 'level', o.level, 'asOf', ${asOf}::text)
-    from officer_records o join levels lv on lv.code = o.level
+    from ${officers} join levels lv on lv.code = o.level
     where o.valid_to is null and o.past_retirement`.execute(trx);
   const m = finding('formation_missing');
   const over = finding('over_formation');
   await sql`
     with terisi as (
-      select region_code, level, count(*)::int as n from officer_records
-      where valid_to is null and active group by region_code, level),
-    fyear as (select region_code, level, approved, need from formations where valid_to is null and year = ${year}::int)
+      select o.region_code, o.level, count(*)::int as n from ${activeRows}
+      where o.valid_to is null and o.active group by o.region_code, o.level),
+    fyear as (select region_code, level, approved, need from formations
+              where valid_to is null and year = ${year}::int and ${regionFilter})
     insert into finding_buffer (fingerprint, code, severity, province_code, region_code, message, details)
     select ${m.code}::text || '|' || t.region_code || '|' || ${year}::text, ${m.code}::text, ${m.severity}::text, left(t.region_code, 2),
            t.region_code,
@@ -710,6 +789,59 @@ export async function confirmRemoval(
   return row ? { confirmed: true, nips: Number(row.n) } : { confirmed: false, nips: 0 };
 }
 
+export interface HeldRemovalInfo {
+  id: number;
+  sourceId: string;
+  agency: string;
+  regionCode: string;
+  provinceCode: string;
+  runId: string;
+  /** Officers the held snapshot would remove. */
+  count: number;
+  activeBefore: number;
+  status: 'held' | 'confirmed';
+  confirmedBy: string | null;
+  confirmedAt: Date | null;
+  createdAt: Date;
+}
+
+/** Open (held or confirmed, not yet applied) R8 mass removals, oldest first, optionally of one province. */
+export async function listHeldRemovals(db: Db, options: { province?: string } = {}): Promise<HeldRemovalInfo[]> {
+  let q = db
+    .selectFrom('held_removals as h')
+    .innerJoin('sources as s', 's.id', 'h.source_id')
+    .select([
+      'h.id',
+      'h.source_id',
+      's.agency',
+      's.region_code',
+      'h.run_id',
+      sql<number>`cardinality(h.nips)`.as('count'),
+      'h.active_before',
+      'h.status',
+      'h.confirmed_by',
+      'h.confirmed_at',
+      'h.created_at',
+    ])
+    .where('h.status', 'in', ['held', 'confirmed'])
+    .orderBy('h.created_at');
+  if (options.province) q = q.where(sql<string>`left(s.region_code, 2)`, '=', options.province);
+  return (await q.execute()).map((r) => ({
+    id: Number(r.id),
+    sourceId: r.source_id,
+    agency: r.agency,
+    regionCode: r.region_code,
+    provinceCode: r.region_code.slice(0, 2),
+    runId: r.run_id,
+    count: Number(r.count),
+    activeBefore: r.active_before,
+    status: r.status as 'held' | 'confirmed',
+    confirmedBy: r.confirmed_by,
+    confirmedAt: r.confirmed_at as Date | null,
+    createdAt: asDate(r.created_at),
+  }));
+}
+
 /** The open (held or confirmed) mass removal of a source, if any (for the API and the console). */
 export async function getHeldRemoval(db: Db, sourceId: string) {
   return db
@@ -721,9 +853,6 @@ export async function getHeldRemoval(db: Db, sourceId: string) {
 }
 
 // --- Read helpers (API, console, demo) --------------------------------------------------------
-
-// `Generated<Timestamp>` columns select as the ColumnType wrapper in Kysely's types; pg gives a Date.
-const asDate = (v: unknown): Date => v as Date;
 
 /** The latest published version of the register (R14), or null before the first publication. */
 export async function getRegisterVersion(db: Db): Promise<number | null> {

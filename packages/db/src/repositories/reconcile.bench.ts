@@ -1,0 +1,249 @@
+/**
+ * Reconciliation benchmark: stages N officers over one source per regency/city, reconciles, then
+ * measures a repeat run with nothing changed (unchanged fetches, and re-staged identical
+ * snapshots) and a one-region re-sync. Prints figures; asserts nothing.
+ *
+ *   npx tsx packages/db/src/repositories/reconcile.bench.ts [officers=1000000]
+ *
+ * Uses (and drops) its own database `pksync_bench_reconcile` on BENCH_DATABASE_URL
+ * (default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import pg from 'pg';
+import { regions } from '@pksync/reference';
+import type { Officer, SnapshotResult } from '@pksync/core';
+import { sql } from 'kysely';
+import { createDb, type Db } from '../db.ts';
+import { migrateToLatest } from '../migrate.ts';
+import { stageSnapshot } from './staging.repository.ts';
+import { reconcileRun } from './register.repository.ts';
+
+const total = Number(process.argv[2] ?? 1_000_000);
+const onlyFirst = process.env.BENCH_ONLY_FIRST === '1';
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = 'pksync_bench_reconcile';
+const asOf = '2026-11-27';
+
+const LEVELS = [
+  ['ahli_pertama', 'III/a'],
+  ['ahli_muda', 'III/c'],
+  ['ahli_madya', 'IV/a'],
+  ['ahli_utama', 'IV/d'],
+] as const;
+
+function officersOf(regionCode: string, index: number, count: number): Officer[] {
+  const out: Officer[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = index * 10_000 + i;
+    const year = 1966 + (n % 35);
+    const month = String(1 + (n % 12)).padStart(2, '0');
+    const day = String(1 + (n % 28)).padStart(2, '0');
+    // Unique 18-digit NIP: birth date + the sequence (staging and reconciling do not re-parse it).
+    const nip = `${year}${month}${day}${String(n).padStart(10, '0')}`;
+    const [level, grade] = LEVELS[n % 4]!;
+    out.push({
+      nip,
+      name: `Pejabat ${n}`,
+      nameNormalised: `pejabat ${n}`,
+      gender: n % 2 ? 'P' : 'L',
+      birthDate: `${year}-${month}-${day}`,
+      level,
+      grade,
+      unit: `Dinas Tenaga Kerja ${regionCode}`,
+      regionCode,
+      tmtJabatan: '2020-01-01',
+      status: n % 50 === 0 ? 'cuti' : 'aktif',
+      email: null,
+      phone: null,
+      updatedAt: null,
+      position: i + 2,
+    });
+  }
+  return out;
+}
+
+function snapshotOf(accepted: Officer[]): SnapshotResult {
+  return {
+    accepted,
+    formations: [],
+    rejected: [],
+    findings: [],
+    stats: {
+      rows: accepted.length,
+      accepted: accepted.length,
+      rejected: 0,
+      duplicates: 0,
+      unknownFields: 0,
+      unknownFieldNames: [],
+      officerRows: accepted.length,
+      formationRows: 0,
+      warningsByCode: {},
+      rejectedByCode: {},
+    },
+  };
+}
+
+async function newRun(db: Db, fetches: { sourceId: string; status: 'succeeded' | 'unchanged' }[]): Promise<string> {
+  const run = await db
+    .insertInto('runs')
+    .values({
+      scope_kind: 'national',
+      scope_value: null,
+      scope_key: `bench:${Date.now()}:${Math.random()}`,
+      trigger: 'manual',
+      requested_by: 'bench',
+      reason: 'bench',
+      as_of: asOf,
+      status: 'completed',
+      schedule_slot: null,
+      version_published: null,
+      error: null,
+      started_at: new Date(),
+      finished_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  for (let i = 0; i < fetches.length; i += 1000) {
+    await db
+      .insertInto('source_fetches')
+      .values(
+        fetches.slice(i, i + 1000).map((f) => ({
+          run_id: run.id,
+          source_id: f.sourceId,
+          status: f.status,
+          finished_at: new Date(),
+        })),
+      )
+      .execute();
+  }
+  return run.id;
+}
+
+const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(2);
+
+/**
+ * CPU seconds used so far by this process and by the PostgreSQL backends serving the bench
+ * database (read from /proc: PostgreSQL runs on this machine). On a shared, loaded machine the
+ * wall time says little; CPU time is what an idle 2-core machine would need (the work is
+ * single-threaded per statement).
+ */
+async function cpu(db: Db): Promise<{ node: number; pg: number }> {
+  const { readFile } = await import('node:fs/promises');
+  const pids = await db
+    .selectNoFrom(sql<number[]>`array(select pid from pg_stat_activity where datname = current_database())`.as('p'))
+    .executeTakeFirstOrThrow();
+  let ticks = 0;
+  for (const pid of pids.p) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  const u = process.cpuUsage();
+  return { node: (u.user + u.system) / 1e6, pg: ticks / 100 };
+}
+async function cpuSince(db: Db, label: string, before: { node: number; pg: number }): Promise<string> {
+  const now = await cpu(db);
+  return `${label}: CPU node ${(now.node - before.node).toFixed(2)} s + PostgreSQL ${(now.pg - before.pg).toFixed(2)} s`;
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${dbName}`);
+  await admin.query(`create database ${dbName}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const db = createDb(url.toString(), { max: 2 });
+  try {
+    await migrateToLatest(db);
+    const regencies = regions.filter((r) => r.level === 'regency');
+    const per = Math.ceil(total / regencies.length);
+    await db
+      .insertInto('sources')
+      .values(
+        regencies.map((r) => ({
+          id: `${r.code}-disnaker`,
+          agency: `Disnaker ${r.name}`,
+          region_code: r.code,
+          transport: 'api' as const,
+          url: null,
+          formations_url: null,
+          token_encrypted: null,
+          timeout_s: null,
+          max_bytes: null,
+          max_rows: null,
+          last_success_at: null,
+          last_content_hash: null,
+        })),
+      )
+      .execute();
+
+    // 1. Full national run: stage every source, reconcile.
+    const all = regencies.map((r) => ({ sourceId: `${r.code}-disnaker`, status: 'succeeded' as const }));
+    const run1 = await newRun(db, all);
+    let c0 = await cpu(db);
+    let t0 = performance.now();
+    let staged = 0;
+    for (const [i, r] of regencies.entries()) {
+      const officers = officersOf(r.code, i, Math.min(per, total - staged));
+      staged += officers.length;
+      await stageSnapshot(db, { runId: run1, sourceId: `${r.code}-disnaker`, result: snapshotOf(officers) });
+    }
+    console.log(`stage ${staged} officers over ${regencies.length} sources: ${secs(t0)} s`);
+    console.log(await cpuSince(db, '  stage', c0));
+    c0 = await cpu(db);
+    t0 = performance.now();
+    const r1 = await reconcileRun(db, { runId: run1, asOf });
+    console.log(`reconcile first national run: ${secs(t0)} s`, r1.version, r1.counts, r1.findings);
+    console.log(await cpuSince(db, '  reconcile', c0));
+
+    if (onlyFirst) return;
+    // 2. Repeat run, every fetch 'unchanged' (content hash equal).
+    const run2 = await newRun(
+      db,
+      all.map((a) => ({ ...a, status: 'unchanged' as const })),
+    );
+    c0 = await cpu(db);
+    t0 = performance.now();
+    const r2 = await reconcileRun(db, { runId: run2, asOf });
+    console.log(`reconcile repeat run, all unchanged: ${secs(t0)} s`, r2.version, r2.findings);
+    console.log(await cpuSince(db, '  reconcile', c0));
+
+    // 3. One region re-sync: one source re-staged with 5 changes.
+    const first = regencies[0]!;
+    const run3 = await newRun(db, [{ sourceId: `${first.code}-disnaker`, status: 'succeeded' }]);
+    const changed = officersOf(first.code, 0, per).map((o, i) => (i < 5 ? { ...o, grade: 'III/b' } : o));
+    c0 = await cpu(db);
+    t0 = performance.now();
+    await stageSnapshot(db, { runId: run3, sourceId: `${first.code}-disnaker`, result: snapshotOf(changed) });
+    const r3 = await reconcileRun(db, { runId: run3, asOf });
+    console.log(`one region re-sync (${per} officers, stage + reconcile): ${secs(t0)} s`, r3.version, r3.counts);
+    console.log(await cpuSince(db, '  stage + reconcile', c0));
+
+    // 4. Repeat national run with every snapshot re-staged identical (no content-hash shortcut).
+    const run4 = await newRun(db, all);
+    c0 = await cpu(db);
+    t0 = performance.now();
+    staged = 0;
+    for (const [i, r] of regencies.entries()) {
+      const officers = officersOf(r.code, i, Math.min(per, total - staged)).map((o, j) =>
+        i === 0 && j < 5 ? { ...o, grade: 'III/b' } : o,
+      );
+      staged += officers.length;
+      await stageSnapshot(db, { runId: run4, sourceId: `${r.code}-disnaker`, result: snapshotOf(officers) });
+    }
+    const stageSecs = secs(t0);
+    t0 = performance.now();
+    const r4 = await reconcileRun(db, { runId: run4, asOf });
+    console.log(`repeat national run re-staged identical: stage ${stageSecs} s, reconcile ${secs(t0)} s`, r4.version);
+    console.log(await cpuSince(db, '  stage + reconcile', c0));
+  } finally {
+    await db.destroy();
+    if (!process.env.BENCH_KEEP) await admin.query(`drop database if exists ${dbName}`);
+    await admin.end();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
