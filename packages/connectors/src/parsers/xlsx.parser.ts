@@ -1,4 +1,6 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import {
   DEFAULT_MAX_BYTES,
@@ -10,6 +12,7 @@ import {
   type ParsedRow,
 } from './file-format-error.ts';
 import { mapHeader } from './header-aliases.ts';
+import { notAWorkbook, ZipArchive, type InflateBudget, type ZipEntry } from './zip-archive.ts';
 
 /** Cell values as the core receives them: text, numbers and dates kept as they were typed. */
 export type XlsxValue = string | number | Date | null;
@@ -22,6 +25,59 @@ export interface XlsxTables {
   formations: AsyncIterable<ParsedRow<XlsxValue>>;
   /** Names of the sheets used: for messages. */
   sheets: { officers: string | null; formations: string | null };
+}
+
+/** {@link parseXlsx} limits: the spec's, plus guards against workbooks that unpack to far more than they weigh. */
+export interface XlsxParseLimits extends ParseLimits {
+  /**
+   * Most bytes of XML inflated from the workbook's parts in total (sheets, shared strings,
+   * styles). Default: 4 KiB per allowed record (`maxRows`), at least 64 MiB — a real sheet takes
+   * about 0.6 KiB per 13-column row.
+   */
+  maxInflatedBytes?: number;
+}
+
+/** Excel's own sheet size: a sheet with more rows is not one Excel wrote or can open. */
+const EXCEL_MAX_ROWS = 1_048_576;
+
+/**
+ * Options of ExcelJS's streaming reader: rows as they are parsed, shared strings kept (cells
+ * refer to them by index), styles kept (a number cell is a date only through its number format).
+ */
+const READER_OPTIONS = {
+  worksheets: 'emit',
+  sharedStrings: 'cache',
+  styles: 'cache',
+  hyperlinks: 'ignore',
+} as const;
+
+/**
+ * The parts of ExcelJS's `stream.xlsx.WorkbookReader` used here. Its `parse()` loop reads the ZIP
+ * front to back and spools every sheet that precedes `sharedStrings.xml`/`workbook.xml` (as in
+ * files from Excel and ExcelJS) to an unbounded temporary file, so the loop is replaced by
+ * {@link ZipArchive} and the reader's part parsers are fed from it, in the order they need.
+ * Pinned by the tests in `parsers.test.ts` (exceljs 4.4).
+ */
+interface StreamingWorkbook {
+  _parseWorkbook(stream: Readable): Promise<void>;
+  _parseRels(stream: Readable): Promise<void>;
+  _parseStyles(stream: Readable): Promise<void>;
+  _parseSharedStrings(stream: Readable): AsyncGenerator<unknown>;
+  _parseWorksheet(
+    iterator: AsyncIterable<string>,
+    sheetNo: string,
+  ): Generator<{ eventType: string; value: StreamingWorksheet }>;
+  model?: { sheets?: { id: number; name?: string; rId?: string }[] };
+  workbookRels?: { Id: string; Type?: string; Target: string; TargetMode?: string }[];
+  sharedStrings?: unknown[];
+}
+
+interface StreamingWorksheet extends AsyncIterable<ExcelJS.Row> {
+  name: string;
+}
+
+function newStreamingWorkbook(filePath: string): StreamingWorkbook {
+  return new ExcelJS.stream.xlsx.WorkbookReader(filePath, READER_OPTIONS) as unknown as StreamingWorkbook;
 }
 
 /** A cell's value: formulas give their result, rich text and hyperlinks their text, errors their code (`#N/A`). */
@@ -42,61 +98,204 @@ export function cellValue(v: ExcelJS.CellValue): XlsxValue {
   return String(v);
 }
 
-function rowValues(row: ExcelJS.Row): XlsxValue[] {
-  const out: XlsxValue[] = [];
-  // exceljs rows are 1-based; `cellCount` spans up to the last non-empty cell.
-  for (let c = 1; c <= row.cellCount; c++) out.push(cellValue(row.getCell(c).value));
-  return out;
+/** One worksheet of the workbook: its tab name and its part in the ZIP container. */
+interface SheetPart {
+  name: string;
+  /** The sheet's `sheetId`, as ExcelJS numbers its readers. */
+  id: string;
+  entry: ZipEntry;
+}
+
+/** Where a relationship of `xl/workbook.xml` points: relative to `xl/`, or absolute from the root. */
+function resolveTarget(target: string): string {
+  return target.startsWith('/') ? target.slice(1) : path.posix.normalize(`xl/${target}`);
+}
+
+function stringsOf(text: AsyncIterable<string>): Readable {
+  // ExcelJS's part parsers read an event-emitting stream; strings (already UTF-8 decoded across
+  // chunk boundaries) avoid its per-chunk decoding, which breaks characters split between chunks.
+  return Readable.from(text, { objectMode: true });
+}
+
+/** Runs an ExcelJS part parser, turning whatever it throws on bad XML into `unparseable_file`. */
+async function parsePart<T>(what: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    throw notAWorkbook(`${what}: ${(e as Error).message}`, e);
+  }
+}
+
+/** Reads `xl/workbook.xml` and its relationships: the worksheets, in tab order. */
+async function listSheets(archive: ZipArchive, reader: StreamingWorkbook, budget: InflateBudget): Promise<SheetPart[]> {
+  const workbookPart = archive.entry('xl/workbook.xml');
+  const relsPart = archive.entry('xl/_rels/workbook.xml.rels');
+  if (!workbookPart || !relsPart) throw notAWorkbook('the ZIP container has no xl/workbook.xml');
+  await parsePart('xl/workbook.xml', () => reader._parseWorkbook(stringsOf(archive.text(workbookPart, budget))));
+  await parsePart('xl/_rels/workbook.xml.rels', () => reader._parseRels(stringsOf(archive.text(relsPart, budget))));
+  const rels = new Map((reader.workbookRels ?? []).map((r) => [r.Id, r]));
+  const sheets: SheetPart[] = [];
+  for (const s of reader.model?.sheets ?? []) {
+    const rel = s.rId === undefined ? undefined : rels.get(s.rId);
+    // Chart sheets and dialog sheets have other relationship types: they hold no rows.
+    if (!rel || rel.TargetMode === 'External' || !(rel.Type ?? '').endsWith('/worksheet')) continue;
+    const entry = archive.entry(resolveTarget(rel.Target));
+    if (!entry) throw notAWorkbook(`sheet "${s.name ?? ''}" points to a missing part ${rel.Target}`);
+    sheets.push({ name: s.name ?? `Sheet${s.id}`, id: String(s.id), entry });
+  }
+  return sheets;
+}
+
+/**
+ * Shared strings and styles, loaded once for both sheets (when the first sheet is read) and
+ * released when both are done.
+ */
+class WorkbookContext {
+  private loading: Promise<void> | null = null;
+
+  /** @param streams How many sheet streams will use it (released after the last). */
+  constructor(
+    private readonly filePath: string,
+    private readonly reader: StreamingWorkbook,
+    private readonly budget: InflateBudget,
+    private readonly maxSharedStrings: number,
+    private streams: number,
+  ) {}
+
+  /** The reader with shared strings and styles in place, and a fresh view of the file (each sheet is a pass of its own). */
+  async acquire(): Promise<{ reader: StreamingWorkbook; archive: ZipArchive }> {
+    const archive = await ZipArchive.open(this.filePath);
+    try {
+      this.loading ??= this.load(archive);
+      await this.loading;
+      return { reader: this.reader, archive };
+    } catch (e) {
+      await this.release(archive);
+      throw e;
+    }
+  }
+
+  async release(archive: ZipArchive): Promise<void> {
+    await archive.close();
+    // Every sheet done: drop the shared strings table, which can be large (one string per
+    // distinct cell text), even if the caller keeps the tables object.
+    if (--this.streams === 0) this.reader.sharedStrings = [];
+  }
+
+  private async load(archive: ZipArchive): Promise<void> {
+    const styles = archive.entry('xl/styles.xml');
+    if (styles)
+      await parsePart('xl/styles.xml', () => this.reader._parseStyles(stringsOf(archive.text(styles, this.budget))));
+    const strings = archive.entry('xl/sharedStrings.xml');
+    this.reader.sharedStrings = [];
+    if (strings) {
+      // The shared strings are held in memory while the sheets are read: they get their own,
+      // tighter cap, so that a hostile table cannot fill the heap within the overall budget.
+      const text = archive.text(strings, this.budget, this.maxSharedStrings);
+      await parsePart('xl/sharedStrings.xml', async () => {
+        for await (const _ of this.reader._parseSharedStrings(stringsOf(text))) {
+          // 'cache' mode fills reader.sharedStrings and yields nothing.
+        }
+      });
+    }
+  }
 }
 
 // A title or notes row may precede the header; the header is the first of these rows that names
 // at least two known fields.
 const HEADER_SEARCH_ROWS = 10;
 
-function* sheetRows(sheet: ExcelJS.Worksheet, counter: { rows: number; max: number }): Generator<ParsedRow<XlsxValue>> {
-  let keys: string[] | null = null;
-  const last = sheet.actualRowCount === 0 ? 0 : sheet.rowCount;
-  let r = 1;
-  for (; r <= Math.min(last, HEADER_SEARCH_ROWS); r++) {
-    const headers = rowValues(sheet.getRow(r)).map((v) =>
-      v instanceof Date ? v.toISOString() : v === null ? '' : String(v),
-    );
-    const mapped = mapHeader(headers);
-    if (mapped.known >= 2) {
-      keys = mapped.keys;
-      break;
+function headerText(v: XlsxValue): string {
+  return v instanceof Date ? v.toISOString() : v === null ? '' : String(v);
+}
+
+function noHeader(sheet: string): FileFormatError {
+  return new FileFormatError(
+    'unparseable_file',
+    `sheet "${sheet}" has no header row with recognised columns`,
+    `lembar "${sheet}" tidak memiliki baris judul kolom yang dikenal (misalnya NIP, Nama, Jenjang)`,
+  );
+}
+
+function tooManySheetRows(sheet: string): FileFormatError {
+  return notAWorkbook(`sheet "${sheet}" has more than ${EXCEL_MAX_ROWS} rows, more than Excel allows`);
+}
+
+/**
+ * Records of one sheet, streamed: the header is found among the first rows, then every non-blank
+ * row becomes a record keyed by the mapped header. `row` is the sheet's own row number.
+ */
+async function* sheetRecords(
+  context: WorkbookContext,
+  sheet: SheetPart,
+  budget: InflateBudget,
+  counter: { rows: number; max: number },
+): AsyncGenerator<ParsedRow<XlsxValue>> {
+  const { reader, archive } = await context.acquire();
+  try {
+    let worksheet: StreamingWorksheet | undefined;
+    for (const { value } of reader._parseWorksheet(archive.text(sheet.entry, budget), sheet.id)) worksheet = value;
+    if (!worksheet) return;
+    worksheet.name = sheet.name;
+    let keys: string[] | null = null;
+    let sawValue = false;
+    let rowElements = 0;
+    let previous = 0;
+    for await (const row of worksheet) {
+      // `r` is optional in the file format: a row without it follows the previous one.
+      const r = Number.isFinite(row.number) ? row.number : previous + 1;
+      previous = r;
+      if (++rowElements > EXCEL_MAX_ROWS || r > EXCEL_MAX_ROWS) throw tooManySheetRows(sheet.name);
+      if (!keys) {
+        if (r > HEADER_SEARCH_ROWS) {
+          // Past the rows that may hold the header: only a sheet without any value so far (an
+          // empty table) may go on, in case it is blank to the end.
+          if (sawValue || hasValue(row)) throw noHeader(sheet.name);
+          continue;
+        }
+        const headers: string[] = [];
+        row.eachCell((cell, col) => {
+          while (headers.length < col - 1) headers.push('');
+          headers[col - 1] = headerText(cellValue(cell.value));
+        });
+        sawValue ||= headers.some((h) => h.trim() !== '');
+        const mapped = mapHeader(headers);
+        if (mapped.known >= 2) keys = mapped.keys;
+        continue;
+      }
+      const record: Record<string, XlsxValue> = {};
+      let blank = true;
+      const k = keys;
+      row.eachCell((cell, col) => {
+        const v = cellValue(cell.value);
+        if (v === null || (typeof v === 'string' && v.trim() === '')) return;
+        blank = false;
+        record[k[col - 1] ?? `kolom ${col}`] = v;
+      });
+      if (blank) continue;
+      if (++counter.rows > counter.max) throw tooManyRows(counter.max);
+      yield { row: r, record };
     }
-  }
-  if (!keys) {
-    if (last === 0) return;
-    throw new FileFormatError(
-      'unparseable_file',
-      `sheet "${sheet.name}" has no header row with recognised columns`,
-      `lembar "${sheet.name}" tidak memiliki baris judul kolom yang dikenal (misalnya NIP, Nama, Jenjang)`,
-    );
-  }
-  for (r++; r <= last; r++) {
-    const values = rowValues(sheet.getRow(r));
-    const record: Record<string, XlsxValue> = {};
-    let blank = true;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (v === null || (typeof v === 'string' && v.trim() === '')) continue;
-      blank = false;
-      record[keys[i] ?? `kolom ${i + 1}`] = v;
-    }
-    if (blank) continue;
-    if (++counter.rows > counter.max) throw tooManyRows(counter.max);
-    yield { row: r, record };
+    if (!keys && sawValue) throw noHeader(sheet.name);
+  } catch (e) {
+    if (e instanceof FileFormatError) throw e;
+    throw notAWorkbook(`sheet "${sheet.name}": ${(e as Error).message}`, e);
+  } finally {
+    await context.release(archive);
   }
 }
 
-async function* sheetStream(
-  sheet: ExcelJS.Worksheet | null,
-  counter: { rows: number; max: number },
-): AsyncGenerator<ParsedRow<XlsxValue>> {
-  if (sheet) yield* sheetRows(sheet, counter);
+function hasValue(row: ExcelJS.Row): boolean {
+  let found = false;
+  row.eachCell((cell) => {
+    const v = cellValue(cell.value);
+    if (v !== null && !(typeof v === 'string' && v.trim() === '')) found = true;
+  });
+  return found;
 }
+
+async function* none(): AsyncGenerator<never> {}
 
 /**
  * Reads an agency workbook (exchange-format-v1.md § xlsx transport). Officers come from the sheet
@@ -105,35 +304,51 @@ async function* sheetStream(
  * the core can tell a NIP typed as a number (digits lost) from one typed as text. `row` is the
  * sheet's own row number.
  *
- * The workbook is read whole (the ZIP container needs random access); the file size is checked
- * against `maxBytes` before reading.
+ * The workbook's directory and sheet list are read before this resolves; the rows of each sheet
+ * are then streamed (ExcelJS's streaming reader on one part at a time), so memory stays bounded
+ * whatever the number of rows — apart from the shared strings table, which a workbook needs in
+ * full to decode its cells and which is capped. Every part is inflated under a budget
+ * (`maxInflatedBytes`, a compression-ratio limit, the sizes the ZIP directory declares), so a
+ * "zip bomb" fails with `payload_too_large` or `unparseable_file` instead of exhausting memory.
  *
- * @throws FileFormatError `unparseable_file` (not a workbook, no header), `payload_too_large`.
+ * @example
+ * const t = await parseXlsx('data.xlsx', { maxRows: 200_000 });
+ * for await (const { row, record } of t.officers) console.log(row, record.nip);
+ * for await (const { row, record } of t.formations) console.log(row, record.tahun);
+ *
+ * @throws FileFormatError `unparseable_file` (not a workbook, damaged, no header),
+ *   `payload_too_large` (file size, rows, inflated size) — here or while iterating.
  */
-export async function parseXlsx(filePath: string, opts: ParseLimits = {}): Promise<XlsxTables> {
+export async function parseXlsx(filePath: string, opts: XlsxParseLimits = {}): Promise<XlsxTables> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const { size } = await stat(filePath);
+  const maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
+  const { size } = await stat(filePath).catch((e: unknown) => {
+    throw notAWorkbook(`cannot open the file: ${(e as Error).message}`, e);
+  });
   if (size > maxBytes) throw tooManyBytes(maxBytes);
-  const workbook = new ExcelJS.Workbook();
+  const budget: InflateBudget = {
+    used: 0,
+    max: opts.maxInflatedBytes ?? Math.max(64 * 1024 * 1024, maxRows * 4096),
+  };
+  const reader = newStreamingWorkbook(filePath);
+  const archive = await ZipArchive.open(filePath);
+  let sheets: SheetPart[];
   try {
-    await workbook.xlsx.readFile(filePath);
-  } catch (e) {
-    throw new FileFormatError(
-      'unparseable_file',
-      `not a readable XLSX workbook: ${(e as Error).message}`,
-      'berkas bukan buku kerja Excel (XLSX) yang dapat dibaca',
-      { cause: e },
-    );
+    sheets = await listSheets(archive, reader, budget);
+  } finally {
+    await archive.close();
   }
-  const sheets = workbook.worksheets;
   const byName = (name: string) => sheets.find((s) => s.name.trim().toLowerCase() === name);
   const formationSheet = byName('formasi') ?? null;
   const officerSheet = byName('pejabat') ?? sheets.find((s) => s !== formationSheet) ?? null;
+  // Shared strings: an eighth of the overall budget (512 bytes per allowed record), at least 16 MiB.
+  const streams = (officerSheet ? 1 : 0) + (formationSheet ? 1 : 0);
+  const context = new WorkbookContext(filePath, reader, budget, Math.max(16 * 1024 * 1024, budget.max / 8), streams);
   // Rows are counted over both sheets: the limit is per snapshot.
-  const counter = { rows: 0, max: opts.maxRows ?? DEFAULT_MAX_ROWS };
+  const counter = { rows: 0, max: maxRows };
   return {
-    officers: sheetStream(officerSheet, counter),
-    formations: sheetStream(formationSheet, counter),
+    officers: officerSheet ? sheetRecords(context, officerSheet, budget, counter) : none(),
+    formations: formationSheet ? sheetRecords(context, formationSheet, budget, counter) : none(),
     sheets: { officers: officerSheet?.name ?? null, formations: formationSheet?.name ?? null },
   };
 }
