@@ -5,7 +5,7 @@
  *
  *   npx tsx packages/db/src/repositories/reconcile.bench.ts [officers=1000000]
  *
- * Uses (and drops) its own database `pksync_bench_reconcile` on BENCH_DATABASE_URL
+ * Uses (and drops) its own database `reconcile_bench_<pid>` on BENCH_DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/postgres).
  */
 import pg from 'pg';
@@ -20,7 +20,7 @@ import { reconcileRun } from './register.repository.ts';
 const total = Number(process.argv[2] ?? 1_000_000);
 const onlyFirst = process.env.BENCH_ONLY_FIRST === '1';
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = 'pksync_bench_reconcile';
+const dbName = `reconcile_bench_${process.pid}`;
 const asOf = '2026-11-27';
 
 const LEVELS = [
