@@ -36,6 +36,22 @@ registerFindings(program);
 registerKeys(program);
 registerExport(program);
 
+/**
+ * `pksync … | head`: the reader may stop before everything is written. EPIPE on stdout or stderr
+ * means nobody is reading any more, which is not an error of this command: stop quietly with 0
+ * (instead of Node's unhandled 'error' event and its stack trace). Any other output failure (a
+ * full disk behind a redirect) is reported briefly with exit code 2.
+ */
+function exitQuietlyWhenReaderCloses(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    if (stream !== process.stderr) console.error(`pksync: cannot write the output: ${e.message}`);
+    process.exit(2);
+  });
+}
+exitQuietlyWhenReaderCloses(process.stdout);
+exitQuietlyWhenReaderCloses(process.stderr);
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
