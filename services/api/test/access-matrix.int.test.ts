@@ -234,7 +234,7 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
       check: (who, _b, res, text) => {
         expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
         expect(text.charCodeAt(0)).toBe(0xfeff);
-        const [header, ...rows] = text.slice(1).trim().split('\r\n');
+        const [header, ...rows] = text.slice(1).trim().split('\n');
         expect(header!.split(',').includes('nip')).toBe(who !== 'public');
         expect(rows).toHaveLength(2);
         expect(text.includes(NIP_16)).toBe(who === 'own' || who === 'admin');

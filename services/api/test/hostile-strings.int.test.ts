@@ -226,7 +226,7 @@ function zipEntry(zip: Buffer, name: string): string {
   throw new Error(`${name} not in the archive`);
 }
 
-/** A small RFC 4180 reader (quotes, doubled quotes, CRLF inside quotes) for checking exports. */
+/** A small RFC 4180 reader (quotes, doubled quotes, line breaks inside quotes; LF or CRLF rows) for checking exports. */
 function parseCsv(text: string): string[][] {
   const out: string[][] = [];
   let row: string[] = [];
@@ -244,12 +244,12 @@ function parseCsv(text: string): string[][] {
     else if (c === ',') {
       row.push(cell);
       cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
+    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
       row.push(cell);
       out.push(row);
       row = [];
       cell = '';
-      i++;
+      if (c === '\r') i++;
     } else cell += c;
   }
   if (cell !== '' || row.length > 0) {

@@ -1,11 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
-import { createKeys, createResponseChecker, NIP_16, seedRegister, startTestApi, type Keys, type TestApi } from './helpers.ts';
+import {
+  createKeys,
+  createResponseChecker,
+  NIP_16,
+  seedRegister,
+  startTestApi,
+  type Keys,
+  type TestApi,
+} from './helpers.ts';
 
 interface Doc {
   openapi: string;
-  paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>
+  >;
 }
 
 describe('OpenAPI document, validation errors and paging', () => {
@@ -35,7 +46,9 @@ describe('OpenAPI document, validation errors and paging', () => {
   });
 
   it('describes every route of register-api-v1.md', () => {
-    const ops = Object.entries(doc.paths).flatMap(([p, m]) => Object.keys(m).map((k) => `${k.toUpperCase()} ${p.replace('/api/v1', '')}`));
+    const ops = Object.entries(doc.paths).flatMap(([p, m]) =>
+      Object.keys(m).map((k) => `${k.toUpperCase()} ${p.replace('/api/v1', '')}`),
+    );
     for (const op of [
       'GET /regions',
       'GET /regions/{code}',
@@ -77,19 +90,56 @@ describe('OpenAPI document, validation errors and paging', () => {
     ['a malformed NIP', '/api/v1/officers/12345', {}, 'params.nip'],
     ['an unknown export format', '/api/v1/export?format=pdf', {}, 'querystring.format'],
     ['a version never published', '/api/v1/export?version=99', {}, 'querystring.version'],
-    ['a scope of the wrong shape', '/api/v1/sync', { method: 'POST', body: JSON.stringify({ scope: { country: 'id' }, reason: 'x' }) }, 'body.scope'],
-    ['a missing reason', '/api/v1/sync', { method: 'POST', body: JSON.stringify({ scope: 'national' }) }, 'body.reason'],
-    ['an unknown region in a scope', '/api/v1/sync', { method: 'POST', body: JSON.stringify({ scope: { region: '99.99' }, reason: 'x' }) }, 'body.scope.region'],
+    [
+      'a scope of the wrong shape',
+      '/api/v1/sync',
+      { method: 'POST', body: JSON.stringify({ scope: { country: 'id' }, reason: 'x' }) },
+      'body.scope',
+    ],
+    [
+      'a missing reason',
+      '/api/v1/sync',
+      { method: 'POST', body: JSON.stringify({ scope: 'national' }) },
+      'body.reason',
+    ],
+    [
+      'an unknown region in a scope',
+      '/api/v1/sync',
+      { method: 'POST', body: JSON.stringify({ scope: { region: '99.99' }, reason: 'x' }) },
+      'body.scope.region',
+    ],
     ['a body that is not JSON', '/api/v1/sync', { method: 'POST', body: '{"scope": nat' }, 'body'],
-    ['an unknown source field', '/api/v1/sources/x-1', { method: 'PUT', body: JSON.stringify({ agency: 'a', region_code: '16.71', transport: 'upload', colour: 'red' }) }, 'body'],
-    ['a source URL missing', '/api/v1/sources/x-1', { method: 'PUT', body: JSON.stringify({ agency: 'a', region_code: '16.71', transport: 'csv' }) }, 'body.url'],
-    ['a check of an unknown region', '/api/v1/check?region=99.99', { method: 'POST', body: 'a,b', headers: { 'content-type': 'text/csv' } }, 'querystring.region'],
+    [
+      'an unknown source field',
+      '/api/v1/sources/x-1',
+      {
+        method: 'PUT',
+        body: JSON.stringify({ agency: 'a', region_code: '16.71', transport: 'upload', colour: 'red' }),
+      },
+      'body',
+    ],
+    [
+      'a source URL missing',
+      '/api/v1/sources/x-1',
+      { method: 'PUT', body: JSON.stringify({ agency: 'a', region_code: '16.71', transport: 'csv' }) },
+      'body.url',
+    ],
+    [
+      'a check of an unknown region',
+      '/api/v1/check?region=99.99',
+      { method: 'POST', body: 'a,b', headers: { 'content-type': 'text/csv' } },
+      'querystring.region',
+    ],
   ];
   for (const [what, path, init, field] of bad) {
     it(`answers 400 naming ${field} for ${what}, without internals`, async () => {
       const res = await fetch(`${api.url}${path}`, {
         ...init,
-        headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+        headers: {
+          authorization: `Bearer ${keys.admin}`,
+          'content-type': 'application/json',
+          ...(init.headers as Record<string, string>),
+        },
       });
       const text = await res.text();
       expect(res.status, text).toBe(400);
@@ -103,7 +153,9 @@ describe('OpenAPI document, validation errors and paging', () => {
   it('answers an unknown route with a JSON 404', async () => {
     const res = await fetch(`${api.url}/api/v1/nothing-here`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'not_found', message: expect.stringContaining('/api/v1/nothing-here') } });
+    expect(await res.json()).toEqual({
+      error: { code: 'not_found', message: expect.stringContaining('/api/v1/nothing-here') },
+    });
   });
 
   it('pages the register by cursor, filters and searches names, and the pages match the schema', async () => {
@@ -125,31 +177,50 @@ describe('OpenAPI document, validation errors and paging', () => {
     expect(Buffer.from(first.next_cursor, 'base64url').toString()).not.toContain(NIP_16);
 
     const search = async (q: string) =>
-      ((await (await fetch(`${api.url}/api/v1/officers?q=${encodeURIComponent(q)}`)).json()) as { data: { name: string }[] }).data.map((o) => o.name);
+      (
+        (await (await fetch(`${api.url}/api/v1/officers?q=${encodeURIComponent(q)}`)).json()) as {
+          data: { name: string }[];
+        }
+      ).data.map((o) => o.name);
     expect(await search('budi')).toEqual(['Dr. Budi Santoso, S.E.']);
     expect(await search('Prof. BUDI santoso, M.M.')).toEqual(['Dr. Budi Santoso, S.E.']);
     expect(await search('amin')).toEqual(['Siti Aminah']);
     expect(await search('100%_')).toEqual([]);
-    const byLevel = (await (await fetch(`${api.url}/api/v1/officers?level=ahli_pertama&province=16`)).json()) as { data: { name: string }[] };
+    const byLevel = (await (await fetch(`${api.url}/api/v1/officers?level=ahli_pertama&province=16`)).json()) as {
+      data: { name: string }[];
+    };
     expect(byLevel.data.map((o) => o.name)).toEqual(['Siti Aminah']);
   });
 
   it('reads an older version through its cursor after a new version is published', async () => {
-    const page1 = (await (await fetch(`${api.url}/api/v1/officers?province=16&limit=1`)).json()) as { next_cursor: string; version: number };
+    const page1 = (await (await fetch(`${api.url}/api/v1/officers?province=16&limit=1`)).json()) as {
+      next_cursor: string;
+      version: number;
+    };
     expect(page1.version).toBe(2);
     // Version 3 removes Siti Aminah, published between two page reads.
     const run = await t.db.selectFrom('runs').select('id').executeTakeFirstOrThrow();
     await t.db.transaction().execute(async (trx) => {
       await trx.insertInto('publications').values({ version: 3, run_id: run.id, as_of: '2026-11-27' }).execute();
-      await trx.updateTable('officer_records').set({ valid_to: 3 }).where('name', '=', 'Siti Aminah').where('valid_to', 'is', null).execute();
+      await trx
+        .updateTable('officer_records')
+        .set({ valid_to: 3 })
+        .where('name', '=', 'Siti Aminah')
+        .where('valid_to', 'is', null)
+        .execute();
     });
-    const page2 = (await (await fetch(`${api.url}/api/v1/officers?province=16&limit=1&cursor=${page1.next_cursor}`)).json()) as {
+    const page2 = (await (
+      await fetch(`${api.url}/api/v1/officers?province=16&limit=1&cursor=${page1.next_cursor}`)
+    ).json()) as {
       data: { name: string }[];
       version: number;
     };
     expect(page2.version).toBe(2);
     expect(page2.data.map((o) => o.name)).toEqual(['Siti Aminah']);
-    const fresh = (await (await fetch(`${api.url}/api/v1/officers?province=16`)).json()) as { data: { name: string }[]; version: number };
+    const fresh = (await (await fetch(`${api.url}/api/v1/officers?province=16`)).json()) as {
+      data: { name: string }[];
+      version: number;
+    };
     expect(fresh.version).toBe(3);
     expect(fresh.data.map((o) => o.name)).toEqual(['Dr. Budi Santoso, S.E.']);
     const old = await fetch(`${api.url}/api/v1/export?format=json&province=16&version=2`);

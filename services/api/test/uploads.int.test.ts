@@ -68,7 +68,7 @@ const WORKBOOK_PARTS = [
 
 function form(data: Buffer | string, name: string, type: string): FormData {
   const fd = new FormData();
-  fd.append('file', new Blob([data], { type }), name);
+  fd.append('file', new Blob([typeof data === 'string' ? data : new Uint8Array(data)], { type }), name);
   return fd;
 }
 

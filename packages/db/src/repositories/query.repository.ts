@@ -1,4 +1,7 @@
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
 import { sql, type ExpressionBuilder, type Selectable, type SelectQueryBuilder } from 'kysely';
+import type pg from 'pg';
 import { normaliseName } from '@pksync/core';
 import { poolOf, type Db } from '../db.ts';
 import type { Database } from '../schema.ts';
@@ -793,4 +796,96 @@ export async function getPipelineMetrics(db: Db): Promise<PipelineMetrics> {
     lastRunSeconds: last.rows[0] ? Number(last.rows[0].s) : null,
     version: Number(ver.rows[0]?.v ?? 0),
   };
+}
+
+// pg-copy-streams ships no types; this is the one function used here.
+const requireCjs = createRequire(import.meta.url);
+const { to: copyTo } = requireCjs('pg-copy-streams') as {
+  to: (text: string) => Readable & pg.Submittable & { rowCount: number };
+};
+
+/**
+ * A text column for a spreadsheet: a value starting with `=`, `+`, `-`, `@`, tab or CR gets a
+ * leading `'` so no spreadsheet runs it as a formula (the same rule as the API's neutraliseCell).
+ */
+const neutralised = (col: string) =>
+  sql`case when ${sql.ref(col)} ~ '^[-=+@\t\r]' then '''' || ${sql.ref(col)} else ${sql.ref(col)} end`;
+
+/**
+ * Streams the register as CSV straight from PostgreSQL (`COPY … TO STDOUT`, header row, comma,
+ * LF), in one repeatable-read snapshot of one version: flat memory and no per-row work in Node.
+ * Columns use the exchange-format names; text cells are neutralised against formulas. Personal
+ * columns (`nip`, `tanggal_lahir`, `email`, `telepon`) are left out when `personal` is `'none'`,
+ * filled for one province only when it is a province code, and for all rows when `'all'`.
+ *
+ * @throws VersionNotFoundError when `version` was never published.
+ */
+export async function copyOfficersCsv(
+  db: Db,
+  filter: OfficerFilter,
+  opts: { version?: number; personal: 'none' | 'all' | { provinceCode: string } },
+): Promise<{ version: number; stream: Readable; rowCount(): number }> {
+  const client = await poolOf(db).connect();
+  let released = false;
+  const release = async (ok: boolean, broken = false) => {
+    if (released) return;
+    released = true;
+    // A COPY stopped half-way (the client went away) leaves the connection mid-protocol: destroy it.
+    if (broken) return client.release(new Error('export stream closed before its end'));
+    await client.query(ok ? 'commit' : 'rollback').catch(() => {});
+    client.release();
+  };
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    const v = await client.query<{ v: number | null }>('select max(version) as v from publications');
+    const latest = Number(v.rows[0]?.v ?? 0);
+    const version = opts.version ?? latest;
+    if (version !== latest) {
+      const p = await client.query('select 1 from publications where version = $1', [version]);
+      if (p.rowCount === 0) throw new VersionNotFoundError(version);
+    }
+    const p = opts.personal;
+    const personal = (col: string, as: string) =>
+      p === 'all'
+        ? sql`${neutralised(col)} as ${sql.ref(as)}`
+        : sql`case when province_code = ${typeof p === 'object' ? p.provinceCode : ''} then ${neutralised(col)} end as ${sql.ref(as)}`;
+    const cols = [
+      ...(p === 'none' ? [] : [personal('nip', 'nip')]),
+      sql`${neutralised('name')} as nama`,
+      sql`gender as jenis_kelamin`,
+      ...(p === 'none'
+        ? []
+        : [
+            sql`case when ${p === 'all' ? sql`true` : sql`province_code = ${typeof p === 'object' ? p.provinceCode : ''}`} then birth_date end as tanggal_lahir`,
+          ]),
+      sql`${neutralised('level')} as jenjang`,
+      sql`${neutralised('grade')} as golongan`,
+      sql`${neutralised('unit')} as unit_kerja`,
+      sql`region_code as kode_wilayah`,
+      sql`province_code as kode_provinsi`,
+      sql`tmt_jabatan`,
+      sql`${neutralised('status')} as status`,
+      sql`case when active then 'ya' else 'tidak' end as aktif`,
+      ...(p === 'none' ? [] : [personal('email', 'email'), personal('phone', 'telepon')]),
+    ];
+    let q = db.selectFrom('officer_records').select(cols.map((c) => c as never));
+    q = applyFilter(q, filter, { current: version === latest, version });
+    const compiled = q.orderBy('id').compile();
+    // COPY takes no bind parameters: inline them as escaped literals (they are validated codes,
+    // enums and integers, and escapeLiteral quotes anything).
+    const text = compiled.sql.replace(/\$(\d+)/g, (_m, n: string) => {
+      const value = compiled.parameters[Number(n) - 1];
+      if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+      if (typeof value === 'boolean') return value ? 'true' : 'false';
+      return client.escapeLiteral(String(value));
+    });
+    const stream = client.query(copyTo(`copy (${text}) to stdout with (format csv, header true)`));
+    stream.once('end', () => void release(true));
+    stream.once('error', () => void release(false, true));
+    stream.once('close', () => void release(stream.readableEnded, !stream.readableEnded));
+    return { version, stream, rowCount: () => stream.rowCount };
+  } catch (e) {
+    await release(false);
+    throw e;
+  }
 }
