@@ -61,8 +61,9 @@ export function sniffFormat(start: Buffer): AgencyFileFormat {
   if (start[0] === 0xd0 && start[1] === 0xcf && start[2] === 0x11 && start[3] === 0xe0) {
     throw new FileFormatError(
       'unparseable_file',
-      'legacy Excel 97-2003 (.xls) workbooks are not supported; save as .xlsx',
-      'berkas Excel lama (.xls) tidak didukung; simpan ulang sebagai .xlsx',
+      // Excel also wraps a password-protected .xlsx in this container.
+      'legacy Excel 97-2003 (.xls) and password-protected workbooks are not supported; save as .xlsx without a password',
+      'berkas Excel lama (.xls) atau buku kerja berkata sandi tidak didukung; simpan ulang sebagai .xlsx tanpa kata sandi',
     );
   }
   let i = start[0] === 0xef && start[1] === 0xbb && start[2] === 0xbf ? 3 : 0;

@@ -225,7 +225,8 @@ describe('parseXlsx: zip bombs and oversized content', () => {
     const t = await parseXlsx(file);
     const before = process.memoryUsage().rss;
     const started = performance.now();
-    await expectFileError(collect(t.officers), ['unparseable_file', 'payload_too_large']);
+    const e = await expectFileError(collect(t.officers), ['unparseable_file', 'payload_too_large']);
+    expect(e.userMessage).toMatch(/zip bomb/);
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
   });

@@ -219,7 +219,11 @@ function noHeader(sheet: string): FileFormatError {
 }
 
 function tooManySheetRows(sheet: string): FileFormatError {
-  return notAWorkbook(`sheet "${sheet}" has more than ${EXCEL_MAX_ROWS} rows, more than Excel allows`);
+  return notAWorkbook(
+    `sheet "${sheet}" has more than ${EXCEL_MAX_ROWS} rows, more than Excel allows`,
+    undefined,
+    `lembar "${sheet}" berisi lebih dari 1.048.576 baris, melebihi batas Excel`,
+  );
 }
 
 /**

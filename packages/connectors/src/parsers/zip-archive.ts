@@ -64,11 +64,16 @@ const MAX_COMMENT = 0xffff;
 const MAX_ENTRIES = 10_000;
 const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
 
-export function notAWorkbook(why: string, cause?: unknown): FileFormatError {
+/**
+ * `unparseable_file` for a workbook that cannot be read: `why` in English for logs, `userDetail`
+ * (Bahasa Indonesia) when the provincial officer can act on the reason.
+ */
+export function notAWorkbook(why: string, cause?: unknown, userDetail?: string): FileFormatError {
+  const user = 'berkas bukan buku kerja Excel (XLSX) yang dapat dibaca';
   return new FileFormatError(
     'unparseable_file',
     `not a readable XLSX workbook: ${why}`,
-    'berkas bukan buku kerja Excel (XLSX) yang dapat dibaca',
+    userDetail ? `${user}: ${userDetail}` : user,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -181,7 +186,8 @@ function parseDirectory(dir: Buffer, count: number): ZipEntry[] {
       }
       x += 4 + len;
     }
-    if (flags & 0x1) throw notAWorkbook(`part ${name} is encrypted`);
+    if (flags & 0x1)
+      throw notAWorkbook(`part ${name} is encrypted`, undefined, 'berkas terenkripsi; simpan ulang tanpa kata sandi');
     entries.push({ name, method, compressedSize, uncompressedSize, localHeaderOffset });
     p = end;
   }
@@ -301,6 +307,8 @@ export class ZipArchive {
         if (inflated > entry.uncompressedSize) {
           throw notAWorkbook(
             `part ${entry.name} inflates to more than the ${entry.uncompressedSize} bytes it declares`,
+            undefined,
+            'isinya lebih besar dari yang dinyatakan berkas itu sendiri (rusak, atau kemungkinan "zip bomb")',
           );
         }
         if (budget.used > budget.max) throw inflatedTooLarge(`more than ${budget.max} bytes in all`);
@@ -330,7 +338,11 @@ function checkRun(text: string, run: number, part: string): number {
     else run = text.length - text.lastIndexOf('<') - 1;
   }
   if (run > MAX_MARKUP_RUN) {
-    throw notAWorkbook(`part ${part} has a value longer than ${MAX_MARKUP_RUN} characters (Excel allows 32,767)`);
+    throw notAWorkbook(
+      `part ${part} has a value longer than ${MAX_MARKUP_RUN} characters (Excel allows 32,767)`,
+      undefined,
+      'ada isian yang jauh lebih panjang dari batas Excel (32.767 karakter per sel)',
+    );
   }
   return run;
 }
