@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import {
@@ -225,5 +226,28 @@ describe('OpenAPI document, validation errors and paging', () => {
     expect(fresh.data.map((o) => o.name)).toEqual(['Dr. Budi Santoso, S.E.']);
     const old = await fetch(`${api.url}/api/v1/export?format=json&province=16&version=2`);
     expect(((await old.json()) as { data: unknown[] }).data).toHaveLength(2);
+  });
+
+  it('reports readiness: 200 with PostgreSQL and Redis, 503 naming Redis when it is unreachable', async () => {
+    const ok = await fetch(`${api.url}/api/v1/readyz`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    const dead = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    dead.on('error', () => {});
+    const down = await startTestApi(t.db, r.url, `${r.prefix}d`, { redis: dead });
+    try {
+      const res = await fetch(`${down.url}/api/v1/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', redis: 'down' } });
+      expect((await fetch(`${down.url}/api/v1/healthz`)).status).toBe(200);
+    } finally {
+      await down.close();
+      dead.disconnect();
+    }
   });
 });

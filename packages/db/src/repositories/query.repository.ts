@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { sql, type ExpressionBuilder, type Selectable, type SelectQueryBuilder } from 'kysely';
@@ -178,10 +179,17 @@ export async function listOfficers(
       .select(sql<number>`(select coalesce(max(version), 0) from publications)`.as('latest'));
     q = applyFilter(q, filter, version);
     if (page.afterId !== undefined) q = q.where('id', '>', page.afterId);
-    return (await q
+    const compiled = q
       .orderBy('id')
       .limit(page.limit + 1)
-      .execute()) as (Row & { latest: number })[];
+      .compile();
+    // A named (prepared) statement: the hot listing is planned once per connection, not per request.
+    const res = await poolOf(db).query({
+      name: `officers_${createHash('sha1').update(compiled.sql).digest('hex').slice(0, 16)}`,
+      text: compiled.sql,
+      values: compiled.parameters as unknown[],
+    });
+    return res.rows as (Row & { latest: number })[];
   };
   // The common case in one round trip: the current rows (fast partial indexes) with the latest
   // version. Only a cursor made for an older version reads that version's rows instead.
