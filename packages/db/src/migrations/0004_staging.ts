@@ -96,6 +96,19 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reconciled_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
+  // Fewer register indexes: a first load of 1M officers spent most of its time writing WAL for
+  // five secondary indexes. One unique (nip, valid_to or +inf) index both enforces one current
+  // row per NIP (closed rows of a NIP end at distinct versions) and serves every lookup by NIP;
+  // a source's current rows are found through the region index (a record's region is its
+  // source's region, R4); a diff by province scans the version's rows.
+  await sql`drop index officer_records_current_nip`.execute(db);
+  await sql`drop index officer_records_nip_versions`.execute(db);
+  await sql`drop index officer_records_current_source`.execute(db);
+  await sql`create unique index officer_records_nip on officer_records (nip, coalesce(valid_to, 2147483647))`.execute(
+    db,
+  );
+  await sql`drop index publication_changes_province`.execute(db);
+
   // One row: the as_of for which the register's R11 flags and the R11/R12 findings were last
   // evaluated over the whole register. A run with the same as_of re-evaluates only what it
   // touched; another as_of (next day, a replay) re-evaluates everything.
@@ -112,6 +125,15 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index if exists officer_records_nip`.execute(db);
+  await sql`create unique index officer_records_current_nip on officer_records (nip) where valid_to is null`.execute(
+    db,
+  );
+  await sql`create index officer_records_nip_versions on officer_records (nip, valid_from)`.execute(db);
+  await sql`create index officer_records_current_source on officer_records (source_id) where valid_to is null`.execute(
+    db,
+  );
+  await sql`create index publication_changes_province on publication_changes (version, province_code, nip)`.execute(db);
   for (const t of [
     'register_state',
     'source_listings',

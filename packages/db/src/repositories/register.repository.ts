@@ -165,6 +165,9 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       // 'pending'/'running': not finished, not covered — its entries stay, nothing is evaluated.
     }
     const coveredSources = [...outcome.keys()];
+    const regionOf = new Map(fetchRows.map((f) => [f.source_id, f.region_code]));
+    const sRegions = [...new Set(snapshotSources.map((id) => regionOf.get(id)!))];
+    const sProvinces = [...new Set(sRegions.map((r) => r.slice(0, 2)))];
     const S = snapshotSources;
     await assertStagedRowsPresent(trx, runId, S);
     // --- R8: open held removals of covered sources --------------------------------------------
@@ -192,7 +195,10 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       create temporary table aff on commit drop as
       select nip from staged_officers where run_id = ${runId} and source_id = any(${S}::text[])
       union
-      select nip from officer_records where valid_to is null and source_id = any(${S}::text[])
+      select nip from officer_records
+      where valid_to is null and source_id = any(${S}::text[])
+        -- A source's rows carry its region (R4): found through the current-region index.
+        and province_code = any(${sProvinces}::text[]) and region_code = any(${sRegions}::text[])
       union
       select nip from h_apply
       union
@@ -283,8 +289,9 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
                count(*) filter (where g.hold_reason is null and g.active)::int as removing_active,
                count(*) filter (where g.hold_reason is null)::int as removing,
                (select count(*)::int from officer_records o
-                 where o.valid_to is null and o.source_id = g.source_id and o.active) as active_before
-        from gone g group by g.source_id`.execute(trx)
+                 where o.valid_to is null and o.source_id = g.source_id and o.active
+                   and o.province_code = left(s.region_code, 2) and o.region_code = s.region_code) as active_before
+        from gone g join sources s on s.id = g.source_id group by g.source_id, s.region_code`.execute(trx)
     ).rows;
     const holdSources: { sourceId: string; activeBefore: number; removing: number }[] = [];
     for (const g of goneStats) {
