@@ -149,6 +149,38 @@ describe('parseXlsx: workbooks as other tools write them', () => {
     expect(await collect(t.formations)).toEqual([]);
   });
 
+  it('finds shared strings and styles where the relationships say, for text and date cells', async () => {
+    const rel = (id: string, type: string, target: string) =>
+      `<Relationship Id="${id}" Type="${REL_NS}/${type}" Target="${target}"/>`;
+    const file = await writeZip('renamed-parts.xlsx', [
+      textPart(
+        'xl/workbook.xml',
+        `<workbook xmlns="${MAIN_NS}" xmlns:r="${REL_NS}"><sheets><sheet name="Data" sheetId="7" r:id="rId1"/></sheets></workbook>`,
+      ),
+      textPart(
+        'xl/_rels/workbook.xml.rels',
+        `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${rel('rId1', 'worksheet', 'sheets/one.xml')}${rel('rId2', 'sharedStrings', 'text/sst.xml')}${rel('rId3', 'styles', '/xl/look.xml')}</Relationships>`,
+      ),
+      textPart(
+        'xl/text/sst.xml',
+        `<sst xmlns="${MAIN_NS}"><si><t>NIP</t></si><si><t>Tgl Lahir</t></si><si><t>Ünal</t></si></sst>`,
+      ),
+      textPart(
+        'xl/look.xml',
+        `<styleSheet xmlns="${MAIN_NS}"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>`,
+      ),
+      textPart(
+        'xl/sheets/one.xml',
+        `<worksheet xmlns="${MAIN_NS}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row><row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" s="1"><v>31118</v></c><c r="C3"><v>7</v></c></row></sheetData></worksheet>`,
+      ),
+    ]);
+    const t = await parseXlsx(file);
+    expect(t.sheets).toEqual({ officers: 'Data', formations: null });
+    expect(await collect(t.officers)).toEqual([
+      { row: 3, record: { nip: 'Ünal', tanggal_lahir: new Date(Date.UTC(1985, 2, 12)), 'kolom 3': 7 } },
+    ]);
+  });
+
   it('keeps multi-byte characters whole across inflate chunks (inline and shared strings)', async () => {
     const names = Array.from({ length: 3000 }, (_, i) => `José Ma’ruf Ünal 😀 نص ${'é'.repeat(i % 41)} ${i}`);
     for (const useSharedStrings of [false, true]) {

@@ -111,40 +111,68 @@ function resolveTarget(target: string): string {
   return target.startsWith('/') ? target.slice(1) : path.posix.normalize(`xl/${target}`);
 }
 
-function stringsOf(text: AsyncIterable<string>): Readable {
+/**
+ * Runs an ExcelJS part parser on a part's text, turning whatever it throws on bad XML into
+ * `unparseable_file`, and closing the part's file stream whether or not it read to the end.
+ */
+async function parsePart(
+  archive: ZipArchive,
+  entry: ZipEntry,
+  budget: InflateBudget,
+  parse: (stream: Readable) => Promise<unknown>,
+  partMax?: number,
+): Promise<void> {
   // ExcelJS's part parsers read an event-emitting stream; strings (already UTF-8 decoded across
   // chunk boundaries) avoid its per-chunk decoding, which breaks characters split between chunks.
-  return Readable.from(text, { objectMode: true });
-}
-
-/** Runs an ExcelJS part parser, turning whatever it throws on bad XML into `unparseable_file`. */
-async function parsePart<T>(what: string, body: () => Promise<T>): Promise<T> {
+  const stream = Readable.from(archive.text(entry, budget, partMax), { objectMode: true });
   try {
-    return await body();
+    await parse(stream);
   } catch (e) {
     if (e instanceof FileFormatError) throw e;
-    throw notAWorkbook(`${what}: ${(e as Error).message}`, e);
+    throw notAWorkbook(`${entry.name}: ${(e as Error).message}`, e);
+  } finally {
+    stream.destroy();
   }
 }
 
-/** Reads `xl/workbook.xml` and its relationships: the worksheets, in tab order. */
-async function listSheets(archive: ZipArchive, reader: StreamingWorkbook, budget: InflateBudget): Promise<SheetPart[]> {
+/** What `xl/workbook.xml` and its relationships say: the worksheets in tab order, and the shared parts. */
+interface WorkbookParts {
+  sheets: SheetPart[];
+  styles: ZipEntry | undefined;
+  sharedStrings: ZipEntry | undefined;
+}
+
+/** Reads `xl/workbook.xml` and its relationships. */
+async function listParts(
+  archive: ZipArchive,
+  reader: StreamingWorkbook,
+  budget: InflateBudget,
+): Promise<WorkbookParts> {
   const workbookPart = archive.entry('xl/workbook.xml');
   const relsPart = archive.entry('xl/_rels/workbook.xml.rels');
   if (!workbookPart || !relsPart) throw notAWorkbook('the ZIP container has no xl/workbook.xml');
-  await parsePart('xl/workbook.xml', () => reader._parseWorkbook(stringsOf(archive.text(workbookPart, budget))));
-  await parsePart('xl/_rels/workbook.xml.rels', () => reader._parseRels(stringsOf(archive.text(relsPart, budget))));
-  const rels = new Map((reader.workbookRels ?? []).map((r) => [r.Id, r]));
+  await parsePart(archive, workbookPart, budget, (stream) => reader._parseWorkbook(stream));
+  await parsePart(archive, relsPart, budget, (stream) => reader._parseRels(stream));
+  const rels = reader.workbookRels ?? [];
+  const byId = new Map(rels.map((r) => [r.Id, r]));
+  const ofType = (type: string) => rels.find((r) => r.TargetMode !== 'External' && (r.Type ?? '').endsWith(type));
+  // Shared parts as the relationships name them, else where Excel puts them.
+  const styles = ofType('/styles');
+  const strings = ofType('/sharedStrings');
   const sheets: SheetPart[] = [];
   for (const s of reader.model?.sheets ?? []) {
-    const rel = s.rId === undefined ? undefined : rels.get(s.rId);
+    const rel = s.rId === undefined ? undefined : byId.get(s.rId);
     // Chart sheets and dialog sheets have other relationship types: they hold no rows.
     if (!rel || rel.TargetMode === 'External' || !(rel.Type ?? '').endsWith('/worksheet')) continue;
     const entry = archive.entry(resolveTarget(rel.Target));
     if (!entry) throw notAWorkbook(`sheet "${s.name ?? ''}" points to a missing part ${rel.Target}`);
     sheets.push({ name: s.name ?? `Sheet${s.id}`, id: String(s.id), entry });
   }
-  return sheets;
+  return {
+    sheets,
+    styles: archive.entry(styles ? resolveTarget(styles.Target) : 'xl/styles.xml'),
+    sharedStrings: archive.entry(strings ? resolveTarget(strings.Target) : 'xl/sharedStrings.xml'),
+  };
 }
 
 /**
@@ -158,6 +186,7 @@ class WorkbookContext {
   constructor(
     private readonly filePath: string,
     private readonly reader: StreamingWorkbook,
+    private readonly parts: WorkbookParts,
     private readonly budget: InflateBudget,
     private readonly maxSharedStrings: number,
     private streams: number,
@@ -184,20 +213,25 @@ class WorkbookContext {
   }
 
   private async load(archive: ZipArchive): Promise<void> {
-    const styles = archive.entry('xl/styles.xml');
-    if (styles)
-      await parsePart('xl/styles.xml', () => this.reader._parseStyles(stringsOf(archive.text(styles, this.budget))));
-    const strings = archive.entry('xl/sharedStrings.xml');
+    // The parts were found in the first pass; look them up again in this pass's directory.
+    const styles = this.parts.styles && archive.entry(this.parts.styles.name);
+    if (styles) await parsePart(archive, styles, this.budget, (stream) => this.reader._parseStyles(stream));
+    const strings = this.parts.sharedStrings && archive.entry(this.parts.sharedStrings.name);
     this.reader.sharedStrings = [];
     if (strings) {
       // The shared strings are held in memory while the sheets are read: they get their own,
       // tighter cap, so that a hostile table cannot fill the heap within the overall budget.
-      const text = archive.text(strings, this.budget, this.maxSharedStrings);
-      await parsePart('xl/sharedStrings.xml', async () => {
-        for await (const _ of this.reader._parseSharedStrings(stringsOf(text))) {
-          // 'cache' mode fills reader.sharedStrings and yields nothing.
-        }
-      });
+      await parsePart(
+        archive,
+        strings,
+        this.budget,
+        async (stream) => {
+          for await (const _ of this.reader._parseSharedStrings(stream)) {
+            // 'cache' mode fills reader.sharedStrings and yields nothing.
+          }
+        },
+        this.maxSharedStrings,
+      );
     }
   }
 }
@@ -336,18 +370,26 @@ export async function parseXlsx(filePath: string, opts: XlsxParseLimits = {}): P
   };
   const reader = newStreamingWorkbook(filePath);
   const archive = await ZipArchive.open(filePath);
-  let sheets: SheetPart[];
+  let parts: WorkbookParts;
   try {
-    sheets = await listSheets(archive, reader, budget);
+    parts = await listParts(archive, reader, budget);
   } finally {
     await archive.close();
   }
+  const { sheets } = parts;
   const byName = (name: string) => sheets.find((s) => s.name.trim().toLowerCase() === name);
   const formationSheet = byName('formasi') ?? null;
   const officerSheet = byName('pejabat') ?? sheets.find((s) => s !== formationSheet) ?? null;
   // Shared strings: an eighth of the overall budget (512 bytes per allowed record), at least 16 MiB.
   const streams = (officerSheet ? 1 : 0) + (formationSheet ? 1 : 0);
-  const context = new WorkbookContext(filePath, reader, budget, Math.max(16 * 1024 * 1024, budget.max / 8), streams);
+  const context = new WorkbookContext(
+    filePath,
+    reader,
+    parts,
+    budget,
+    Math.max(16 * 1024 * 1024, budget.max / 8),
+    streams,
+  );
   // Rows are counted over both sheets: the limit is per snapshot.
   const counter = { rows: 0, max: maxRows };
   return {
