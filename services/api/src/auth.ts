@@ -43,7 +43,9 @@ function presentedKey(header: string | undefined): string | null | undefined {
 function accessOf(req: FastifyRequest): Access {
   const declared = req.routeOptions.config?.access;
   if (declared) return declared;
-  if (req.routeOptions.url === undefined) return 'none';
+  // No route, or the console's static files (`/*`, which also catches unknown /api paths): open,
+  // so they answer a file or 404.
+  if (req.routeOptions.url === undefined || req.routeOptions.url === '/*') return 'none';
   if (req.url.startsWith('/admin/') || req.url === '/admin' || req.url.startsWith('/api/')) return 'admin';
   return 'none';
 }
