@@ -47,12 +47,21 @@ function textPart(name: string, xml: string, method: 0 | 8 = 8): Part {
  * A minimal ZIP writer (local headers, central directory, end record; CRCs left 0, which the
  * reader does not check), so that tests can build containers whose headers lie.
  */
-function makeZip(parts: Part[]): Buffer {
+function makeZip(parts: Part[], zip64 = false): Buffer {
   const chunks: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
   for (const p of parts) {
     const name = Buffer.from(p.name, 'utf8');
+    // ZIP64 (as some Java tools write it): sizes and offset saturated, the real ones in extra field 1.
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra.writeUInt16LE(1, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(p.declaredSize), 4);
+      extra.writeBigUInt64LE(BigInt(p.stored.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+    }
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -68,11 +77,12 @@ function makeZip(parts: Part[]): Buffer {
     c.writeUInt16LE(20, 6);
     c.writeUInt16LE(0x800, 8);
     c.writeUInt16LE(p.method, 10);
-    c.writeUInt32LE(p.stored.length, 20);
-    c.writeUInt32LE(p.declaredSize, 24);
+    c.writeUInt32LE(zip64 ? 0xffffffff : p.stored.length, 20);
+    c.writeUInt32LE(zip64 ? 0xffffffff : p.declaredSize, 24);
     c.writeUInt16LE(name.length, 28);
-    c.writeUInt32LE(offset, 42);
-    central.push(c, name);
+    c.writeUInt16LE(extra.length, 30);
+    c.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    central.push(c, name, extra);
     offset += local.length + name.length + p.stored.length;
   }
   const dir = Buffer.concat(central);
@@ -113,9 +123,9 @@ function sheetPart(name: string, rows: string, method: 0 | 8 = 8): Part {
   return textPart(name, SHEET_HEAD + rows + SHEET_TAIL, method);
 }
 
-async function writeZip(name: string, parts: Part[]): Promise<string> {
+async function writeZip(name: string, parts: Part[], zip64 = false): Promise<string> {
   const file = await tempPath(name);
-  await writeFile(file, makeZip(parts));
+  await writeFile(file, makeZip(parts, zip64));
   return file;
 }
 
@@ -147,6 +157,20 @@ describe('parseXlsx: workbooks as other tools write them', () => {
     expect(t.sheets).toEqual({ officers: 'pejabat', formations: null });
     expect(await collect(t.officers)).toEqual([{ row: 2, record: { nip: '198503122010011003', nama: 'Budi' } }]);
     expect(await collect(t.formations)).toEqual([]);
+  });
+
+  it('reads a ZIP64 directory', async () => {
+    const file = await writeZip(
+      'zip64.xlsx',
+      [
+        sheetPart('xl/worksheets/sheet1.xml', `<row r="2">${inline('A2', '1985')}${inline('B2', 'Budi')}</row>`),
+        ...workbookParts(),
+      ],
+      true,
+    );
+    expect(await collect((await parseXlsx(file)).officers)).toEqual([
+      { row: 2, record: { nip: '1985', nama: 'Budi' } },
+    ]);
   });
 
   it('finds shared strings and styles where the relationships say, for text and date cells', async () => {
