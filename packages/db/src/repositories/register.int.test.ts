@@ -15,7 +15,7 @@ import {
   type ReconcileResult,
 } from './register.repository.ts';
 import { getPublication, getPublicationDiff, listPublications } from './publication.repository.ts';
-import { stageSnapshot } from './staging.repository.ts';
+import { discardStagedRun, stageSnapshot } from './staging.repository.ts';
 
 // --- Factories ----------------------------------------------------------------------------------
 
@@ -346,6 +346,85 @@ describe('R14 versions and diffs', () => {
       reconcileRun(db, { runId: r2, asOf: '2026-11-27' }),
     ]);
     expect([a.version, b.version].sort()).toEqual([before + 1, before + 2]);
+  });
+});
+
+describe('staging lifecycle and overlapping runs', () => {
+  const t = useTestDatabase();
+
+  const stagedCount = async (db: Db, sourceId: string) =>
+    Number(
+      (
+        await db
+          .selectFrom('staged_officers')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('source_id', '=', sourceId)
+          .executeTakeFirst()
+      )?.n,
+    );
+
+  it('keeps only the listing snapshot of a source once a newer one is reconciled', async () => {
+    const { db } = t;
+    await addSource(db, 'plg', '16.71');
+    const a = officer('16.71');
+    const b = officer('16.71');
+    const r1 = await sync(db, { plg: snapshot([a, b]) });
+    const r2 = await sync(db, { plg: snapshot([a, b, officer('16.71')]) });
+    expect(await stagedCount(db, 'plg')).toBe(3);
+    const listing = await db
+      .selectFrom('source_listings')
+      .selectAll()
+      .where('source_id', '=', 'plg')
+      .executeTakeFirst();
+    expect(listing?.run_id).toBe(r2.runId);
+    const old = await db
+      .selectFrom('staged_snapshots')
+      .select(['discarded_at', 'reconciled_at'])
+      .where('run_id', '=', r1.runId)
+      .executeTakeFirst();
+    expect(old?.discarded_at).not.toBeNull();
+  });
+
+  it('an older snapshot reconciled after a newer one never rolls the source back', async () => {
+    const { db } = t;
+    await addSource(db, 'oki', '16.02');
+    const a = officer('16.02');
+    const b = officer('16.02', { grade: 'III/a' });
+    // The national run stages first (old data), a region run stages later and reconciles first.
+    const national = await stageRun(db, { oki: snapshot([a, b]) }, '2026-11-27');
+    await sync(db, { oki: snapshot([a, { ...b, grade: 'III/b' }]) });
+    const late = await reconcileRun(db, { runId: national, asOf: '2026-11-27' });
+    expect(late.version).toBeNull();
+    expect((await current(db)).find((o) => o.nip === b.nip)?.grade).toBe('III/b');
+  });
+
+  it('does not cover fetches still pending, and discards a run that will not be reconciled', async () => {
+    const { db } = t;
+    await addSource(db, 'oku', '16.01');
+    const x = officer('16.01');
+    await sync(db, { oku: snapshot([x]) });
+    const runId = await newRun(db, '2026-11-27');
+    await db.insertInto('source_fetches').values({ run_id: runId, source_id: 'oku', status: 'running' }).execute();
+    const r = await reconcileRun(db, { runId, asOf: '2026-11-27' });
+    expect(r.version).toBeNull();
+    expect((await current(db)).map((o) => o.nip)).toContain(x.nip);
+
+    const failedRun = await stageRun(db, { oku: snapshot([x, officer('16.01')]) }, '2026-11-27');
+    expect(await stagedCount(db, 'oku')).toBe(3);
+    expect(await discardStagedRun(db, failedRun)).toEqual({ snapshots: 1 });
+    // The listing snapshot of the earlier run stays (R10 reads it).
+    expect(await stagedCount(db, 'oku')).toBe(1);
+  });
+
+  it('reads the figures of an older version', async () => {
+    const { db } = t;
+    await addSource(db, 'lht', '16.04');
+    const r1 = await sync(db, { lht: snapshot([officer('16.04'), officer('16.04')]) });
+    await sync(db, { lht: snapshot([officer('16.04')]) });
+    const now = (await getRegionSummaries(db, { year: 2026 })).find((x) => x.code === '16.04');
+    const then = (await getRegionSummaries(db, { year: 2026, version: r1.version! })).find((x) => x.code === '16.04');
+    expect(now?.active).toBe(1);
+    expect(then?.active).toBe(2);
   });
 });
 
