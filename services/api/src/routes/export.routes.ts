@@ -15,6 +15,7 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['register'],
         summary:
           'The register as a CSV, JSON or XLSX file, streamed (public view without personal data outside the key’s province)',
+        produces: ['text/csv', 'application/json', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
         querystring: z.object({
           format: z.enum(['csv', 'json', 'xlsx']).default('csv'),
           province: ProvinceCode.optional(),
@@ -24,7 +25,7 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
           version: z.coerce.number().int().min(1).optional().describe('a published version; default the latest'),
         }),
         response: {
-          200: z.string().describe('the file (text/csv, application/json or XLSX)'),
+          200: z.unknown().describe('the file: CSV (UTF-8 with BOM), JSON {version, data: [...]} or XLSX, by format'),
           400: ErrorBody,
           401: ErrorBody,
         },
