@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Formation, Officer, OfficerStatus, SnapshotResult } from '@pksync/core';
+import {
+  createSnapshotNormaliser,
+  type Formation,
+  type Officer,
+  type OfficerStatus,
+  type SnapshotResult,
+} from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
 import { useTestDatabase } from '@pksync/testing';
 import type { Db } from '../db.ts';
@@ -780,6 +786,43 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     expect(all.find((x) => x.code === '16.03')).toMatchObject({ covered: false, coverage: null, active: 0 });
     expect(all.find((x) => x.code === '16.02')?.covered).toBe(true);
     await expect(getRegionSummaries(db, { year: 2026, version: 999 })).rejects.toThrow(/not been published/);
+  });
+
+  it('persists what the real normaliser finds: R2 mismatch, R7 duplicate, R6 rejection, formations', async () => {
+    const { db } = t;
+    await addSource(db, 'real', '16.08');
+    const n1 = nip('1985-03-12', 'L');
+    const n2 = nip('1990-07-01', 'P');
+    const raw = (nip: string, extra: Record<string, unknown> = {}) => ({
+      nip,
+      nama: 'Dr. Budi Santoso, S.E.',
+      jenis_kelamin: 'L',
+      jenjang: 'Pertama',
+      golongan: 'III/a',
+      unit_kerja: 'Disnaker',
+      tmt_jabatan: '2020-01-01',
+      status: 'aktif',
+      ...extra,
+    });
+    const norm = createSnapshotNormaliser({ sourceRegion: '16.08', asOf: '2026-11-27' });
+    norm.addOfficer(raw(n1), 2);
+    norm.addOfficer(raw(n2), 3); // jenis_kelamin L, NIP says P → gender_mismatch (R2)
+    norm.addOfficer(raw(n1, { golongan: 'III/b', tmt_jabatan: '2021-01-01' }), 4); // R7: differs, later tmt stands
+    norm.addOfficer(raw('12345'), 5); // R1 → rejected
+    norm.addFormation({ tahun: 2026, jenjang: 'Pertama', kebutuhan: 3, formasi: 1 }, 2);
+    const result = norm.finish();
+    const r = await sync(db, { real: result });
+    expect(r.counts.added).toBe(2);
+    expect((await current(db)).find((o) => o.nip === n1)?.grade).toBe('III/b');
+    const byCode = (await openFindings(db)).filter((f) => f.source_id === 'real');
+    expect(byCode.map((f) => f.code).sort()).toEqual(['duplicate_in_source', 'gender_mismatch', 'record_rejected']);
+    expect(byCode.find((f) => f.code === 'record_rejected')?.message).toMatch(
+      /^1 baris data dari sumber real ditolak.*nip_invalid 1/,
+    );
+    // R12: 2 active ahli_pertama against formasi 1.
+    expect((await openFindings(db, 'over_formation')).map((f) => f.region_code)).toContain('16.08');
+    const s = (await getRegionSummaries(db, { year: 2026 })).find((x) => x.code === '16.08');
+    expect(s?.formationByLevel.ahli_pertama).toEqual({ formasi: 1, kebutuhan: 3, terisi: 2, kekurangan: 1 });
   });
 
   it('turns staged record findings and rejections into findings, resolved when the file is fixed', async () => {
