@@ -244,6 +244,27 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
       },
     },
     {
+      name: 'export json, all provinces',
+      method: 'GET',
+      path: '/api/v1/export?format=json',
+      expect: open(),
+      check: (who, b) => {
+        const rows = (b as { version: number; data: Record<string, unknown>[] }).data;
+        expect(rows).toHaveLength(3);
+        for (const o of rows) {
+          const mine =
+            who === 'admin' ||
+            (who === 'own' && o.kode_provinsi === '16') ||
+            (who === 'other' && o.kode_provinsi === '31');
+          if (who === 'public') expect(Object.keys(o)).not.toContain('nip');
+          else expect(o.nip === null).toBe(!mine);
+          expect(o.email === undefined || o.email === null).toBe(!mine || o.nama === 'Siti Aminah');
+        }
+        // JSON carries the data as stored: no neutralisation.
+        expect(rows.map((o) => o.unit_kerja)).toContain('=HYPERLINK("http://evil")');
+      },
+    },
+    {
       name: 'sync of region 16.71',
       method: 'POST',
       path: '/api/v1/sync',

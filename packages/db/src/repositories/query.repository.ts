@@ -311,6 +311,8 @@ export interface OfficerChange {
   reason: string;
   regionCode: string;
   sourceId: string;
+  /** For a transfer (R10): the region the officer came from. */
+  previousRegionCode: string | null;
 }
 
 /**
@@ -347,7 +349,16 @@ export async function getOfficerHistoryView(
   const changes = await db
     .selectFrom('publication_changes as c')
     .leftJoin('publications as p', 'p.version', 'c.version')
-    .select(['c.version', 'p.published_at', 'c.change', 'c.fields', 'c.reason', 'c.region_code', 'c.source_id'])
+    .select([
+      'c.version',
+      'p.published_at',
+      'c.change',
+      'c.fields',
+      'c.reason',
+      'c.region_code',
+      'c.source_id',
+      'c.previous_region_code',
+    ])
     .where('c.nip', '=', nip)
     .orderBy('c.version')
     .execute();
@@ -376,6 +387,7 @@ export async function getOfficerHistoryView(
       reason: c.reason,
       regionCode: c.region_code,
       sourceId: c.source_id,
+      previousRegionCode: c.previous_region_code,
     })),
   };
 }

@@ -63,6 +63,7 @@ const Change = z.object({
   reason: z.string(),
   region_code: z.string(),
   source_id: z.string(),
+  previous_region_code: z.string().nullable().describe('for a transfer (R10): where the officer came from'),
 });
 
 /** The register: paged list with filters and name search, and one officer with history. */
@@ -163,6 +164,7 @@ export const officerRoutes: FastifyPluginAsyncZod = async (app) => {
           reason: c.reason,
           region_code: c.regionCode,
           source_id: c.sourceId,
+          previous_region_code: c.previousRegionCode,
         })),
       };
     },
