@@ -290,6 +290,23 @@ describe('R14 versions and diffs', () => {
 
   it('rejects bad input with a clear error, and a run whose staged rows are gone', async () => {
     const { db } = t;
+    await addSource(db, 'bad', '16.09');
+    const badRun = await newRun(db, '2026-11-27');
+    await expect(
+      stageSnapshot(db, { runId: badRun, sourceId: 'bad', result: { accepted: null } as unknown as SnapshotResult }),
+    ).rejects.toThrow(/result.accepted must be an array/);
+    await expect(stageSnapshot(db, { runId: badRun, sourceId: 'nope', result: snapshot([]) })).rejects.toThrow(
+      /source "nope" does not exist/,
+    );
+    await expect(
+      stageSnapshot(db, {
+        runId: badRun,
+        sourceId: 'bad',
+        result: snapshot([officer('16.09', { birthDate: '1985-02-30' })]),
+      }),
+    ).rejects.toThrow(/could not stage source "bad"/);
+    // Nothing half-staged.
+    expect(await db.selectFrom('staged_snapshots').selectAll().where('run_id', '=', badRun).execute()).toEqual([]);
     await expect(reconcileRun(db, { runId: 'nope', asOf: '2026-11-27' })).rejects.toThrow(/runId must be a UUID/);
     await expect(
       reconcileRun(db, { runId: '00000000-0000-0000-0000-000000000000', asOf: '2026-02-30' }),

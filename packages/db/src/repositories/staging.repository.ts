@@ -43,6 +43,11 @@ export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<
   const { runId, sourceId, result } = input;
   if (!UUID_RE.test(runId)) throw new StagingError(`stageSnapshot: runId must be a UUID, got "${runId}"`);
   if (!sourceId) throw new StagingError('stageSnapshot: sourceId is required');
+  for (const key of ['accepted', 'formations', 'rejected', 'findings'] as const) {
+    if (!Array.isArray(result?.[key])) {
+      throw new StagingError(`stageSnapshot: result.${key} must be an array (a SnapshotResult from the normaliser)`);
+    }
+  }
   const fetchId = input.fetchId === undefined || input.fetchId === null ? null : Number(input.fetchId);
   if (fetchId !== null && !Number.isSafeInteger(fetchId)) {
     throw new StagingError(`stageSnapshot: fetchId must be an integer, got "${String(input.fetchId)}"`);
@@ -157,7 +162,12 @@ export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<
     await client.query('commit');
   } catch (e) {
     await client.query('rollback').catch(() => {});
-    throw e;
+    if (e instanceof StagingError) throw e;
+    // A value PostgreSQL refuses (e.g. a malformed date) fails the whole snapshot, never half of it.
+    throw new StagingError(
+      `stageSnapshot: could not stage source "${sourceId}" for run ${runId}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   } finally {
     client.release();
   }
