@@ -293,6 +293,10 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
       check: (who, b) => {
         const ids = (b as { data: { id: string }[] }).data.map((x) => x.id);
         expect(ids.includes(syncRuns.own!)).toBe(who !== 'other');
+        const next = (b as { schedule: { next_at: string } }).schedule.next_at;
+        // 01:00 Asia/Jakarta is 18:00 UTC, within a day from now.
+        expect(next).toMatch(/T18:00:00\.000Z$/);
+        expect(Date.parse(next) - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
       },
     },
     {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
+import { createTask } from 'node-cron';
 import { z } from 'zod';
 import {
   calendarDateIn,
@@ -14,7 +15,7 @@ import { triggerRun } from '@pksync/queue';
 import { provinceOf, regionByCode } from '@pksync/reference';
 import { actorOf, canSeeProvince, provinceScope } from '../auth.ts';
 import { ApiError, badRequest, ErrorBody, forbidden } from '../errors.ts';
-import { iso, IsoDate, isoReq, Limit, Reason, Run, RunDetail, RunScopeBody } from '../schemas.ts';
+import { iso, IsoDate, isoReq, IsoTime, Limit, Reason, Run, RunDetail, RunScopeBody } from '../schemas.ts';
 
 export function runJson(r: RunRow, progress: { total: number; done: number; failed: number }) {
   return {
@@ -33,6 +34,18 @@ export function runJson(r: RunRow, progress: { total: number; done: number; fail
     finished_at: iso(r.finished_at as unknown as Date | null),
     progress,
   };
+}
+
+/** When the scheduler's next national run is due (SYNC_CRON in SYNC_TIMEZONE), or null. */
+function nextScheduledRun(cron: string, timezone: string): string | null {
+  try {
+    const task = createTask(cron, () => {}, { timezone });
+    const next = task.getNextRuns(1)[0] ?? null;
+    void task.destroy();
+    return next ? next.toISOString() : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The region a source belongs to, or null. */
@@ -156,7 +169,11 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           200: z.object({
             data: z.array(Run),
-            schedule: z.object({ cron: z.string(), timezone: z.string() }),
+            schedule: z.object({
+              cron: z.string(),
+              timezone: z.string(),
+              next_at: IsoTime.nullable().describe('the next scheduled national run'),
+            }),
           }),
           400: ErrorBody,
           401: ErrorBody,
@@ -171,7 +188,11 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
         status: req.query.status,
         before: req.query.before ? new Date(req.query.before) : undefined,
       });
-      return { data: runs.map((r) => runJson(r, r.progress)), schedule: app.ctx.schedule };
+      const { cron, timezone } = app.ctx.schedule;
+      return {
+        data: runs.map((r) => runJson(r, r.progress)),
+        schedule: { cron, timezone, next_at: nextScheduledRun(cron, timezone) },
+      };
     },
   );
 
