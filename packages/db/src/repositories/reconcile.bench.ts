@@ -193,7 +193,7 @@ async function main(): Promise<void> {
     c0 = await cpu(db);
     t0 = performance.now();
     const r1 = await reconcileRun(db, { runId: run1, asOf });
-    console.log(`reconcile first national run: ${secs(t0)} s`, r1.version, r1.counts, r1.findings);
+    console.log(`reconcile first national run: ${secs(t0)} s`, r1.version, r1.counts, r1.findings, r1.timings);
     console.log(await cpuSince(db, '  reconcile', c0));
 
     if (onlyFirst) return;
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     c0 = await cpu(db);
     t0 = performance.now();
     const r2 = await reconcileRun(db, { runId: run2, asOf });
-    console.log(`reconcile repeat run, all unchanged: ${secs(t0)} s`, r2.version, r2.findings);
+    console.log(`reconcile repeat run, all unchanged: ${secs(t0)} s`, r2.version, r2.findings, r2.timings);
     console.log(await cpuSince(db, '  reconcile', c0));
 
     // 3. One region re-sync: one source re-staged with 5 changes.
@@ -216,7 +216,12 @@ async function main(): Promise<void> {
     t0 = performance.now();
     await stageSnapshot(db, { runId: run3, sourceId: `${first.code}-disnaker`, result: snapshotOf(changed) });
     const r3 = await reconcileRun(db, { runId: run3, asOf });
-    console.log(`one region re-sync (${per} officers, stage + reconcile): ${secs(t0)} s`, r3.version, r3.counts);
+    console.log(
+      `one region re-sync (${per} officers, stage + reconcile): ${secs(t0)} s`,
+      r3.version,
+      r3.counts,
+      r3.timings,
+    );
     console.log(await cpuSince(db, '  stage + reconcile', c0));
 
     // 4. Repeat national run with every snapshot re-staged identical (no content-hash shortcut).
@@ -234,7 +239,11 @@ async function main(): Promise<void> {
     const stageSecs = secs(t0);
     t0 = performance.now();
     const r4 = await reconcileRun(db, { runId: run4, asOf });
-    console.log(`repeat national run re-staged identical: stage ${stageSecs} s, reconcile ${secs(t0)} s`, r4.version);
+    console.log(
+      `repeat national run re-staged identical: stage ${stageSecs} s, reconcile ${secs(t0)} s`,
+      r4.version,
+      r4.timings,
+    );
     console.log(await cpuSince(db, '  stage + reconcile', c0));
   } finally {
     await db.destroy();

@@ -866,13 +866,13 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
       }),
     });
     expect(r.findings.opened).toBeGreaterThanOrEqual(2);
-    const rejected = await openFindings(db, 'record_rejected');
+    const rejected = (await openFindings(db, 'record_rejected')).filter((f) => f.source_id === 'mura');
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({ source_id: 'mura', province_code: '16', region_code: '16.05' });
     expect(rejected[0]!.message).toMatch(/^2 baris data dari sumber mura ditolak/);
     expect(rejected[0]!.message).toMatch(/Baris: 3, 4/);
     expect(rejected[0]!.details).toMatchObject({ count: 2 });
-    const gm = await openFindings(db, 'gender_mismatch');
+    const gm = (await openFindings(db, 'gender_mismatch')).filter((f) => f.source_id === 'mura');
     expect(gm).toMatchObject([{ nip: a.nip, row: 2, source_id: 'mura' }]);
     const firstId = gm[0]!.id;
 
@@ -884,13 +884,18 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
       }),
     });
     expect(again.findings.opened).toBe(0);
-    expect((await openFindings(db, 'gender_mismatch'))[0]).toMatchObject({ id: firstId, last_run_id: again.runId });
-    expect((await openFindings(db, 'record_rejected'))[0]!.message).toMatch(/^1 baris/);
+    expect((await openFindings(db, 'gender_mismatch')).filter((f) => f.source_id === 'mura')[0]).toMatchObject({
+      id: firstId,
+      last_run_id: again.runId,
+    });
+    expect((await openFindings(db, 'record_rejected')).filter((f) => f.source_id === 'mura')[0]!.message).toMatch(
+      /^1 baris/,
+    );
 
     // Fixed file: both resolved.
     const fixed = await sync(db, { mura: snapshot([a]) });
     expect(fixed.findings.resolved).toBeGreaterThanOrEqual(2);
-    expect(await openFindings(db, 'gender_mismatch')).toEqual([]);
-    expect(await openFindings(db, 'record_rejected')).toEqual([]);
+    expect((await openFindings(db, 'gender_mismatch')).filter((f) => f.source_id === 'mura')).toEqual([]);
+    expect((await openFindings(db, 'record_rejected')).filter((f) => f.source_id === 'mura')).toEqual([]);
   });
 });

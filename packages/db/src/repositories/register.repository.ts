@@ -48,6 +48,8 @@ export interface ReconcileResult {
   version: number | null;
   counts: { added: number; removed: number; changed: number; active: number; officers: number };
   findings: { opened: number; resolved: number };
+  /** Milliseconds per phase (lock wait included in the first), for logs and benchmarks. */
+  timings: Record<string, number>;
 }
 
 /** The run cannot be reconciled as asked (bad input, or staged data missing). */
@@ -114,6 +116,13 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
   assertDate(asOf);
   const year = Number(asOf.slice(0, 4));
 
+  const timings: Record<string, number> = {};
+  let last = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = Math.round(now - last);
+    last = now;
+  };
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK}::bigint)`.execute(trx);
     // Sorts of up to ~1M rows (ordered index inserts below) stay in memory.
@@ -170,6 +179,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     const sProvinces = [...new Set(sRegions.map((r) => r.slice(0, 2)))];
     const S = snapshotSources;
     await assertStagedRowsPresent(trx, runId, S);
+    lap('sources');
     // --- R8: open held removals of covered sources --------------------------------------------
     const openHolds = (
       await sql<{ id: number; source_id: string; run_id: string; status: 'held' | 'confirmed' }>`
@@ -190,6 +200,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       select unnest(h.nips) as nip, h.source_id, h.id as hold_id,
              case when h.status = 'confirmed' then 'removal_confirmed' else 'removal_repeated' end as reason
       from held_removals h where h.id = any(${applyHoldIds}::bigint[])`.execute(trx);
+    lap('holds');
     // --- The NIPs this run touches ------------------------------------------------------------
     await sql`
       create temporary table aff on commit drop as
@@ -275,6 +286,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       order by c.nip, c.active desc, c.tmt_jabatan desc, coalesce(c.source_id = cur.source_id, false) desc,
                c.region_code, c.source_id)`.execute(trx);
     await sql`analyze win`.execute(trx);
+    lap('candidates');
     // --- R8: disappearances and the mass-removal guard ----------------------------------------
     await sql`
       create temporary table gone on commit drop as
@@ -323,6 +335,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         select ${h.sourceId}, ${runId}::uuid, array_agg(g.nip order by g.nip), ${h.activeBefore}::int
         from gone g where g.source_id = ${h.sourceId} and g.hold_reason is null`.execute(trx);
     }
+    lap('removals');
     // --- The diff (R14) -----------------------------------------------------------------------
     await sql`
       create temporary table diff on commit drop as
@@ -369,6 +382,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         and not exists (select 1 from win w where w.nip = cur.nip)
         and not exists (select 1 from gone g where g.nip = cur.nip)`.execute(trx);
     }
+    lap('diff');
     // --- Formations of re-read sources (R12) --------------------------------------------------
     // A snapshot's formation rows replace the source's formations for the years it gives; a
     // snapshot without formation rows leaves them as they are (e.g. a CSV source without a
@@ -402,6 +416,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
                (select count(*) from rem)::int as removed,
                ((select count(*) from fclose) + (select count(*) from fnew))::int as formations`.execute(trx)
     ).rows[0]!;
+    lap('formations');
     // --- Publish (R14): only when officers or formations changed --------------------------------
     let version: number | null = null;
     if (sizes.added + sizes.changed + sizes.removed + sizes.formations > 0) {
@@ -461,6 +476,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       await sql`update publications set counts = ${JSON.stringify({ ...counts, formations_changed: sizes.formations })}::jsonb
                 where version = ${version}`.execute(trx);
     }
+    lap('publish');
     // --- Findings -----------------------------------------------------------------------------
     await createFindingBuffer(trx);
     await bufferRecordFindings(trx, runId, S);
@@ -488,6 +504,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         insert into register_state (id, evaluated_as_of) values (true, ${asOf}::date)
         on conflict (id) do update set evaluated_as_of = excluded.evaluated_as_of`.execute(trx);
     }
+    lap('findings');
     // --- Staging bookkeeping: the re-read snapshots become the sources' listings --------------
     if (S.length) {
       await sql`
@@ -518,10 +535,12 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
                   where t.run_id = d.run_id and t.source_id = d.source_id`.execute(trx);
       }
     }
+    lap('bookkeeping');
     if (hooks?.afterFindings) {
       await hooks.afterFindings(trx, { runId, openedFindingIds: opened, resolvedFindingIds: resolved });
+      lap('afterFindings');
     }
-    return { version, counts, findings: { opened: opened.length, resolved: resolved.length } };
+    return { version, counts, findings: { opened: opened.length, resolved: resolved.length }, timings };
   });
 }
 
