@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Config } from '@pksync/config';
 import { createDb, type Db } from '@pksync/db';
-import { createQueueClient, producerConnection, type QueueClient } from '@pksync/queue';
+import { createQueueClient, producerConnection, waitReady, type QueueClient } from '@pksync/queue';
 import { buildApp } from './app.ts';
 import type { ApiContext } from './context.ts';
 
@@ -41,6 +41,10 @@ export async function start(config: Config, deps: StartDeps = {}): Promise<Runni
   const db = deps.db ?? createDb(config.databaseUrl, { applicationName: 'pksync-api', max: 20 });
   const redis = deps.redis ?? producerConnection(config.redisUrl);
   const queues = deps.queues ?? createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  // Redis down at start-up does not stop the API (reads need only PostgreSQL); readiness says so.
+  await waitReady(redis, 3_000).catch((e: unknown) =>
+    logger.warn({ err: e }, 'Redis is not reachable yet: triggers and uploads will fail until it is'),
+  );
   const ctx: ApiContext = {
     db,
     redis,

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@pksync/queue';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import { createKeys, startTestApi, type Keys, type TestApi } from './helpers.ts';
-import { buildApp } from '../src/index.ts';
+import { loadConfig } from '@pksync/config';
+import { buildApp, start } from '../src/index.ts';
 
 describe('web console and queue dashboard', () => {
   const t = useTestDatabase();
@@ -52,5 +53,21 @@ describe('web console and queue dashboard', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('start() listens on the configured port, answers, and closes (twice, safely)', async () => {
+    const config = loadConfig({
+      DATABASE_URL: t.url,
+      REDIS_URL: r.url,
+      QUEUE_PREFIX: r.prefix,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    const running = await start(config, { webRoot: null });
+    expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${running.url}/api/v1/readyz`)).json()).toMatchObject({ status: 'ready' });
+    await running.close();
+    await running.close();
+    await expect(fetch(`${running.url}/api/v1/healthz`)).rejects.toThrow();
   });
 });

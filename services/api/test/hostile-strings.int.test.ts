@@ -109,7 +109,7 @@ describe('hostile strings travel through upload → register → API unchanged; 
     expect(up.status, await up.clone().text()).toBe(202);
     const { run_id } = (await up.json()) as { run_id: string };
     let status = '';
-    for (let i = 0; i < 300 && status !== 'completed' && status !== 'failed'; i++) {
+    for (let i = 0; i < 600 && status !== 'completed' && status !== 'failed'; i++) {
       await new Promise((res) => setTimeout(res, 200));
       const run = (await (await fetch(`${api.url}/api/v1/runs/${run_id}`, { headers: auth })).json()) as {
         status: string;
@@ -143,7 +143,7 @@ describe('hostile strings travel through upload → register → API unchanged; 
     expect(rows.filter((o) => byNip.get(o.nip)?.nama !== o.name || byNip.get(o.nip)?.unit_kerja !== o.unit)).toEqual(
       [],
     );
-  }, 120_000);
+  }, 180_000);
 
   it('neutralises formula prefixes in the CSV export', async () => {
     const res = await fetch(`${api.url}/api/v1/export?format=csv&region=16.71`, {
