@@ -2,5 +2,5 @@ export { buildApp, API_PREFIX, type BuildAppOptions } from './app.ts';
 export { start, type RunningApi, type StartDeps } from './start.ts';
 export type { ApiContext } from './context.ts';
 export { openExport, type ExportFormat, type ExportRequest, type ExportStream } from './export/export.ts';
-export { neutraliseCell, csvField } from './export/neutralise.ts';
+export { neutraliseCell, xlsxText } from './export/neutralise.ts';
 export type { Caller } from './auth.ts';

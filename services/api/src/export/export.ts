@@ -46,8 +46,8 @@ export interface ExportStream {
 
 /**
  * Starts an export of the register and returns its stream once the version is known (so a bad
- * version fails before any byte is sent). CSV is UTF-8 with a BOM (Excel reads it right) and CRLF
- * lines; CSV and XLSX cells that start with `=`, `+`, `-`, `@`, tab or CR are neutralised; JSON is
+ * version fails before any byte is sent). CSV is UTF-8 with a BOM (Excel reads it right), written
+ * by PostgreSQL (`COPY`, LF lines); CSV and XLSX cells that start with `=`, `+`, `-`, `@`, tab or CR are neutralised; JSON is
  * the data as stored. Memory stays flat: rows are read in batches from one snapshot.
  *
  * @throws VersionNotFoundError for a version never published.

@@ -14,13 +14,6 @@ export function neutraliseCell(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }
 
-/** One CSV field: neutralised, then quoted when it holds a separator, quote or line break. */
-export function csvField(value: string | null | undefined): string {
-  if (value === null || value === undefined || value === '') return '';
-  const v = neutraliseCell(value);
-  return /[",;\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
 /**
  * Text for an XLSX cell: XML 1.0 cannot hold most control characters, so they are written as
  * OOXML escapes (`_x001B_`), which Excel shows as the character; a literal `_xHHHH_` in the data is
