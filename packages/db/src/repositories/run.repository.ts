@@ -218,29 +218,19 @@ export async function getRunProgress(db: Db, runId: string): Promise<RunProgress
  * row, or undefined when the fetch is already finished (a duplicate or recovered execution).
  */
 export async function startSourceFetch(db: Db, runId: string, sourceId: string): Promise<SourceFetch | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('source_fetches')
-      .set((eb) => ({
-        status: 'running',
-        attempts: eb('attempts', '+', 1),
-        started_at: sql`coalesce(started_at, now())`,
-      }))
-      .where('run_id', '=', runId)
-      .where('source_id', '=', sourceId)
-      .where('status', 'in', ['pending', 'running'])
-      .returningAll()
-      .executeTakeFirst();
-    if (row) {
-      await trx
-        .updateTable('runs')
-        .set({ status: 'running', started_at: sql`coalesce(started_at, now())` })
-        .where('id', '=', runId)
-        .where('status', '=', 'queued')
-        .execute();
-    }
-    return row;
-  });
+  // One statement (one round trip): claim the fetch, and mark its run running on the first claim.
+  const res = await sql<SourceFetch>`
+    with claimed as (
+      update source_fetches
+      set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
+      where run_id = ${runId} and source_id = ${sourceId} and status in ('pending', 'running')
+      returning *
+    ), started as (
+      update runs set status = 'running', started_at = coalesce(started_at, now())
+      where id = ${runId} and status = 'queued' and exists (select 1 from claimed)
+    )
+    select * from claimed`.execute(db);
+  return res.rows[0];
 }
 
 /** Counts kept per fetch (`source_fetches.counts`). */
@@ -270,31 +260,24 @@ export interface FinishFetchInput {
  * is finished, so a duplicate execution cannot overwrite an outcome.
  */
 export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFetchInput): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('source_fetches')
-      .set({
-        status: input.status,
-        content_hash: input.contentHash ?? null,
-        counts: jsonb(input.counts ?? {}),
-        error_code: input.errorCode ?? null,
-        error_message: input.errorMessage ? input.errorMessage.slice(0, 2000) : null,
-        finished_at: sql`now()`,
-      })
-      .where('id', '=', fetchId)
-      .where('status', '=', 'running')
-      .returning(['source_id', 'finished_at'])
-      .executeTakeFirst();
-    if (!row) return false;
-    if (input.status !== 'failed') {
-      await trx
-        .updateTable('sources')
-        .set({ last_success_at: row.finished_at })
-        .where('id', '=', row.source_id)
-        .execute();
-    }
-    return true;
-  });
+  // One statement: the outcome, and the source's last success (R9) when it succeeded.
+  const res = await sql<{ source_id: string }>`
+    with done as (
+      update source_fetches set
+        status = ${input.status},
+        content_hash = ${input.contentHash ?? null},
+        counts = ${JSON.stringify(input.counts ?? {})}::jsonb,
+        error_code = ${input.errorCode ?? null},
+        error_message = ${input.errorMessage ? input.errorMessage.slice(0, 2000) : null},
+        finished_at = now()
+      where id = ${fetchId} and status = 'running'
+      returning source_id, finished_at
+    ), stamped as (
+      update sources s set last_success_at = d.finished_at
+      from done d where s.id = d.source_id and ${input.status} <> 'failed'
+    )
+    select source_id from done`.execute(db);
+  return res.rows.length > 0;
 }
 
 /** Records a failed attempt that will be retried (the fetch stays running). */

@@ -153,7 +153,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
  * The simulated agencies with the `upload` transport publish nothing to pull: as their provincial
  * operator would, the demo uploads each one's workbook (officers and `formasi` sheets) once.
  */
-async function uploadSimulatedFiles(
+export async function uploadSimulatedFiles(
   db: Db,
   simUrl: string,
   sourceIds: readonly string[],

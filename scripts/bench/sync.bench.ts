@@ -1,0 +1,358 @@
+/**
+ * `pnpm bench:sync` — figures for the queue-driven pipeline (issue 5), printed, not asserted.
+ *
+ *  1. realistic night: every simulated source (~552, ~15,000 officers, seeded faults: ≈5% flaky,
+ *     a few slow/down/malformed/rate-limited), the simulator's deliberate delays on;
+ *  2. the same night without the simulator's delays and faults: the pipeline's own time;
+ *  3. a repeat run with nothing changed (ratio to 2);
+ *  4. one region re-synced by hand after the simulator moved a day: trigger → published version;
+ *  5. scale: ≈1,000,000 officers end to end, peak memory per worker process, and a plain COPY of
+ *     the same rows into PostgreSQL for comparison.
+ *
+ * Workers run as real processes (`pksync serve worker`, 2 of them, as on a 2-core machine); the
+ * simulator runs in this process. Each scenario gets its own database (created and dropped here)
+ * and its own Redis prefix. Options: `--skip-scale`, `--scale-officers N` (default 1,000,000),
+ * `--keep` (keep the databases). PostgreSQL/Redis: DATABASE_URL / REDIS_URL (an admin URL), else
+ * the local defaults.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../packages/config/src/index.ts';
+import {
+  createDb,
+  getRun,
+  importSources,
+  listSourceFetches,
+  migrateToLatest,
+  type Db,
+  type Run,
+} from '../../packages/db/src/index.ts';
+import { createQueueClient, triggerRun, type QueueClient } from '../../packages/queue/src/index.ts';
+import { start as startSimulator, type Simulator, type SimulatorConfig } from '../../services/simulator/src/index.ts';
+import { uploadSimulatedFiles } from '../../services/cli/src/commands/demo.command.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const require = createRequire(import.meta.url);
+const { from: copyFrom, to: copyTo } = require('pg-copy-streams') as {
+  from: (sql: string) => Writable & pg.Submittable;
+  to: (sql: string) => Readable & pg.Submittable;
+};
+
+const args = new Set(process.argv.slice(2));
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TOKEN_KEY = randomBytes(32).toString('hex');
+const WORKERS = 2;
+const SEED = 1;
+
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const log = (s: string) => console.log(s);
+
+interface Env {
+  name: string;
+  url: string;
+  prefix: string;
+  config: Config;
+  db: Db;
+  queues: QueueClient;
+  workers: ChildProcess[];
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    // BENCH_WORKER_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the workers.
+    [
+      ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      'services/cli/src/main.ts',
+      'serve',
+      'worker',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      if (buf !== null) {
+        buf += d;
+        if (buf.includes('worker started')) {
+          buf = '';
+          resolve(child);
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it started`)));
+  });
+}
+
+/** Peak resident set of a process (kB → MB), from /proc (Linux). */
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function setUp(label: string, extraEnv: Record<string, string> = {}): Promise<Env> {
+  const name = `pksync_bench_${label}_${randomBytes(3).toString('hex')}`;
+  await adminQuery(`create database "${name}"`);
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const prefix = `{pksync-bench-${randomBytes(4).toString('hex')}}`;
+  const envVars = {
+    DATABASE_URL: url,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
+    LOG_LEVEL: 'info',
+    WORKER_CONCURRENCY: '8',
+    ...extraEnv,
+  };
+  const config = loadConfig(envVars);
+  const db = createDb(url, { max: 4, applicationName: 'pksync-bench' });
+  await migrateToLatest(db);
+  const workers = await Promise.all(Array.from({ length: WORKERS }, () => spawnWorker(envVars)));
+  // The workers' JSON logs are not part of the figures.
+  for (const w of workers) w.stdout!.resume();
+  const queues = createQueueClient({ redisUrl: REDIS_URL, prefix });
+  return { name, url, prefix, config, db, queues, workers };
+}
+
+async function tearDown(env: Env): Promise<(number | null)[]> {
+  const peaks = env.workers.map((w) => peakRssMb(w.pid));
+  await Promise.all(
+    env.workers.map(async (w) => {
+      if (w.exitCode !== null) return;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.kill('SIGTERM');
+      await exited;
+    }),
+  );
+  await env.queues.close();
+  await env.db.destroy();
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${env.prefix.replace(/[{}]/g, (c) => `\\${c}`)}*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  if (!args.has('--keep')) await adminQuery(`drop database if exists "${env.name}" with (force)`);
+  return peaks;
+}
+
+/** Imports the simulator's sources; the `upload` ones get their operator upload (as in the demo). */
+async function importAll(env: Env, s: Simulator): Promise<void> {
+  await importSources(env.db, s.sourcesFile(), env.config.tokenKey);
+  const ids = s
+    .sourcesFile()
+    .filter((x) => x.transport === 'upload')
+    .map((x) => x.id);
+  await uploadSimulatedFiles(env.db, s.url, ids, 200 * 1024 * 1024);
+}
+
+async function sim(options: Partial<SimulatorConfig>): Promise<Simulator> {
+  return startSimulator({ port: 0, seed: SEED, regions: 'all', ...options });
+}
+
+interface Timed {
+  run: Run;
+  wallMs: number;
+}
+
+async function timedRun(
+  env: Env,
+  scope: Parameters<typeof triggerRun>[2]['scope'] = { kind: 'national' },
+): Promise<Timed> {
+  const t0 = performance.now();
+  const { run } = await triggerRun(env.db, env.queues, {
+    scope,
+    trigger: 'manual',
+    requestedBy: 'bench',
+    asOf: '2026-11-27',
+  });
+  for (;;) {
+    const r = await getRun(env.db, run.id);
+    if (r && (r.status === 'completed' || r.status === 'failed')) {
+      const wallMs = performance.now() - t0;
+      await new Promise((res) => setTimeout(res, 200)); // the reconcile timing is added just after
+      return { run: (await getRun(env.db, run.id)) ?? r, wallMs };
+    }
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
+
+function describeRun(t: Timed): string {
+  const c = t.run.counts as unknown as Record<string, number>;
+  return (
+    `${t.run.status} in ${sec(t.wallMs)}: sources ${c.succeeded ?? 0} fetched / ${c.unchanged ?? 0} unchanged / ${c.failed ?? 0} failed; ` +
+    `records ${c.fetched ?? 0} (${c.rejected ?? 0} rejected); version ${t.run.version_published ?? '-'} ` +
+    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0}); reconcile ${sec(c.reconcileMs ?? 0)}`
+  );
+}
+
+async function stageTimes(db: Db, runId: string): Promise<string> {
+  const f = await listSourceFetches(db, runId);
+  const sum = (k: string) => f.reduce((s, x) => s + Number((x.counts as unknown as Record<string, number>)[k] ?? 0), 0);
+  return `fetch+normalise ${sec(sum('fetchMs'))}, staging ${sec(sum('stageMs'))} (summed over sources, run in parallel)`;
+}
+
+const figures: string[] = [];
+const figure = (s: string) => {
+  figures.push(s);
+  log(`  → ${s}`);
+};
+
+async function night(): Promise<void> {
+  log('\n[1] realistic night: ~552 sources, seeded faults (≈5% flaky …), simulator delays on');
+  const s = await sim({});
+  const env = await setUp('night');
+  try {
+    await importAll(env, s);
+    const t = await timedRun(env);
+    log(`  ${describeRun(t)}`);
+    figure(`realistic night (delays and faults on): ${sec(t.wallMs)} (target < 30 s)`);
+  } finally {
+    await tearDown(env);
+    await s.close();
+  }
+}
+
+async function pipelineOnly(): Promise<void> {
+  log('\n[2] the same night without the simulator’s delays and faults (pipeline time)');
+  const s = await sim({ delays: false, faults: false });
+  const env = await setUp('pipe');
+  try {
+    await importAll(env, s);
+    const full = await timedRun(env);
+    log(`  ${describeRun(full)}`);
+    log(`  ${await stageTimes(env.db, full.run.id)}`);
+    figure(`pipeline time, no simulator delays: ${sec(full.wallMs)} (target < 5 s)`);
+
+    log('\n[3] repeat run, nothing changed');
+    const again = await timedRun(env);
+    log(`  ${describeRun(again)}`);
+    figure(
+      `repeat run, nothing changed: ${sec(again.wallMs)} = ${((100 * again.wallMs) / full.wallMs).toFixed(1)}% of the full run (target < 10%)`,
+    );
+
+    log('\n[4] one region re-synced by hand after a day of changes');
+    const before = new Map(s.agencies().map((a) => [a.id, JSON.stringify([...s.listOfficers(a.id)])]));
+    s.setDay(1);
+    const changed = s
+      .agencies()
+      .filter((a) => a.region.level === 'regency' && before.get(a.id) !== JSON.stringify([...s.listOfficers(a.id)]));
+    const region = changed[0]?.region.code ?? '16.71';
+    const one = await timedRun(env, { kind: 'region', value: region });
+    log(`  region ${region}: ${describeRun(one)}`);
+    figure(
+      `one region (${region}) re-synced: trigger → ${one.run.version_published ? `version ${one.run.version_published} published` : 'completed (no change)'} in ${sec(one.wallMs)} (target < 2 s)`,
+    );
+  } finally {
+    await tearDown(env);
+    await s.close();
+  }
+}
+
+async function scale(): Promise<void> {
+  const target = Number(argValue('--scale-officers') ?? 1_000_000);
+  const base = (await sim({ delays: false, faults: false })).agencies();
+  const baseOfficers = base.reduce((s, a) => s + a.officers, 0);
+  const factor = Math.ceil((target / baseOfficers) * 100) / 100;
+  log(`\n[5] scale: ≈${target.toLocaleString('en')} officers (simulator scale ${factor}), no delays, no faults`);
+  const s = await sim({ delays: false, faults: false, scale: factor, defectRate: 0.01 });
+  const officers = s.agencies().reduce((n, a) => n + a.officers, 0);
+  const env = await setUp('scale', { MAX_SNAPSHOT_ROWS: '250000', FETCH_TIMEOUT_S: '600' });
+  let peaks: (number | null)[] = [];
+  try {
+    await importAll(env, s);
+    const t = await timedRun(env);
+    log(`  ${describeRun(t)}`);
+    log(`  ${await stageTimes(env.db, t.run.id)}`);
+    figure(`scale: ${officers.toLocaleString('en')} officers end to end in ${sec(t.wallMs)} (target < 60 s)`);
+
+    // A plain COPY of the same rows (the published register) into a fresh table.
+    const pool = new pg.Pool({ connectionString: env.url, max: 2 });
+    const a = await pool.connect();
+    const b = await pool.connect();
+    try {
+      await b.query('create unlogged table copy_bench (like officer_records including defaults)');
+      const cols =
+        'nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit, tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, valid_from, valid_to';
+      const chunks: Buffer[] = [];
+      await pipeline(
+        a.query(copyTo(`copy (select ${cols} from officer_records where valid_to is null) to stdout`)),
+        async function* (src: AsyncIterable<Buffer>) {
+          for await (const c of src) chunks.push(c);
+        },
+      );
+      const mb = chunks.reduce((n, c) => n + c.length, 0) / 1048576;
+      const c0 = performance.now();
+      await pipeline(Readable.from(chunks), b.query(copyFrom(`copy copy_bench (${cols}) from stdin`)));
+      const copyMs = performance.now() - c0;
+      const rows = (await b.query<{ n: string }>('select count(*) as n from copy_bench')).rows[0]!.n;
+      figure(
+        `plain COPY of the same ${Number(rows).toLocaleString('en')} rows (${mb.toFixed(0)} MB): ${sec(copyMs)}; pipeline / COPY = ${(t.wallMs / copyMs).toFixed(1)}×`,
+      );
+    } finally {
+      a.release();
+      b.release();
+      await pool.end();
+    }
+  } finally {
+    peaks = await tearDown(env);
+    await s.close();
+  }
+  figure(
+    `peak memory per worker process: ${peaks.map((p) => (p === null ? 'n/a' : `${p.toFixed(0)} MB`)).join(', ')} (target < 500 MB)`,
+  );
+}
+
+log(
+  `pksync bench:sync — ${WORKERS} worker processes (concurrency 8), PostgreSQL ${new URL(ADMIN_URL).host}, Redis ${new URL(REDIS_URL).host}`,
+);
+const only = argValue('--only');
+if (!only || only === 'night') await night();
+if (!only || only === 'pipeline') await pipelineOnly();
+if ((!only || only === 'scale') && !args.has('--skip-scale')) await scale();
+log('\nfigures:');
+for (const f of figures) log(`  ${f}`);
