@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import {
   createSnapshotNormaliser,
+  isActiveStatus,
+  resolveAssignment,
   type Formation,
   type Officer,
   type OfficerStatus,
@@ -702,6 +704,82 @@ describe('R10 transfers and conflicts', () => {
     await sync(db, { 'a-src': snapshot([w]), 'b-src': snapshot([{ ...w, regionCode: '16.06' }]) });
     expect((await current(db)).find((o) => o.nip === w.nip)?.region_code).toBe('16.06');
     expect((await openFindings(db, 'conflicting_assignment')).filter((f) => f.nip === w.nip)).toHaveLength(2);
+  });
+});
+
+describe('R10 in SQL matches the pure decision (resolveAssignment)', () => {
+  const t = useTestDatabase();
+
+  it('picks the same winners and raises the same findings for random contested NIPs, over two runs', async () => {
+    const { db } = t;
+    const sources = [
+      ['src-a', '16.01'],
+      ['src-b', '16.02'],
+      ['src-c', '17.01'],
+    ] as const;
+    for (const [id, region] of sources) await addSource(db, id, region);
+    let seed = 42;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const tmts = ['2020-01-01', '2021-06-01', '2022-02-02'];
+    // listing[source][nip] = the officer as that source lists it
+    const listing = new Map<string, Map<string, Officer>>(sources.map(([id]) => [id, new Map()]));
+    const nips = Array.from({ length: 60 }, () => nip());
+    for (const n of nips) {
+      const chosen = sources.filter(() => rand() < 0.6);
+      for (const [id, region] of chosen.length ? chosen : [sources[0]]) {
+        listing.get(id)!.set(
+          n,
+          officer(region, {
+            nip: n,
+            tmtJabatan: tmts[Math.floor(rand() * 3)]!,
+            status: rand() < 0.8 ? 'aktif' : 'pensiun',
+          }),
+        );
+      }
+    }
+    const expectRegister = async (registeredBefore: Map<string, string>) => {
+      const reg = new Map((await current(db)).map((o) => [o.nip, o.source_id]));
+      const expectedFindings: string[] = [];
+      for (const n of nips) {
+        const cands = sources
+          .filter(([id]) => listing.get(id)!.has(n))
+          .map(([id, region]) => {
+            const o = listing.get(id)!.get(n)!;
+            return { sourceId: id, regionCode: region, tmtJabatan: o.tmtJabatan, active: isActiveStatus(o.status) };
+          });
+        const d = resolveAssignment(cands, registeredBefore.get(n) ?? null)!;
+        expect([n, reg.get(n)]).toEqual([n, d.winner.sourceId]);
+        for (const f of d.findings) {
+          expectedFindings.push(
+            f.code === 'conflicting_assignment'
+              ? `${f.code}|${f.regionCode.slice(0, 2)}|${n}`
+              : `${f.code}|${f.sourceId}|${n}`,
+          );
+        }
+      }
+      const open = (await openFindings(db))
+        .filter((f) => f.code === 'conflicting_assignment' || f.code === 'transferred_officer_still_listed')
+        .map((f) => f.fingerprint);
+      expect(open.sort()).toEqual([...new Set(expectedFindings)].sort());
+      // Not vacuous: both R10 findings occur among the random NIPs.
+      expect(expectedFindings.some((f) => f.startsWith('conflicting_assignment'))).toBe(true);
+      expect(expectedFindings.some((f) => f.startsWith('transferred_officer_still_listed'))).toBe(true);
+      return reg;
+    };
+    const snap = (id: string) => snapshot([...listing.get(id)!.values()]);
+    await sync(db, { 'src-a': snap('src-a'), 'src-b': snap('src-b'), 'src-c': snap('src-c') });
+    const before = await expectRegister(new Map());
+
+    // Run 2 re-reads only src-a, with new tmt/status values: the others count through the register
+    // and their kept listings.
+    for (const [n, o] of listing.get('src-a')!) {
+      listing
+        .get('src-a')!
+        .set(n, { ...o, tmtJabatan: tmts[Math.floor(rand() * 3)]!, status: rand() < 0.8 ? 'aktif' : 'cuti' });
+    }
+    await sync(db, { 'src-a': snap('src-a') });
+    const after = await expectRegister(before);
+    expect(nips.filter((n) => before.get(n) !== after.get(n)).length).toBeGreaterThan(0);
   });
 });
 
