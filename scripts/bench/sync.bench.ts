@@ -125,7 +125,7 @@ function peakRssMb(pid: number | undefined): number | null {
 }
 
 async function setUp(label: string, extraEnv: Record<string, string> = {}): Promise<Env> {
-  const name = `pksync_bench_${label}_${randomBytes(3).toString('hex')}`;
+  const name = `pksync_syncbench_${label}_${randomBytes(3).toString('hex')}`;
   await adminQuery(`create database "${name}"`);
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
@@ -319,12 +319,8 @@ async function scale(): Promise<void> {
       const cols =
         'nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit, tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, valid_from, valid_to';
       const chunks: Buffer[] = [];
-      await pipeline(
-        a.query(copyTo(`copy (select ${cols} from officer_records where valid_to is null) to stdout`)),
-        async function* (src: AsyncIterable<Buffer>) {
-          for await (const c of src) chunks.push(c);
-        },
-      );
+      const out = a.query(copyTo(`copy (select ${cols} from officer_records where valid_to is null) to stdout`));
+      for await (const c of out as AsyncIterable<Buffer>) chunks.push(c);
       const mb = chunks.reduce((n, c) => n + c.length, 0) / 1048576;
       const c0 = performance.now();
       await pipeline(Readable.from(chunks), b.query(copyFrom(`copy copy_bench (${cols}) from stdin`)));
