@@ -203,6 +203,25 @@ async function main(): Promise<void> {
         `peak RSS of the process ${after.peak.toFixed(0)} MiB`,
     );
     if (rows !== OFFICERS) log(`WARNING: expected ${OFFICERS} rows`);
+
+    // XLSX is written in Node (exceljs streaming writer): slower, but memory should stay flat too.
+    const xSamples: number[] = [];
+    const xSampler = setInterval(() => xSamples.push(memory(api.pid!).rss), 250);
+    const x0 = Date.now();
+    const xres = await fetch(`${base}/export?format=xlsx`);
+    let xbytes = 0;
+    const xreader = xres.body!.getReader();
+    for (;;) {
+      const { done, value } = await xreader.read();
+      if (done) break;
+      xbytes += value.length;
+    }
+    clearInterval(xSampler);
+    const xs = (Date.now() - x0) / 1000;
+    log(
+      `XLSX national export: ${(xbytes / 1024 / 1024).toFixed(0)} MiB in ${xs.toFixed(1)} s (${Math.round(OFFICERS / xs).toLocaleString('en')} rows/s); ` +
+        `API RSS ${Math.min(...xSamples).toFixed(0)}–${Math.max(...xSamples).toFixed(0)} MiB, peak ${memory(api.pid!).peak.toFixed(0)} MiB`,
+    );
   } finally {
     api.kill('SIGTERM');
     await new Promise((r) => api.once('exit', r));

@@ -123,8 +123,10 @@ export async function openExport(db: Db, req: ExportRequest): Promise<ExportStre
           sheet.addRow(cells(o).map((v) => (typeof v === 'string' ? xlsxText(neutraliseCell(v)) : v))).commit();
         }
         count += batch.length;
-        // Let the zip stream drain between batches.
-        if (out.writableNeedDrain) await new Promise((r) => out.once('drain', r));
+        // exceljs ignores back-pressure: rows would pile up in the zip's entry stream while it
+        // deflates or the reader is slow. Wait until what was written so far has been taken.
+        await drainSheet(sheet);
+        if (out.destroyed) throw new Error('export reader went away');
       }
       sheet.commit();
       await wb.commit();
@@ -165,4 +167,14 @@ async function openCsvExport(db: Db, req: ExportRequest): Promise<ExportStream> 
     stream: out,
     rows: () => copy.rowCount(),
   };
+}
+
+/**
+ * Resolves once the streams an exceljs sheet writes into (its StreamBuf's pipes: the zip entry)
+ * have processed everything written so far: an empty write's callback comes after the queued ones.
+ */
+async function drainSheet(sheet: unknown): Promise<void> {
+  const pipes = (sheet as { stream?: { pipes?: { write(b: Buffer, cb: () => void): boolean }[] } }).stream?.pipes;
+  if (!Array.isArray(pipes)) return;
+  await Promise.all(pipes.map((p) => new Promise<void>((resolve) => p.write(Buffer.alloc(0), () => resolve()))));
 }
