@@ -716,24 +716,10 @@ export async function listHeldRemovalsView(
   }));
 }
 
-/** Published versions, newest first (`before` = a version: those below it). */
-export async function listPublicationsView(
-  db: Db,
-  opts: { limit: number; before?: number },
-): Promise<Selectable<Database['publications']>[]> {
-  let q = db.selectFrom('publications').selectAll();
-  if (opts.before !== undefined) q = q.where('version', '<', opts.before);
-  return q.orderBy('version', 'desc').limit(opts.limit).execute();
-}
-
-export async function getPublicationView(
-  db: Db,
-  version: number,
-): Promise<Selectable<Database['publications']> | null> {
-  return (await db.selectFrom('publications').selectAll().where('version', '=', version).executeTakeFirst()) ?? null;
-}
-
-/** The diff of one version, ordered by NIP, with optional filters; `offset` pages it. */
+/**
+ * The diff of one version, ordered by NIP, with optional filters; `offset` pages it. (The public
+ * sees diffs without NIPs, so its pages cannot be keyed by NIP as `getPublicationDiff`'s are.)
+ */
 export async function getPublicationDiffView(
   db: Db,
   version: number,

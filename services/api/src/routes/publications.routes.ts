@@ -1,22 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  getPublicationDiffView,
-  getPublicationView,
-  listPublicationsView,
-  type Publication as PublicationRow,
-} from '@pksync/db';
+import { getPublication, getPublicationDiffView, listPublications, type PublicationInfo } from '@pksync/db';
 import { canSeeProvince } from '../auth.ts';
 import { ErrorBody, notFound } from '../errors.ts';
 import { isoReq, Limit, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
 
-function publicationJson(p: PublicationRow) {
+function publicationJson(p: PublicationInfo) {
   return {
     version: p.version,
-    run_id: p.run_id,
-    as_of: p.as_of,
-    published_at: isoReq(p.published_at as unknown as Date),
-    counts: (p.counts ?? {}) as Record<string, unknown>,
+    run_id: p.runId,
+    as_of: p.asOf,
+    published_at: isoReq(p.publishedAt),
+    counts: p.counts,
   };
 }
 
@@ -40,7 +35,7 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const rows = await listPublicationsView(app.ctx.db, { limit: req.query.limit, before: req.query.before });
+      const rows = await listPublications(app.ctx.db, { limit: req.query.limit, before: req.query.before });
       return {
         data: rows.map(publicationJson),
         next_before: rows.length === req.query.limit ? (rows[rows.length - 1]?.version ?? null) : null,
@@ -60,7 +55,7 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const p = await getPublicationView(app.ctx.db, req.params.version);
+      const p = await getPublication(app.ctx.db, req.params.version);
       if (!p) throw notFound(`Versi ${req.params.version}`);
       return publicationJson(p);
     },
@@ -95,7 +90,7 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const { version } = req.params;
-      const p = await getPublicationView(app.ctx.db, version);
+      const p = await getPublication(app.ctx.db, version);
       if (!p) throw notFound(`Versi ${version}`);
       const q = req.query;
       const rows = await getPublicationDiffView(app.ctx.db, version, {
