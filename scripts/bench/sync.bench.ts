@@ -226,14 +226,22 @@ function describeRun(t: Timed): string {
   return (
     `${t.run.status} in ${sec(t.wallMs)}: sources ${c.succeeded ?? 0} fetched / ${c.unchanged ?? 0} unchanged / ${c.failed ?? 0} failed; ` +
     `records ${c.fetched ?? 0} (${c.rejected ?? 0} rejected); version ${t.run.version_published ?? '-'} ` +
-    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0}); reconcile ${sec(c.reconcileMs ?? 0)}`
+    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0})`
   );
 }
 
 async function stageTimes(db: Db, runId: string): Promise<string> {
   const f = await listSourceFetches(db, runId);
   const sum = (k: string) => f.reduce((s, x) => s + Number((x.counts as unknown as Record<string, number>)[k] ?? 0), 0);
-  return `fetch+normalise ${sec(sum('fetchMs'))}, staging ${sec(sum('stageMs'))} (summed over sources, run in parallel)`;
+  const run = await getRun(db, runId);
+  const ms = (v: unknown) => (v ? new Date(v as string).getTime() : 0);
+  const lastFetch = Math.max(...f.map((x) => ms(x.finished_at)));
+  const fetchPhase = lastFetch - ms(run?.started_at ?? run?.created_at);
+  const reconcilePhase = ms(run?.finished_at) - lastFetch;
+  return (
+    `phases: fetch → stage ${sec(fetchPhase)}, reconcile → publish ${sec(reconcilePhase)}; ` +
+    `fetch+normalise ${sec(sum('fetchMs'))}, staging ${sec(sum('stageMs'))} (summed over sources, run in parallel)`
+  );
 }
 
 const figures: string[] = [];
@@ -250,6 +258,7 @@ async function night(): Promise<void> {
     await importAll(env, s);
     const t = await timedRun(env);
     log(`  ${describeRun(t)}`);
+    log(`  ${await stageTimes(env.db, t.run.id)}`);
     figure(`realistic night (delays and faults on): ${sec(t.wallMs)} (target < 30 s)`);
   } finally {
     await tearDown(env);
@@ -271,6 +280,7 @@ async function pipelineOnly(): Promise<void> {
     log('\n[3] repeat run, nothing changed');
     const again = await timedRun(env);
     log(`  ${describeRun(again)}`);
+    log(`  ${await stageTimes(env.db, again.run.id)}`);
     figure(
       `repeat run, nothing changed: ${sec(again.wallMs)} = ${((100 * again.wallMs) / full.wallMs).toFixed(1)}% of the full run (target < 10%)`,
     );
@@ -284,6 +294,7 @@ async function pipelineOnly(): Promise<void> {
     const region = changed[0]?.region.code ?? '16.71';
     const one = await timedRun(env, { kind: 'region', value: region });
     log(`  region ${region}: ${describeRun(one)}`);
+    log(`  ${await stageTimes(env.db, one.run.id)}`);
     figure(
       `one region (${region}) re-synced: trigger → ${one.run.version_published ? `version ${one.run.version_published} published` : 'completed (no change)'} in ${sec(one.wallMs)} (target < 2 s)`,
     );

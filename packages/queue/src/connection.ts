@@ -19,7 +19,10 @@ export function workerConnection(url: string): Redis {
   return redis;
 }
 
-/** Waits until a connection is ready or fails with a clear message. */
+/**
+ * Waits until a connection is ready; fails at the first connection error (producers fail fast)
+ * or after `timeoutMs`, with a clear message.
+ */
 export async function waitReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
@@ -35,12 +38,18 @@ export async function waitReady(redis: Redis, timeoutMs = 5_000): Promise<void> 
       cleanup();
       reject(new Error('Redis connection closed'));
     };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(new Error(`Redis is not reachable: ${e.message}`));
+    };
     const cleanup = () => {
       clearTimeout(timer);
       redis.off('ready', onReady);
       redis.off('end', onEnd);
+      redis.off('error', onError);
     };
     redis.on('ready', onReady);
     redis.on('end', onEnd);
+    redis.on('error', onError);
   });
 }

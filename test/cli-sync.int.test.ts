@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { start as startWorker, type RunningWorker } from '@pksync/worker';
+import type { Simulator } from '@pksync/simulator';
+import type { Config } from '@pksync/config';
+import { FAST_FETCH, simulatorWithSources, testConfig } from './support/harness.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs `pksync …` (services/cli) as a user would, with the test's database and Redis prefix. */
+function pksync(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((res) => child.on('exit', (code) => res({ code, out })));
+}
+
+describe('pksync sync / runs / migrate', () => {
+  const t = useTestDatabase();
+  const r = useTestRedis();
+  let config: Config;
+  let sim: Simulator;
+  let worker: RunningWorker;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    config = testConfig(t, r);
+    sim = await simulatorWithSources(t.db, config);
+    worker = await startWorker(config, { fetchLimits: FAST_FETCH });
+    env = {
+      DATABASE_URL: t.url,
+      REDIS_URL: config.redisUrl,
+      QUEUE_PREFIX: config.queuePrefix,
+      TOKEN_ENCRYPTION_KEY: config.tokenKey!.toString('hex'),
+      LOG_LEVEL: 'error',
+    };
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await sim?.close();
+  });
+
+  it('sync --province 16 --wait prints plain progress lines and a summary, exit 0', async () => {
+    const { code, out } = await pksync(
+      ['sync', '--province', '16', '--as-of', '2026-06-01', '--wait', '--reason', 'uji'],
+      env,
+    );
+    expect(out).toMatch(/run [0-9a-f-]{36} queued: province:16, 18 sources, as_of 2026-06-01/);
+    expect(out).toMatch(/sources \d+\/18 done/);
+    expect(out).toMatch(/\(province:16, as_of 2026-06-01\): completed in/);
+    expect(out).toMatch(/published version 1: \+\d+ added/);
+    expect(code).toBe(0);
+    const run = await t.db.selectFrom('runs').selectAll().executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ trigger: 'manual', reason: 'uji', scope_key: 'province:16' });
+    expect(run.requested_by).toMatch(/^cli(:.+)?$/);
+  });
+
+  it('runs --last 5 prints one line per run', async () => {
+    const { code, out } = await pksync(['runs', '--last', '5'], env);
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(out).toMatch(/province:16 +manual\(cli.*\) +as_of 2026-06-01 +completed/);
+  });
+
+  it('a bad scope is refused with a message naming it, exit 2, no run', async () => {
+    const bad = await pksync(['sync', '--region', '99.99'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/--region: "99.99" is not a region code/);
+    const two = await pksync(['sync', '--province', '16', '--region', '16.71'], env);
+    expect(two.code).toBe(2);
+    expect(two.out).toMatch(/give one scope only/);
+    const none = await pksync(['sync', '--source', 'no-such-source'], env);
+    expect(none.code).toBe(2);
+    expect(none.out).toMatch(/unknown source "no-such-source"/);
+    expect(await t.db.selectFrom('runs').select('id').execute()).toHaveLength(1);
+  });
+
+  it('migrate on an up-to-date database applies nothing and prints the reference summary', async () => {
+    const { code, out } = await pksync(['migrate'], env);
+    expect(code).toBe(0);
+    expect(out).toContain('schema is up to date');
+    expect(out).toMatch(/reference data: 552 regions, 4 levels, 17 grades/);
+  });
+});
