@@ -168,12 +168,15 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
       check: (who, b) => {
         if (who === 'own' || who === 'admin') {
           const h = b as {
-            officer: { nip: string; grade: string };
+            current: { nip: string; grade: string; email: string };
+            records: { grade: string }[];
             assignments: unknown[];
             changes: { version: number }[];
           };
-          expect(h.officer).toMatchObject({ nip: NIP_16, grade: 'III/d' });
-          expect(h.assignments).toHaveLength(2);
+          expect(h.current).toMatchObject({ nip: NIP_16, grade: 'III/d', email: 'budi@example.go.id' });
+          expect(h.records.map((r) => r.grade)).toEqual(['III/c', 'III/d']);
+          // Same agency, region and unit across both versions: one assignment.
+          expect(h.assignments).toHaveLength(1);
           expect(h.changes.map((c) => c.version)).toEqual([1, 2]);
         }
       },

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getOfficerHistoryView, listOfficers, VersionNotFoundError } from '@pksync/db';
+import { getOfficerHistory, listOfficers, VersionNotFoundError } from '@pksync/db';
+import { provinceOf } from '@pksync/reference';
 import { canSeeProvince } from '../auth.ts';
-import { ApiError, badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
+import { badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
 import {
   iso,
+  isoReq,
   IsoTime,
   Level,
   Limit,
@@ -41,14 +43,25 @@ export function normaliseNipParam(nip: string): string {
   return digits;
 }
 
-const Assignment = z.object({
-  region_code: z.string(),
+const HistoryRecord = z.object({
   source_id: z.string(),
-  unit: z.string(),
+  region_code: z.string(),
+  name: z.string(),
   level: z.string(),
   grade: z.string(),
+  unit: z.string(),
+  tmt_jabatan: z.string(),
   status: z.string(),
   active: z.boolean(),
+  past_retirement_age: z.boolean(),
+  from_version: z.number().int(),
+  to_version: z.number().int().nullable().describe('null: the current record'),
+});
+
+const Assignment = z.object({
+  source_id: z.string(),
+  region_code: z.string(),
+  unit: z.string(),
   from_version: z.number().int(),
   to_version: z.number().int().nullable(),
   from_at: IsoTime.nullable(),
@@ -57,13 +70,24 @@ const Assignment = z.object({
 
 const Change = z.object({
   version: z.number().int(),
-  published_at: IsoTime.nullable(),
+  published_at: IsoTime,
+  as_of: z.string(),
   change: z.enum(['added', 'removed', 'changed']),
   fields: z.array(z.string()),
   reason: z.string(),
   region_code: z.string(),
   source_id: z.string(),
   previous_region_code: z.string().nullable().describe('for a transfer (R10): where the officer came from'),
+});
+
+const Transfer = z.object({
+  version: z.number().int(),
+  at: IsoTime,
+  as_of: z.string(),
+  from_region_code: z.string().nullable(),
+  to_region_code: z.string(),
+  from_source_id: z.string().nullable(),
+  to_source_id: z.string(),
 });
 
 /** The register: paged list with filters and name search, and one officer with history. */
@@ -115,15 +139,19 @@ export const officerRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'key' },
       schema: {
         tags: ['register'],
-        summary: 'One officer with history (assignments, changes, transfers) — province and admin keys only',
+        summary: 'One officer with history (records, assignments, changes, transfers) — province and admin keys only',
         security: [{ apiKey: [] }],
         params: z.object({ nip: z.string().min(1).max(40) }),
         response: {
           200: z.object({
-            officer: Officer,
-            current: z.boolean().describe('false when the officer is no longer in the register'),
-            assignments: z.array(Assignment),
+            nip: z.string(),
+            current: Officer.nullable().describe(
+              'the current register entry; null when the officer has left the register',
+            ),
+            records: z.array(HistoryRecord).describe('every version of the record, oldest first'),
+            assignments: z.array(Assignment).describe('consecutive periods in one agency, region and unit'),
             changes: z.array(Change),
+            transfers: z.array(Transfer),
           }),
           400: ErrorBody,
           401: ErrorBody,
@@ -134,37 +162,79 @@ export const officerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const nip = normaliseNipParam(req.params.nip);
-      const h = await getOfficerHistoryView(app.ctx.db, nip);
+      const h = await getOfficerHistory(app.ctx.db, nip);
+      // Scope: the province of the current record, or of the last one for an officer who left.
+      const lastRegion = h ? (h.current?.region_code ?? h.records[h.records.length - 1]?.regionCode ?? null) : null;
       // A province key gets the same 403 for "elsewhere" and "nowhere": neither is revealed.
-      if (req.caller.role === 'province' && (!h || !canSeeProvince(req.caller, h.officer.provinceCode)))
+      if (req.caller.role === 'province' && (!lastRegion || !canSeeProvince(req.caller, provinceOf(lastRegion))))
         throw forbidden();
       if (!h) throw notFound('Pejabat dengan NIP ini');
-      if (req.caller.role === 'public') throw new ApiError(401, 'unauthorized', 'unreachable');
+      const c = h.current;
       return {
-        officer: officerFor(req.caller, h.officer),
-        current: h.current,
+        nip: h.nip,
+        current: c
+          ? officerFor(req.caller, {
+              id: Number(c.id),
+              nip: c.nip,
+              name: c.name,
+              gender: c.gender,
+              birthDate: c.birth_date,
+              level: c.level,
+              grade: c.grade,
+              unit: c.unit,
+              regionCode: c.region_code,
+              provinceCode: c.province_code,
+              sourceId: c.source_id,
+              tmtJabatan: c.tmt_jabatan,
+              status: c.status,
+              active: c.active,
+              email: c.email,
+              phone: c.phone,
+              pastRetirement: c.past_retirement,
+            })
+          : null,
+        records: h.records.map((r) => ({
+          source_id: r.sourceId,
+          region_code: r.regionCode,
+          name: r.name,
+          level: r.level,
+          grade: r.grade,
+          unit: r.unit,
+          tmt_jabatan: r.tmtJabatan,
+          status: r.status,
+          active: r.active,
+          past_retirement_age: r.pastRetirement,
+          from_version: r.validFrom,
+          to_version: r.validTo,
+        })),
         assignments: h.assignments.map((a) => ({
-          region_code: a.regionCode,
           source_id: a.sourceId,
+          region_code: a.regionCode,
           unit: a.unit,
-          level: a.level,
-          grade: a.grade,
-          status: a.status,
-          active: a.active,
           from_version: a.fromVersion,
           to_version: a.toVersion,
-          from_at: iso(a.fromAt),
-          to_at: iso(a.toAt),
+          from_at: iso(a.from),
+          to_at: iso(a.to),
         })),
-        changes: h.changes.map((c) => ({
-          version: c.version,
-          published_at: iso(c.publishedAt),
-          change: c.change,
-          fields: c.fields,
-          reason: c.reason,
-          region_code: c.regionCode,
-          source_id: c.sourceId,
-          previous_region_code: c.previousRegionCode,
+        changes: h.changes.map((ch) => ({
+          version: ch.version,
+          published_at: isoReq(ch.publishedAt),
+          as_of: ch.asOf,
+          change: ch.change,
+          fields: ch.fields,
+          reason: ch.reason,
+          region_code: ch.regionCode,
+          source_id: ch.sourceId,
+          previous_region_code: ch.previousRegionCode,
+        })),
+        transfers: h.transfers.map((t) => ({
+          version: t.version,
+          at: isoReq(t.at),
+          as_of: t.asOf,
+          from_region_code: t.fromRegionCode,
+          to_region_code: t.toRegionCode,
+          from_source_id: t.fromSourceId,
+          to_source_id: t.toSourceId,
         })),
       };
     },
