@@ -57,4 +57,42 @@ describe('scripts/demo', () => {
     expect(out).toContain('pnpm pksync sync --region 16.71 --wait');
     expect(code).toBe(0);
   }, 240_000);
+
+  it('without PKSYNC_DEMO_EXIT stays up until Ctrl-C, then stops cleanly', async () => {
+    // Ctrl-C on a terminal signals the whole foreground process group (pnpm, tsx, node).
+    const child = spawn('scripts/demo', ['--regions', '16.71', '--no-api'], {
+      cwd: ROOT,
+      detached: true,
+      env: {
+        ...process.env,
+        PKSYNC_DEMO_EXIT: '',
+        PKSYNC_SKIP_INSTALL: '1',
+        DATABASE_URL: dbUrl,
+        REDIS_URL: r.url,
+        QUEUE_PREFIX: r.prefix,
+        PORT: '0',
+        LOG_LEVEL: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const up = new Promise<void>((res) => {
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('press Ctrl-C to stop')) res();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+    });
+    const exited = new Promise<number | null>((res) => child.on('exit', res));
+    await Promise.race([up, exited]);
+    expect(out).toContain('press Ctrl-C to stop');
+    const t0 = Date.now();
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await exited;
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(out).toMatch(/SIGINT received, stopping/);
+    expect(out).toContain('==> stopped');
+    expect(code).toBe(0);
+  }, 240_000);
 });

@@ -305,6 +305,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void = co
     }
     print('services are running; press Ctrl-C to stop');
     await runUntilSignal({ close: stopAll }, config.shutdownTimeoutMs * 2, 'demo');
+    print('==> stopped');
   } finally {
     await stopAll();
   }
