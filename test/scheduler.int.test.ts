@@ -50,4 +50,24 @@ describe('two schedulers', () => {
     expect(next?.run.schedule_slot).toBe(`national:${calendarDateIn('Asia/Jakarta', tomorrow)}`);
     await waitForRun(db, next!.run.id);
   });
+
+  it('a tick that cannot enqueue (Redis down) does not use up the night: a later tick makes the run', async () => {
+    const night = new Date('2030-01-01T18:30:00Z'); // 2030-01-02 in Jakarta
+    const down = await startScheduler(
+      testConfig(t, { url: 'redis://127.0.0.1:1', prefix: r.prefix }, { SYNC_CRON: '0 1 * * *' }),
+    );
+    try {
+      expect(await down.tick(night)).toBeNull();
+    } finally {
+      await down.close();
+    }
+    const failed = await db.selectFrom('runs').selectAll().where('as_of', '=', '2030-01-02').execute();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: 'failed', schedule_slot: null, trigger: 'schedule' });
+    expect(failed[0]!.error).toMatch(/could not enqueue/);
+    const retried = await schedulers[0]!.tick(night);
+    expect(retried?.created).toBe(true);
+    expect(retried?.run.schedule_slot).toBe('national:2030-01-02');
+    expect((await waitForRun(db, retried!.run.id)).status).toBe('completed');
+  });
 });

@@ -18,7 +18,7 @@ export async function triggerRun(db: Db, queues: QueueClient, input: CreateRunIn
     await queues.enqueueRun({ runId: result.run.id, sourceIds: result.sourceIds });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    await markRunFailed(db, result.run.id, `could not enqueue the run: ${msg}`);
+    await markRunFailed(db, result.run.id, `could not enqueue the run: ${msg}`, { releaseScheduleSlot: true });
     throw new Error(`run ${result.run.id} could not be queued (is Redis reachable?): ${msg}`, { cause: e });
   }
   return result;

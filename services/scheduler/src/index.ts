@@ -5,6 +5,10 @@ import { createLogger, createQueueClient, triggerRun, type Logger } from '@pksyn
 
 export interface SchedulerStartOptions {
   log?: Logger;
+  /** After a tick that could not trigger the run (database or Redis down): retry this often … */
+  retryDelayMs?: number;
+  /** … this many times (default 30 × 60 s: the night's run is not lost to a short outage). */
+  retries?: number;
 }
 
 export interface RunningScheduler {
@@ -33,7 +37,8 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
   const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-scheduler' });
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
 
-  const tick = async (at: Date = new Date()): Promise<CreateRunResult | null> => {
+  /** One trigger; `retry` says whether a failure may pass (database or Redis down). */
+  const attempt = async (at: Date): Promise<{ result: CreateRunResult | null; retry: boolean }> => {
     const asOf = calendarDateIn(config.syncTimezone, at);
     try {
       const result = await triggerRun(db, queues, {
@@ -48,15 +53,28 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
       if (result.created) l.info({ asOf, sources: result.sourceIds.length }, 'nightly run queued');
       else
         l.info({ asOf, status: result.run.status }, 'nightly run already exists (another scheduler or a manual run)');
-      return result;
+      return { result, retry: false };
     } catch (e) {
-      if (e instanceof RunScopeError) log.warn({ asOf, reason: e.message }, 'nightly run not started');
-      else log.error({ err: e, asOf }, 'nightly run could not be triggered');
-      return null;
+      if (e instanceof RunScopeError) {
+        log.warn({ asOf, reason: e.message }, 'nightly run not started');
+        return { result: null, retry: false }; // nothing to retry: no enabled source
+      }
+      log.error({ err: e, asOf }, 'nightly run could not be triggered');
+      return { result: null, retry: true };
     }
   };
+  const tick = async (at: Date = new Date()) => (await attempt(at)).result;
 
-  const task: ScheduledTask = cron.schedule(config.syncCron, (ctx) => tick(ctx.date), {
+  let retryTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  // A failed tick (not a scope without sources) is retried for the same night until it works.
+  const tickWithRetry = async (at: Date, n = 0): Promise<void> => {
+    const { retry } = await attempt(at);
+    if (!retry || closed || n >= (options.retries ?? 30)) return;
+    log.warn({ retryInMs: options.retryDelayMs ?? 60_000, attempt: n + 1 }, 'retrying the nightly trigger');
+    retryTimer = setTimeout(() => void tickWithRetry(at, n + 1), options.retryDelayMs ?? 60_000);
+  };
+  const task: ScheduledTask = cron.schedule(config.syncCron, (ctx) => tickWithRetry(ctx.date), {
     timezone: config.syncTimezone,
     name: 'pksync-nightly-sync',
     noOverlap: true,
@@ -69,6 +87,8 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
     nextRun: () => task.getNextRun(),
     close() {
       closing ??= (async () => {
+        closed = true;
+        clearTimeout(retryTimer);
         await Promise.resolve(task.destroy()).catch(() => {});
         await queues.close();
         await db.destroy().catch(() => {});

@@ -491,10 +491,21 @@ export async function failInterruptedRuns(db: Db, reason: string): Promise<numbe
 }
 
 /** Marks a run failed (it could not complete); frees its scope for the next trigger. */
-export async function markRunFailed(db: Db, runId: string, error: string): Promise<boolean> {
+export async function markRunFailed(
+  db: Db,
+  runId: string,
+  error: string,
+  options: { releaseScheduleSlot?: boolean } = {},
+): Promise<boolean> {
   const res = await db
     .updateTable('runs')
-    .set({ status: 'failed', finished_at: sql`now()`, error: error.slice(0, 2000) })
+    .set({
+      status: 'failed',
+      finished_at: sql`now()`,
+      error: error.slice(0, 2000),
+      // A run that never started must not use up the night's slot: a retry may claim it.
+      ...(options.releaseScheduleSlot ? { schedule_slot: null } : {}),
+    })
     .where('id', '=', runId)
     .where('status', 'in', ['queued', 'running'])
     .executeTakeFirst();
