@@ -429,7 +429,8 @@ export async function completeRun(
     .updateTable('runs')
     .set({
       status: 'completed',
-      finished_at: sql`now()`,
+      // clock_timestamp(): now() is the transaction's start, i.e. when reconciliation began.
+      finished_at: sql`clock_timestamp()`,
       error: null,
       counts: jsonb(counts),
       version_published: pub?.version ?? null,
