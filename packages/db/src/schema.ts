@@ -8,6 +8,8 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T = Record<string, unknown>> = ColumnType<T, T | string, T | string>;
 /** `date` columns are returned as `YYYY-MM-DD` strings (see the type parser in db.ts). */
 type DateString = ColumnType<string, string, string>;
+/** A jsonb column with a database default. */
+type DefaultJson<T = Record<string, unknown>> = ColumnType<T, T | string | undefined, T | string>;
 
 export interface RegionTable {
   code: string;
@@ -47,8 +49,8 @@ export interface SourceTable {
   max_rows: number | null;
   last_success_at: Timestamp | null;
   last_content_hash: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
 }
 
 export type RunScopeKind = 'national' | 'province' | 'region' | 'source';
@@ -65,10 +67,10 @@ export interface RunTable {
   as_of: DateString;
   status: Generated<RunStatus>;
   schedule_slot: string | null;
-  counts: Generated<Json>;
+  counts: DefaultJson;
   version_published: number | null;
   error: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
 }
@@ -82,7 +84,7 @@ export interface SourceFetchTable {
   status: Generated<FetchStatus>;
   attempts: Generated<number>;
   content_hash: string | null;
-  counts: Generated<Json>;
+  counts: DefaultJson;
   error_code: string | null;
   error_message: string | null;
   started_at: Timestamp | null;
@@ -103,24 +105,29 @@ export interface FindingTable {
   nip: string | null;
   row: number | null;
   message: string;
-  details: Generated<Json>;
+  details: DefaultJson;
   first_run_id: string | null;
   last_run_id: string | null;
-  first_seen_at: Generated<Timestamp>;
-  last_seen_at: Generated<Timestamp>;
+  first_seen_at: DefaultTimestamp;
+  last_seen_at: DefaultTimestamp;
   acknowledged_at: Timestamp | null;
   acknowledged_by: string | null;
   ack_note: string | null;
   resolved_at: Timestamp | null;
   resolved_run_id: string | null;
+  /** R15 bookkeeping (migration 0007): when a digest last told the province about it. */
+  last_notified_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  notify_count: Generated<number>;
+  resolution_notified_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  escalated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface PublicationTable {
   version: number;
   run_id: string;
   as_of: DateString;
-  published_at: Generated<Timestamp>;
-  counts: Generated<Json>;
+  published_at: DefaultTimestamp;
+  counts: DefaultJson;
 }
 
 export interface OfficerRecordTable {
@@ -185,7 +192,7 @@ export interface HeldRemovalTable {
   resolved_run_id: string | null;
   resolved_at: Timestamp | null;
   resolution: 'confirmed' | 'repeated' | 'superseded' | null;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
 }
 
 export interface RejectedRecordTable {
@@ -280,8 +287,8 @@ export interface StagedSnapshotTable {
   formation_count: number;
   finding_count: number;
   rejected_count: number;
-  stats: Generated<Json>;
-  staged_at: Generated<Timestamp>;
+  stats: DefaultJson;
+  staged_at: DefaultTimestamp;
   reconciled_at: Timestamp | null;
   discarded_at: Timestamp | null;
 }
@@ -328,7 +335,7 @@ export interface StagedFindingTable {
   severity: string;
   row: number | null;
   nip: string | null;
-  details: Generated<Json>;
+  details: DefaultJson;
 }
 
 /** Single row: the as_of of the last register-wide R11/R12 evaluation (migration 0004_staging). */
@@ -342,7 +349,7 @@ export interface SourceListingTable {
   source_id: string;
   run_id: string;
   staged_at: Timestamp;
-  reconciled_at: Generated<Timestamp>;
+  reconciled_at: DefaultTimestamp;
 }
 
 export interface Database {
@@ -384,3 +391,7 @@ export type OfficerRecord = Selectable<OfficerRecordTable>;
 export type PublicationChange = Selectable<PublicationChangeTable>;
 export type FormationRow = Selectable<FormationTable>;
 export type HeldRemoval = Selectable<HeldRemovalTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type AlertContactRow = Selectable<AlertContactTable>;
+export type AlertOutboxRow = Selectable<AlertOutboxTable>;
