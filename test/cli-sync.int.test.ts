@@ -19,7 +19,7 @@ function pksync(args: string[], env: Record<string, string>): Promise<{ code: nu
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((res) => child.on('exit', (code) => res({ code, out })));
+  return new Promise((res) => child.on('close', (code) => res({ code, out })));
 }
 
 describe('pksync sync / runs / migrate', () => {

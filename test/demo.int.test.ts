@@ -44,7 +44,7 @@ describe('scripts/demo', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((res) => child.on('exit', res));
+    const code = await new Promise<number | null>((res) => child.on('close', res));
     expect(out).toContain(`database ${dbName} created`);
     expect(out).toContain('applied 0001_base');
     expect(out).toMatch(/national sync started: run [0-9a-f-]{36}/);
@@ -59,7 +59,8 @@ describe('scripts/demo', () => {
   }, 240_000);
 
   it('without PKSYNC_DEMO_EXIT stays up until Ctrl-C, then stops cleanly', async () => {
-    // Ctrl-C on a terminal signals the whole foreground process group (pnpm, tsx, node).
+    // Ctrl-C on a terminal signals the whole foreground process group (pnpm, tsx, node). 'close'
+    // (not 'exit') so that everything the demo printed has been read.
     const child = spawn('scripts/demo', ['--regions', '16.71', '--no-api'], {
       cwd: ROOT,
       detached: true,
@@ -84,13 +85,13 @@ describe('scripts/demo', () => {
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
     });
-    const exited = new Promise<number | null>((res) => child.on('exit', res));
+    const exited = new Promise<number | null>((res) => child.on('close', res));
     await Promise.race([up, exited]);
     expect(out).toContain('press Ctrl-C to stop');
     const t0 = Date.now();
     process.kill(-child.pid!, 'SIGINT');
     const code = await exited;
-    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(Date.now() - t0).toBeLessThan(40_000);
     expect(out).toMatch(/SIGINT received, stopping/);
     expect(out).toContain('==> stopped');
     expect(code).toBe(0);
