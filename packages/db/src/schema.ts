@@ -352,11 +352,33 @@ export interface SourceListingTable {
   reconciled_at: DefaultTimestamp;
 }
 
+/** `uploads` (migration 0002): one operator file of an `upload` source. */
+export interface UploadTable {
+  id: Generated<number>;
+  source_id: string;
+  filename: string;
+  content_type: string | null;
+  sha256: string;
+  size_bytes: number;
+  uploaded_by: string;
+  uploaded_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  note: string | null;
+}
+
+/** `upload_chunks` (migration 0002): the file's bytes in order, 1 MiB each. */
+export interface UploadChunkTable {
+  upload_id: number;
+  seq: number;
+  data: Buffer;
+}
+
 export interface Database {
   regions: RegionTable;
   levels: LevelTable;
   grades: GradeTable;
   sources: SourceTable;
+  uploads: UploadTable;
+  upload_chunks: UploadChunkTable;
   runs: RunTable;
   source_fetches: SourceFetchTable;
   findings: FindingTable;

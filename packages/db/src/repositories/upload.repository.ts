@@ -1,36 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { ColumnType, Generated, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-
-/** `uploads` (migration 0002): one operator file of an `upload` source. */
-export interface UploadTable {
-  id: Generated<number>;
-  source_id: string;
-  filename: string;
-  content_type: string | null;
-  sha256: string;
-  size_bytes: number;
-  uploaded_by: string;
-  uploaded_at: ColumnType<Date, Date | string | undefined, Date | string>;
-  note: string | null;
-}
-
-/** `upload_chunks` (migration 0002): the file's bytes in order, 1 MiB each. */
-export interface UploadChunkTable {
-  upload_id: number;
-  seq: number;
-  data: Buffer;
-}
-
-// A type alias (not an interface) so it satisfies Kysely's `withTables` constraint.
-export type UploadTables = {
-  uploads: UploadTable;
-  upload_chunks: UploadChunkTable;
-};
-
-type UploadDb = Kysely<Database & UploadTables>;
-const withUploads = (db: Kysely<Database>): UploadDb => db.withTables<UploadTables>();
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -100,61 +71,59 @@ export async function saveUpload(
     maxBytes: number;
   },
 ): Promise<UploadInfo> {
-  return withUploads(db)
-    .transaction()
-    .execute(async (trx) => {
-      const { id } = await trx
-        .insertInto('uploads')
-        .values({
-          source_id: input.sourceId,
-          filename: input.filename,
-          content_type: input.contentType ?? null,
-          sha256: '',
-          size_bytes: 0,
-          uploaded_by: input.uploadedBy,
-          note: input.note ?? null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const hash = createHash('sha256');
-      let size = 0;
-      let seq = 0;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      // Writes whole 1 MiB chunks (and, at the end, the rest): one chunk in memory at a time.
-      const flush = async (final: boolean) => {
-        while (pendingBytes >= CHUNK_BYTES || (final && pendingBytes > 0)) {
-          const all = Buffer.concat(pending, pendingBytes);
-          const data = all.subarray(0, Math.min(CHUNK_BYTES, all.length));
-          const rest = all.subarray(data.length);
-          pending = rest.length ? [rest] : [];
-          pendingBytes = rest.length;
-          await trx.insertInto('upload_chunks').values({ upload_id: id, seq: seq++, data }).execute();
-        }
-      };
-      for await (const raw of input.content as AsyncIterable<Buffer | Uint8Array>) {
-        const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
-        size += chunk.length;
-        if (size > input.maxBytes) throw new UploadTooLargeError(input.maxBytes);
-        hash.update(chunk);
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= CHUNK_BYTES) await flush(false);
+  return db.transaction().execute(async (trx) => {
+    const { id } = await trx
+      .insertInto('uploads')
+      .values({
+        source_id: input.sourceId,
+        filename: input.filename,
+        content_type: input.contentType ?? null,
+        sha256: '',
+        size_bytes: 0,
+        uploaded_by: input.uploadedBy,
+        note: input.note ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const hash = createHash('sha256');
+    let size = 0;
+    let seq = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    // Writes whole 1 MiB chunks (and, at the end, the rest): one chunk in memory at a time.
+    const flush = async (final: boolean) => {
+      while (pendingBytes >= CHUNK_BYTES || (final && pendingBytes > 0)) {
+        const all = Buffer.concat(pending, pendingBytes);
+        const data = all.subarray(0, Math.min(CHUNK_BYTES, all.length));
+        const rest = all.subarray(data.length);
+        pending = rest.length ? [rest] : [];
+        pendingBytes = rest.length;
+        await trx.insertInto('upload_chunks').values({ upload_id: id, seq: seq++, data }).execute();
       }
-      await flush(true);
-      const row = await trx
-        .updateTable('uploads')
-        .set({ sha256: hash.digest('hex'), size_bytes: size })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toInfo(row);
-    });
+    };
+    for await (const raw of input.content as AsyncIterable<Buffer | Uint8Array>) {
+      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+      size += chunk.length;
+      if (size > input.maxBytes) throw new UploadTooLargeError(input.maxBytes);
+      hash.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= CHUNK_BYTES) await flush(false);
+    }
+    await flush(true);
+    const row = await trx
+      .updateTable('uploads')
+      .set({ sha256: hash.digest('hex'), size_bytes: size })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toInfo(row);
+  });
 }
 
 /** Uploads of a source, newest first (metadata only). */
 export async function listUploads(db: Kysely<Database>, sourceId: string, limit = 50): Promise<UploadInfo[]> {
-  const rows = await withUploads(db)
+  const rows = await db
     .selectFrom('uploads')
     .selectAll()
     .where('source_id', '=', sourceId)
@@ -166,10 +135,9 @@ export async function listUploads(db: Kysely<Database>, sourceId: string, limit 
 
 /** The bytes of an upload, chunk by chunk (one chunk in memory at a time). */
 export function openUpload(db: Kysely<Database>, uploadId: string): Readable {
-  const udb = withUploads(db);
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let seq = 0; ; seq++) {
-      const row = await udb
+      const row = await db
         .selectFrom('upload_chunks')
         .select('data')
         .where('upload_id', '=', Number(uploadId))
@@ -184,7 +152,7 @@ export function openUpload(db: Kysely<Database>, uploadId: string): Readable {
 
 /** The newest upload of a source, or null. */
 export async function latestUpload(db: Kysely<Database>, sourceId: string): Promise<StoredUploadRecord | null> {
-  const row = await withUploads(db)
+  const row = await db
     .selectFrom('uploads')
     .selectAll()
     .where('source_id', '=', sourceId)
