@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotNormaliser, type RawRecord } from '@pksync/core';
-import { useTestDatabase } from '@pksync/testing';
+import { useTestDatabase, insertSource } from '@pksync/testing';
 import { addContact, reconcileRun, stageSnapshot, type Db } from '@pksync/db';
 import { deliverDue, writeDigestOutbox, type NotifyConfig } from './index.ts';
 import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from './test-support.ts';
@@ -131,23 +131,7 @@ describe('R15 digests from a real reconciliation run', () => {
       tokenKey: key,
     };
     for (const [id, s] of Object.entries(world)) {
-      await t.db
-        .insertInto('sources')
-        .values({
-          id,
-          agency: `Dinas ${id}`,
-          region_code: s.region,
-          transport: 'upload',
-          url: null,
-          formations_url: null,
-          token_encrypted: null,
-          timeout_s: null,
-          max_bytes: null,
-          max_rows: null,
-          last_success_at: null,
-          last_content_hash: null,
-        })
-        .execute();
+      await insertSource(t.db, { id: id, regionCode: s.region });
     }
     await addContact(t.db, { provinceCode: '16', kind: 'email', address: 'data@sumsel.go.id' }, key);
     await addContact(

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { loadConfig } from '@pksync/config';
 import { normaliseName } from '@pksync/core';
-import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { useTestDatabase, useTestRedis, insertSource } from '@pksync/testing';
 import { start as startWorker, type RunningWorker } from '@pksync/worker';
 import { neutraliseCell } from '../src/index.ts';
 import { createKeys, startTestApi, type Keys, type TestApi } from './helpers.ts';
@@ -40,23 +40,11 @@ describe('hostile strings travel through upload → register → API unchanged; 
 
   beforeAll(async () => {
     keys = await createKeys(t.db);
-    await t.db
-      .insertInto('sources')
-      .values({
-        id: '16.71-disnaker',
-        agency: 'Dinas Tenaga Kerja Kota Palembang',
-        region_code: '16.71',
-        transport: 'upload',
-        url: null,
-        formations_url: null,
-        token_encrypted: null,
-        timeout_s: null,
-        max_bytes: null,
-        max_rows: null,
-        last_success_at: null,
-        last_content_hash: null,
-      })
-      .execute();
+    await insertSource(t.db, {
+      id: '16.71-disnaker',
+      regionCode: '16.71',
+      agency: 'Dinas Tenaga Kerja Kota Palembang',
+    });
     api = await startTestApi(t.db, r.url, r.prefix);
     const config = loadConfig({
       DATABASE_URL: t.url,

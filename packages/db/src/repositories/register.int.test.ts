@@ -10,7 +10,7 @@ import {
   type SnapshotResult,
 } from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
-import { useTestDatabase } from '@pksync/testing';
+import { useTestDatabase, insertSource } from '@pksync/testing';
 import type { Db } from '../db.ts';
 import {
   confirmRemoval,
@@ -85,23 +85,7 @@ function formation(regionCode: string, level: LevelCode, approved: number, need:
 type FetchSpec = SnapshotResult | 'unchanged' | { failed: string };
 
 async function addSource(db: Db, id: string, region: string): Promise<void> {
-  await db
-    .insertInto('sources')
-    .values({
-      id,
-      agency: `Dinas ${id}`,
-      region_code: region,
-      transport: 'upload',
-      url: null,
-      formations_url: null,
-      token_encrypted: null,
-      timeout_s: null,
-      max_bytes: null,
-      max_rows: null,
-      last_success_at: null,
-      last_content_hash: null,
-    })
-    .execute();
+  await insertSource(db, { id: id, regionCode: region });
 }
 
 async function newRun(db: Db, asOf: string): Promise<string> {

@@ -1,0 +1,31 @@
+import type { Db, NewSource } from '@pksync/db';
+
+/**
+ * Inserts a source row for a test: an `upload` source of `regionCode` unless told otherwise.
+ *
+ * @example await insertSource(t.db, { id: '16.71-disnaker', regionCode: '16.71' });
+ */
+export async function insertSource(
+  db: Db,
+  s: { id: string; regionCode: string; agency?: string } & Partial<Omit<NewSource, 'id' | 'region_code' | 'agency'>>,
+): Promise<void> {
+  const { id, regionCode, agency, ...rest } = s;
+  await db
+    .insertInto('sources')
+    .values({
+      id,
+      agency: agency ?? `Dinas ${id}`,
+      region_code: regionCode,
+      transport: 'upload',
+      url: null,
+      formations_url: null,
+      token_encrypted: null,
+      timeout_s: null,
+      max_bytes: null,
+      max_rows: null,
+      last_success_at: null,
+      last_content_hash: null,
+      ...rest,
+    })
+    .execute();
+}
