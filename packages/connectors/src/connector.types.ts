@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RawSnapshotInfo } from './raw-hash.ts';
 
 /** The four transports of exchange-format-v1.md. */
 export type Transport = 'api' | 'csv' | 'xlsx' | 'upload';
@@ -78,6 +79,13 @@ export interface FetchContext {
   asOf: string;
   limits?: Partial<FetchLimits>;
   log?: ConnectorLogger;
+  /**
+   * Called once, after the whole snapshot has been received (every file / every API page) and
+   * before the first record is parsed, with the sha256 of its raw bytes. Return true when that
+   * hash is the one already reconciled: the fetch then ends without parsing or yielding anything
+   * (the repeat-run fast path). Not called for a fetch that fails.
+   */
+  beforeParse?: (raw: RawSnapshotInfo) => boolean | Promise<boolean>;
 }
 
 /**

@@ -6,6 +6,7 @@ export * from './csv/csv.connector.ts';
 export * from './xlsx/xlsx.connector.ts';
 export * from './upload/upload.connector.ts';
 export * from './snapshot-hash.ts';
+export * from './raw-hash.ts';
 export * from './sources-file.ts';
 export { parseRetryAfter, backoffDelay } from './http/http-client.ts';
 export * from './parsers/index.ts';

@@ -123,14 +123,28 @@ function excelDate(text: string): Date | string {
  * A workbook with sheets `pejabat` and `formasi`, written with ExcelJS's streaming writer (rows
  * are committed as they are produced, not held). NIPs are text cells, except the seeded
  * `nip_scientific` defect, written as a number cell (the digits an Excel user loses).
+ *
+ * `stamp` is the workbook's created/modified time and every zip entry's time: the same rows give
+ * the same bytes (as a file re-served unchanged would), so raw-byte hashes and ETags are stable.
  */
 export function officersXlsx(
   rows: Iterable<SimOfficer | null>,
   formations: readonly FormationFields[],
   style: AgencyStyle,
+  stamp: Date = new Date(Date.UTC(2026, 0, 1)),
 ): Readable {
   const out = new PassThrough();
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  // ExcelJS stamps each zip entry with the current time (two of them inside its constructor) and
+  // its archiver takes no default date: pin the clock while it is built, then every later entry.
+  const wb = atFixedTime(
+    stamp,
+    () => new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false }),
+  );
+  wb.created = stamp;
+  wb.modified = stamp;
+  const zip = (wb as unknown as { zip: { append(src: unknown, data: { name: string; date?: Date }): unknown } }).zip;
+  const append = zip.append.bind(zip);
+  zip.append = (src, data) => append(src, { ...data, date: stamp });
   const run = async () => {
     const ws = wb.addWorksheet('pejabat');
     ws.addRow(headersOf(style)).commit();
@@ -158,4 +172,24 @@ export function officersXlsx(
   };
   run().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
   return out;
+}
+
+/** Runs a synchronous `make` with `new Date()` / `Date.now()` answering `stamp`. */
+function atFixedTime<T>(stamp: Date, make: () => T): T {
+  const RealDate = Date;
+  class FixedDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(stamp.getTime());
+      else super(...(args as [string | number | Date]));
+    }
+    static override now(): number {
+      return stamp.getTime();
+    }
+  }
+  globalThis.Date = FixedDate as DateConstructor;
+  try {
+    return make();
+  } finally {
+    globalThis.Date = RealDate;
+  }
 }

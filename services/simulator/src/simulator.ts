@@ -257,7 +257,12 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
         return streamBody(
           res,
           'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-          officersXlsx(rowsOf(agency), formationsOf(seed, agency, formationYears()), agency.style),
+          officersXlsx(
+            rowsOf(agency),
+            formationsOf(seed, agency, formationYears()),
+            agency.style,
+            new Date(`${baseDate}T00:00:00Z`),
+          ),
           truncate,
         );
     }

@@ -1,13 +1,11 @@
 import { createSnapshotNormaliser, type SnapshotResult } from '@pksync/core';
-import { createConnector, hashSnapshot, isFetchError, type ConnectorDeps, type FetchLimits } from '@pksync/connectors';
+import { createConnector, isFetchError, type ConnectorDeps, type FetchLimits } from '@pksync/connectors';
 import {
+  claimSourceFetch,
   finishSourceFetch,
-  getRun,
   getSourceRow,
-  hasOpenHeldRemoval,
   noteFetchAttemptError,
   stageSnapshot,
-  startSourceFetch,
   toSourceWithToken,
   type Db,
 } from '@pksync/db';
@@ -33,25 +31,29 @@ const message = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : St
  * `source.fetch`: fetch → normalise (R1–R7) → stage one source for one run.
  *
  * R9: a fetch that still fails after its attempts marks the source's fetch failed and the job
- * completes, so one failed source never fails the run. A snapshot whose content hash equals the
- * source's last reconciled one is `unchanged`: not staged, not reconciled again.
+ * completes, so one failed source never fails the run. The content hash is the sha256 of the
+ * snapshot's raw bytes (files, or API pages in order), known once it is downloaded: when it equals
+ * the source's last reconciled one the snapshot is `unchanged` and is not even parsed, staged or
+ * reconciled again — unless the source has a held removal open (R8: the same snapshot again must
+ * be reconciled, which applies the removal).
  */
 export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fetch'> {
   const { db } = deps;
   return async ({ runId, sourceId }, ctx): Promise<FetchSourceSummary> => {
-    const fetchRow = await startSourceFetch(db, runId, sourceId);
-    if (!fetchRow) {
+    const claimed = await claimSourceFetch(db, runId, sourceId);
+    if (!claimed) {
       ctx.log.info('fetch already finished (duplicate or recovered execution): nothing to do');
       return { status: 'already_done' };
     }
+    const fetchRow = claimed.fetch;
     const fail = async (errorCode: string, errorMessage: string): Promise<FetchSourceSummary> => {
       await finishSourceFetch(db, fetchRow.id, { status: 'failed', errorCode, errorMessage });
       ctx.log.warn({ errorCode, error: errorMessage }, 'source failed (R9: its published entries stay, marked stale)');
       return { status: 'failed', errorCode };
     };
 
-    const run = await getRun(db, runId);
-    if (!run) throw new PermanentError(`run ${runId} does not exist`);
+    const asOf = claimed.asOf;
+    if (asOf === null) throw new PermanentError(`run ${runId} does not exist`);
     const row = await getSourceRow(db, sourceId);
     if (!row) return fail('source_missing', `source ${sourceId} no longer exists`);
     let source;
@@ -62,19 +64,32 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
     }
 
     const started = performance.now();
-    let digest: { sha256: string; items: number } | undefined;
-    let result: SnapshotResult;
+    let raw: { sha256: string; bytes: number } | undefined;
+    let unchanged = false;
+    // R8: with a held removal open the same snapshot must be reconciled again, so never skip it.
+    const knownHash = claimed.heldRemovalOpen ? null : row.last_content_hash;
+    let result: SnapshotResult | undefined;
     try {
-      const normaliser = createSnapshotNormaliser({ sourceRegion: source.regionCode, asOf: run.as_of });
       const connector = createConnector(source.transport, deps.connectorDeps);
-      const items = connector.fetch(source, { signal: ctx.signal, asOf: run.as_of, limits: deps.limits, log: ctx.log });
-      for await (const item of hashSnapshot(items, (d) => (digest = d))) {
+      const items = connector.fetch(source, {
+        signal: ctx.signal,
+        asOf,
+        limits: deps.limits,
+        log: ctx.log,
+        beforeParse: (r) => {
+          raw = r;
+          unchanged = knownHash !== null && r.sha256 === knownHash;
+          return unchanged;
+        },
+      });
+      const normaliser = createSnapshotNormaliser({ sourceRegion: source.regionCode, asOf });
+      for await (const item of items) {
         if (item.kind === 'officer') normaliser.addOfficer(item.record, item.position);
         else normaliser.addFormation(item.record, item.position);
       }
       // R9 invariant: only a snapshot read to its end is used.
-      if (!digest) throw new Error('snapshot ended without a content hash');
-      result = normaliser.finish();
+      if (!raw) throw new Error('snapshot ended without a content hash');
+      if (!unchanged) result = normaliser.finish();
     } catch (e) {
       if (ctx.signal.aborted) throw e; // shutdown: released, another worker retries
       const retryable = isFetchError(e) ? e.retryable : false;
@@ -86,6 +101,13 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       if (!isFetchError(e)) ctx.log.error({ err: e }, 'unexpected error while reading the source');
       return fail(code, message(e));
     }
+    const digest = raw;
+    if (unchanged || !result) {
+      const counts = { bytes: digest.bytes, fetchMs: Math.round(performance.now() - started) };
+      await finishSourceFetch(db, fetchRow.id, { status: 'unchanged', contentHash: digest.sha256, counts });
+      ctx.log.info({ counts }, 'source unchanged since its last reconciled snapshot: not parsed, not staged');
+      return { status: 'unchanged', counts };
+    }
     const fetchMs = Math.round(performance.now() - started);
     const counts = {
       rows: result.stats.rows,
@@ -94,14 +116,9 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       duplicates: result.stats.duplicates,
       officers: result.accepted.length,
       formations: result.formations.length,
+      bytes: digest.bytes,
       fetchMs,
     };
-
-    if (digest.sha256 === row.last_content_hash && !(await hasOpenHeldRemoval(db, sourceId))) {
-      await finishSourceFetch(db, fetchRow.id, { status: 'unchanged', contentHash: digest.sha256, counts });
-      ctx.log.info({ counts }, 'source unchanged since its last reconciled snapshot: not staged');
-      return { status: 'unchanged', counts };
-    }
 
     const stageStarted = performance.now();
     await stageSnapshot(db, { runId, sourceId, fetchId: fetchRow.id, result, contentHash: digest.sha256 });

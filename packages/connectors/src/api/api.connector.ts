@@ -1,4 +1,8 @@
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { FetchError } from '../fetch-error.ts';
+import { combineRawParts, sha256Hex, skipParse, type RawPart } from '../raw-hash.ts';
 import {
   createHttpSession,
   getWithRetry,
@@ -17,8 +21,10 @@ import {
 
 /**
  * The `api` transport (exchange-format-v1.md § api): `GET {url}/officers?limit=…[&cursor=…]`
- * following `next_cursor`, then `GET {url}/formations?year=…`. Only one page is held in memory at
- * a time; bytes and records are counted over the whole snapshot.
+ * following `next_cursor`, then `GET {url}/formations?year=…`. Every page is downloaded and
+ * checked before the first record is yielded; raw pages are kept (memory up to 4 MB, then a
+ * private temp file) and hashed, so `ctx.beforeParse` can skip an unchanged snapshot. Bytes and
+ * records are counted over the whole snapshot.
  *
  * @example
  * for await (const item of createApiConnector().fetch(source, { signal, asOf: '2026-11-27' })) stage(item);
@@ -45,38 +51,100 @@ async function* fetchApi(
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
   const base = source.url;
   const seenCursors = new Set<string>();
-  let cursor: string | null = null;
-  let position = 0;
-  do {
-    const url = endpoint(base, 'officers');
-    url.searchParams.set('limit', String(limits.pageSize));
-    if (cursor !== null) url.searchParams.set('cursor', cursor);
-    const page = await getPage(session, url.toString(), budget, true);
-    takeRows(budget, page.data.length, limits.maxRows);
-    for (const record of page.data) {
-      yield { kind: 'officer', position: position++, record };
-    }
-    // A server that hands back a cursor it already gave would loop for ever.
-    if (page.nextCursor !== null && seenCursors.has(page.nextCursor)) {
-      throw new FetchError('invalid_response', 'next_cursor repeats an earlier cursor', { retryable: false });
-    }
-    if (page.nextCursor !== null) seenCursors.add(page.nextCursor);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
+  const store = new PageStore();
+  try {
+    // 1. Download: every page, checked (shape, cursor, limits) and kept raw, before any record
+    //    goes out (R9: a fetch that fails on page 7 has yielded nothing).
+    const parts: RawPart[] = [];
+    let cursor: string | null = null;
+    do {
+      const url = endpoint(base, 'officers');
+      url.searchParams.set('limit', String(limits.pageSize));
+      if (cursor !== null) url.searchParams.set('cursor', cursor);
+      const page = await getPage(session, url.toString(), budget, true);
+      takeRows(budget, page.data.length, limits.maxRows);
+      parts.push({ label: `officers#${parts.length}`, sha256: sha256Hex(page.body), bytes: page.body.length });
+      await store.add(page.body);
+      // A server that hands back a cursor it already gave would loop for ever.
+      if (page.nextCursor !== null && seenCursors.has(page.nextCursor)) {
+        throw new FetchError('invalid_response', 'next_cursor repeats an earlier cursor', { retryable: false });
+      }
+      if (page.nextCursor !== null) seenCursors.add(page.nextCursor);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    const officerPages = parts.length;
 
-  const formationsUrl = endpoint(base, 'formations');
-  formationsUrl.searchParams.set('year', ctx.asOf.slice(0, 4));
-  const formations = await getPage(session, formationsUrl.toString(), budget, false);
-  takeRows(budget, formations.data.length, limits.maxRows);
-  let fPosition = 0;
-  for (const record of formations.data) {
-    yield { kind: 'formation', position: fPosition++, record };
+    const year = ctx.asOf.slice(0, 4);
+    const formationsUrl = endpoint(base, 'formations');
+    formationsUrl.searchParams.set('year', year);
+    const formations = await getPage(session, formationsUrl.toString(), budget, false);
+    takeRows(budget, formations.data.length, limits.maxRows);
+    parts.push({ label: `formations?year=${year}`, sha256: sha256Hex(formations.body), bytes: formations.body.length });
+    throwIfFetchAborted(session);
+
+    // 2. Unchanged raw pages: nothing to parse.
+    if (await skipParse(ctx, combineRawParts('api', parts))) return;
+
+    // 3. Parse: the pages again, one at a time (already checked, so this cannot fail on shape).
+    let position = 0;
+    for (let i = 0; i < officerPages; i++) {
+      const { data } = parseBody(await store.get(i));
+      for (const record of data) yield { kind: 'officer', position: position++, record };
+    }
+    let fPosition = 0;
+    for (const record of formations.data) yield { kind: 'formation', position: fPosition++, record };
+    throwIfFetchAborted(session);
+    ctx.log?.debug(
+      { source: source.id, officers: position, formations: fPosition, attempts: session.attempts },
+      'api fetch done',
+    );
+  } finally {
+    await store.close();
   }
-  throwIfFetchAborted(session);
-  ctx.log?.debug(
-    { source: source.id, officers: position, formations: fPosition, attempts: session.attempts },
-    'api fetch done',
-  );
+}
+
+/** Raw page bodies of one fetch: in memory up to {@link PageStore.MEMORY_BYTES}, then in a temp file. */
+class PageStore {
+  static readonly MEMORY_BYTES = 4 * 1024 * 1024;
+  private readonly memory: Buffer[] = [];
+  private memoryBytes = 0;
+  private dir: string | null = null;
+  private file: FileHandle | null = null;
+  private fileBytes = 0;
+  /** Per page: its buffer in memory, or [offset, length] in the file. */
+  private readonly index: (Buffer | [number, number])[] = [];
+
+  async add(body: Buffer): Promise<void> {
+    if (this.file === null && this.memoryBytes + body.length <= PageStore.MEMORY_BYTES) {
+      this.memory.push(body);
+      this.memoryBytes += body.length;
+      this.index.push(body);
+      return;
+    }
+    if (this.file === null) {
+      this.dir = await mkdtemp(path.join(tmpdir(), 'pksync-api-'));
+      this.file = await open(path.join(this.dir, 'pages.bin'), 'w+');
+    }
+    await this.file.write(body, 0, body.length, this.fileBytes);
+    this.index.push([this.fileBytes, body.length]);
+    this.fileBytes += body.length;
+  }
+
+  async get(i: number): Promise<Buffer> {
+    const at = this.index[i];
+    if (at === undefined) throw new Error(`page ${i} was not stored`);
+    if (Buffer.isBuffer(at)) return at;
+    const buf = Buffer.allocUnsafe(at[1]);
+    await this.file!.read(buf, 0, at[1], at[0]);
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    this.memory.length = 0;
+    this.index.length = 0;
+    await this.file?.close().catch(() => {});
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
 }
 
 /** `{base}/{segment}`, keeping any query string of the base URL (some agencies put a key there). */
@@ -94,6 +162,12 @@ function endpoint(base: string, segment: string): URL {
 interface Page {
   data: Record<string, unknown>[];
   nextCursor: string | null;
+  /** The response body as received (hashed, and parsed again after the download phase). */
+  body: Buffer;
+}
+
+function parseBody(body: Buffer): { data: Record<string, unknown>[] } {
+  return JSON.parse(body.toString('utf8')) as { data: Record<string, unknown>[] };
 }
 
 function takeRows(budget: { rows: number }, n: number, maxRows: number): void {
@@ -116,12 +190,12 @@ async function getPage(session: HttpSession, url: string, budget: { bytes: numbe
         status: res.status,
       });
     }
-    return checkShape(json, paged, new URL(url).pathname);
+    return { ...checkShape(json, paged, new URL(url).pathname), body };
   });
 }
 
 /** `{"data": [object…], "next_cursor": string|null}`; anything else fails the fetch. */
-function checkShape(json: unknown, paged: boolean, path: string): Page {
+function checkShape(json: unknown, paged: boolean, path: string): Omit<Page, 'body'> {
   const bad = (why: string) =>
     new FetchError('invalid_response', `response from ${path}: ${why}`, { retryable: false });
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,14 +10,15 @@ import { getWithRetry, tooLarge, type HttpSession } from './http-client.ts';
  * GETs `url` into `filePath` (streamed, never held in memory), with the session's retries.
  * `budget.bytes` is the remaining snapshot allowance; it is reduced by the file's size, and a
  * file that would exceed it fails with `payload_too_large` (the partial file is overwritten or
- * removed by the caller's temporary directory clean-up).
+ * removed by the caller's temporary directory clean-up). Returns the file's size and the sha256 of
+ * its bytes, hashed as they stream by (no second read).
  */
 export async function downloadToFile(
   session: HttpSession,
   url: string,
   filePath: string,
   budget: { bytes: number },
-): Promise<number> {
+): Promise<{ bytes: number; sha256: string }> {
   return getWithRetry(session, url, '*/*', async (res, signal, touch) => {
     const max = budget.bytes;
     const declared = Number(res.headers.get('content-length'));
@@ -25,12 +27,17 @@ export async function downloadToFile(
       throw tooLarge('file', session.limits.maxBytes);
     }
     let total = 0;
+    // A fresh hash per attempt: a retried download starts again from the first byte.
+    const hash = createHash('sha256');
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         touch();
         total += chunk.length;
         if (total > max) cb(tooLarge('file', session.limits.maxBytes));
-        else cb(null, chunk);
+        else {
+          hash.update(chunk);
+          cb(null, chunk);
+        }
       },
     });
     const body = res.body
@@ -38,6 +45,6 @@ export async function downloadToFile(
       : Readable.from([] as Buffer[]);
     await pipeline(body, counter, createWriteStream(filePath), { signal });
     budget.bytes -= total;
-    return total;
+    return { bytes: total, sha256: hash.digest('hex') };
   });
 }

@@ -5,12 +5,14 @@ import { pipeline } from 'node:stream/promises';
 import { FetchError } from '../fetch-error.ts';
 import { tooLarge } from '../http/http-client.ts';
 import { agencyFileItems, withTempDirGen } from '../file-snapshot.ts';
+import { combineRawParts, skipParse } from '../raw-hash.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /**
  * The `upload` transport: the source's latest operator upload (CSV or XLSX, kept in PostgreSQL
  * with its hash, size, uploader and time) is copied to a private temporary file, then parsed.
- * No upload yet fails with `no_upload` (not retryable: an operator must upload first).
+ * No upload yet fails with `no_upload` (not retryable: an operator must upload first). The raw hash
+ * comes from the upload's stored sha256, so an upload already reconciled is not even copied.
  */
 export function createUploadConnector(deps: ConnectorDeps = {}): Connector {
   return {
@@ -23,6 +25,8 @@ export function createUploadConnector(deps: ConnectorDeps = {}): Connector {
           throw new FetchError('no_upload', `source ${source.id} has no uploaded file yet`, { retryable: false });
         }
         if (upload.sizeBytes > limits.maxBytes) throw tooLarge(`upload ${upload.filename}`, limits.maxBytes);
+        const raw = combineRawParts('upload', [{ label: 'upload', sha256: upload.sha256, bytes: upload.sizeBytes }]);
+        if (await skipParse(ctx, raw)) return;
         const ext =
           path
             .extname(upload.filename)

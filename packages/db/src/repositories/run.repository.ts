@@ -233,6 +233,42 @@ export async function startSourceFetch(db: Db, runId: string, sourceId: string):
   return res.rows[0];
 }
 
+/** A claimed fetch with what its job needs from the run (see {@link claimSourceFetch}). */
+export interface ClaimedFetch {
+  fetch: SourceFetch;
+  /** The run's `as_of`; null when the run no longer exists. */
+  asOf: string | null;
+  /** True when the source has a held mass removal (R8) waiting for confirmation or a repeat. */
+  heldRemovalOpen: boolean;
+}
+
+/**
+ * {@link startSourceFetch} plus the run's `as_of` and the source's open held removal (R8), in one
+ * round trip (a night has ~552 fetch jobs; each round trip is paid 552 times). Undefined when the
+ * fetch is already finished.
+ */
+export async function claimSourceFetch(db: Db, runId: string, sourceId: string): Promise<ClaimedFetch | undefined> {
+  const res = await sql<SourceFetch & { run_as_of: string | null; held_removal_open: boolean }>`
+    with claimed as (
+      update source_fetches
+      set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
+      where run_id = ${runId} and source_id = ${sourceId} and status in ('pending', 'running')
+      returning *
+    ), started as (
+      update runs set status = 'running', started_at = coalesce(started_at, now())
+      where id = ${runId} and status = 'queued' and exists (select 1 from claimed)
+    )
+    select c.*, (select r.as_of from runs r where r.id = ${runId}) as run_as_of,
+      exists (
+        select 1 from held_removals h where h.source_id = ${sourceId} and h.status in ('held', 'confirmed')
+      ) as held_removal_open
+    from claimed c`.execute(db);
+  const row = res.rows[0];
+  if (!row) return undefined;
+  const { run_as_of, held_removal_open, ...fetch } = row;
+  return { fetch: fetch as SourceFetch, asOf: run_as_of, heldRemovalOpen: held_removal_open };
+}
+
 /** Counts kept per fetch (`source_fetches.counts`). */
 export interface FetchCounts {
   rows: number;
@@ -244,6 +280,8 @@ export interface FetchCounts {
   /** Milliseconds spent fetching + normalising, and staging. */
   fetchMs: number;
   stageMs: number;
+  /** Raw bytes received (files or API pages). */
+  bytes: number;
 }
 
 export interface FinishFetchInput {

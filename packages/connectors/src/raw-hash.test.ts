@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApiConnector } from './api/api.connector.ts';
+import { createCsvConnector } from './csv/csv.connector.ts';
+import { combineRawParts, type RawSnapshotInfo } from './raw-hash.ts';
+import { FAST, json, localServer, sourceDef } from './testing/local-server.ts';
+import type { Connector, FetchedItem, SourceDefinition } from './connector.types.ts';
+
+const servers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+async function serve(...args: Parameters<typeof localServer>) {
+  const s = await localServer(...args);
+  servers.push(s);
+  return s;
+}
+
+/** Fetches with a `beforeParse` that skips when the raw hash is `known`. */
+async function fetchWith(connector: Connector, source: SourceDefinition, known: string | null, pageSize = 500) {
+  const items: FetchedItem[] = [];
+  const seen: RawSnapshotInfo[] = [];
+  for await (const item of connector.fetch(source, {
+    signal: new AbortController().signal,
+    asOf: '2026-11-27',
+    limits: { ...FAST, pageSize },
+    beforeParse: (raw) => {
+      seen.push(raw);
+      return raw.sha256 === known;
+    },
+  })) {
+    items.push(item);
+  }
+  expect(seen).toHaveLength(1);
+  return { items, raw: seen[0]! };
+}
+
+describe('combineRawParts', () => {
+  it('depends on every part, its label, its order and the transport', () => {
+    const a = { label: 'officers', sha256: 'a'.repeat(64), bytes: 10 };
+    const b = { label: 'formations', sha256: 'b'.repeat(64), bytes: 5 };
+    const base = combineRawParts('csv', [a, b]).sha256;
+    expect(combineRawParts('csv', [a, b])).toEqual({ sha256: base, bytes: 15 });
+    expect(combineRawParts('csv', [b, a]).sha256).not.toBe(base);
+    expect(combineRawParts('csv', [a]).sha256).not.toBe(base);
+    expect(combineRawParts('xlsx', [a, b]).sha256).not.toBe(base);
+    expect(combineRawParts('csv', [a, { ...b, sha256: 'c'.repeat(64) }]).sha256).not.toBe(base);
+  });
+});
+
+describe('beforeParse (raw-bytes hash before any parsing)', () => {
+  const officer = (i: number, day: number) => ({ nip: String(198503122010011000 + i), nama: `Pejabat ${i}`, d: day });
+  function api(total: number, state: { day: number }) {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const u = new URL(req.url!, 'http://x');
+      if (u.pathname === '/v1/formations') return json(res, 200, { data: [{ tahun: u.searchParams.get('year') }] });
+      const limit = Number(u.searchParams.get('limit'));
+      const from = u.searchParams.has('cursor') ? Number(u.searchParams.get('cursor')) : 0;
+      const data = Array.from({ length: Math.min(limit, total - from) }, (_, k) =>
+        officer(from + k, from + k === total - 1 ? state.day : 0),
+      );
+      json(res, 200, { data, next_cursor: from + limit < total ? String(from + limit) : null });
+    };
+  }
+
+  it('api: same pages give the same hash and a true answer yields nothing; a change in the last page is seen', async () => {
+    const state = { day: 0 };
+    const s = await serve(api(25, state));
+    const src = sourceDef({ url: `${s.url}/v1` });
+    const first = await fetchWith(createApiConnector(), src, null, 10);
+    expect(first.items.filter((i) => i.kind === 'officer')).toHaveLength(25);
+    expect(first.items.map((i) => i.position).slice(0, 3)).toEqual([0, 1, 2]);
+    const again = await fetchWith(createApiConnector(), src, first.raw.sha256, 10);
+    expect(again.raw).toEqual(first.raw);
+    expect(again.items).toEqual([]);
+    state.day = 1;
+    const changed = await fetchWith(createApiConnector(), src, first.raw.sha256, 10);
+    expect(changed.raw.sha256).not.toBe(first.raw.sha256);
+    expect(changed.items.filter((i) => i.kind === 'officer')).toHaveLength(25);
+  });
+
+  it('api: pages past the memory budget are spooled to a temp file, read back in order, and removed', async () => {
+    const big = 'x'.repeat(3000);
+    const s = await serve((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      if (u.pathname === '/v1/formations') return json(res, 200, { data: [] });
+      const from = u.searchParams.has('cursor') ? Number(u.searchParams.get('cursor')) : 0;
+      const data = Array.from({ length: 500 }, (_, k) => ({ nip: String(from + k), nama: big }));
+      json(res, 200, { data, next_cursor: from + 500 < 4000 ? String(from + 500) : null });
+    });
+    const before = (await readdir(tmpdir())).filter((f) => f.startsWith('pksync-api-'));
+    const r = await fetchWith(createApiConnector(), sourceDef({ url: `${s.url}/v1`, maxBytes: 100e6 }), null);
+    expect(r.raw.bytes).toBeGreaterThan(4 * 1024 * 1024); // over the in-memory budget
+    expect(r.items.map((i) => (i.record as { nip: string }).nip)).toEqual(
+      Array.from({ length: 4000 }, (_, i) => String(i)),
+    );
+    expect((await readdir(tmpdir())).filter((f) => f.startsWith('pksync-api-'))).toEqual(before);
+  });
+
+  it('csv: the hash covers both files; unchanged files are not parsed', async () => {
+    const files = { officers: 'NIP;Nama\r\n198503122010011003;Budi\r\n', formations: 'Tahun,Kebutuhan\n2026,3\n' };
+    const s = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.end(req.url === '/formasi.csv' ? files.formations : files.officers);
+    });
+    const src = sourceDef({ transport: 'csv', url: `${s.url}/pejabat.csv`, formationsUrl: `${s.url}/formasi.csv` });
+    const first = await fetchWith(createCsvConnector(), src, null);
+    expect(first.items.length).toBe(2);
+    expect(first.raw.bytes).toBe(files.officers.length + files.formations.length);
+    const again = await fetchWith(createCsvConnector(), src, first.raw.sha256);
+    expect(again.items).toEqual([]);
+    files.formations = 'Tahun,Kebutuhan\n2026,4\n';
+    const changed = await fetchWith(createCsvConnector(), src, first.raw.sha256);
+    expect(changed.raw.sha256).not.toBe(first.raw.sha256);
+    expect(changed.items.length).toBe(2);
+  });
+});
