@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { RawSnapshotInfo } from './raw-hash.ts';
+import type { RawSnapshotInfo, Validators } from './raw-hash.ts';
 
 /** The four transports of exchange-format-v1.md. */
 export type Transport = 'api' | 'csv' | 'xlsx' | 'upload';
@@ -86,6 +86,13 @@ export interface FetchContext {
    * (the repeat-run fast path). Not called for a fetch that fails.
    */
   beforeParse?: (raw: RawSnapshotInfo) => boolean | Promise<boolean>;
+  /**
+   * The reconciled snapshot's raw hash and the HTTP validators its files came with
+   * (`RawSnapshotInfo.validators`): `csv`/`xlsx` then send conditional GETs, and when every file
+   * answers 304 `beforeParse` gets `{ sha256: contentHash, notModified: true }`. Leave it out to
+   * force a full download (R8: a source with a held removal).
+   */
+  conditional?: { contentHash: string; validators: Record<string, Validators> };
 }
 
 /**

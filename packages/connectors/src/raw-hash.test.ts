@@ -116,4 +116,57 @@ describe('beforeParse (raw-bytes hash before any parsing)', () => {
     expect(changed.raw.sha256).not.toBe(first.raw.sha256);
     expect(changed.items.length).toBe(2);
   });
+
+  it('csv: conditional GETs; all 304 is unchanged without a download, a mix re-downloads the 304 file', async () => {
+    const files: Record<string, { body: string; etag: string }> = {
+      '/pejabat.csv': { body: 'NIP;Nama\r\n198503122010011003;Budi\r\n', etag: '"o1"' },
+      '/formasi.csv': { body: 'Tahun,Kebutuhan\n2026,3\n', etag: '"f1"' },
+    };
+    const log: string[] = [];
+    const s = await serve((req, res) => {
+      const f = files[req.url!]!;
+      const inm = req.headers['if-none-match'];
+      log.push(`${req.url} ${inm ?? '-'}`);
+      if (inm === f.etag) {
+        res.writeHead(304, { etag: f.etag });
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'text/csv', etag: f.etag });
+      res.end(f.body);
+    });
+    const src = sourceDef({ transport: 'csv', url: `${s.url}/pejabat.csv`, formationsUrl: `${s.url}/formasi.csv` });
+    const fetchOnce = async (conditional?: { contentHash: string; validators: Record<string, { etag?: string }> }) => {
+      const seen: RawSnapshotInfo[] = [];
+      const items: FetchedItem[] = [];
+      for await (const item of createCsvConnector().fetch(src, {
+        signal: new AbortController().signal,
+        asOf: '2026-11-27',
+        limits: FAST,
+        ...(conditional ? { conditional } : {}),
+        beforeParse: (raw) => {
+          seen.push(raw);
+          return raw.sha256 === conditional?.contentHash;
+        },
+      }))
+        items.push(item);
+      return { raw: seen[0]!, items };
+    };
+    const first = await fetchOnce();
+    expect(first.raw.validators).toEqual({ officers: { etag: '"o1"' }, formations: { etag: '"f1"' } });
+    const known = { contentHash: first.raw.sha256, validators: first.raw.validators! };
+    log.length = 0;
+    const again = await fetchOnce(known);
+    expect(again.raw).toEqual({ sha256: first.raw.sha256, bytes: 0, notModified: true });
+    expect(again.items).toEqual([]);
+    expect(log).toEqual(['/pejabat.csv "o1"', '/formasi.csv "f1"']);
+    // Only the formations changed: the officers file (304) is fetched again in full to parse both.
+    files['/formasi.csv'] = { body: 'Tahun,Kebutuhan\n2026,4\n', etag: '"f2"' };
+    log.length = 0;
+    const mixed = await fetchOnce(known);
+    expect(log).toEqual(['/pejabat.csv "o1"', '/formasi.csv "f1"', '/pejabat.csv -']);
+    expect(mixed.raw.notModified).toBeUndefined();
+    expect(mixed.raw.sha256).not.toBe(first.raw.sha256);
+    expect(mixed.raw.validators).toEqual({ officers: { etag: '"o1"' }, formations: { etag: '"f2"' } });
+    expect(mixed.items).toHaveLength(2);
+  });
 });

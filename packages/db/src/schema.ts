@@ -49,6 +49,8 @@ export interface SourceTable {
   max_rows: number | null;
   last_success_at: Timestamp | null;
   last_content_hash: string | null;
+  /** HTTP validators of the last reconciled snapshot, per file label (migration 0008_fetch_validators). */
+  last_validators: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
 }
@@ -85,6 +87,8 @@ export interface SourceFetchTable {
   attempts: Generated<number>;
   content_hash: string | null;
   counts: DefaultJson;
+  /** HTTP validators received, per file label (migration 0008_fetch_validators). */
+  validators: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   error_code: string | null;
   error_message: string | null;
   started_at: Timestamp | null;

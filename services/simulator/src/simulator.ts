@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -55,6 +56,8 @@ export interface SourceStats {
   requests: number;
   /** Requests answered with an injected fault (5xx, 429, reset, 401, malformed). */
   faults: number;
+  /** Conditional file GETs answered 304 Not Modified. */
+  notModified: number;
 }
 
 /** A running simulator (see {@link start}). */
@@ -133,7 +136,23 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     else if (config.massRemoval) throw new Error(`massRemoval.sourceId "${m.sourceId}" is not a simulated source`);
   }
   let timeline = new Timeline(seed, agencies, config.day ?? 0, massRemoval);
-  const stats = new Map<string, SourceStats>(agencies.map((a) => [a.id, { requests: 0, faults: 0 }]));
+  // Everything a file's bytes depend on besides the agency and the day's events.
+  const worldTag = JSON.stringify({
+    seed,
+    baseDate,
+    defectRate,
+    scale: config.scale ?? 1,
+    regions: config.regions,
+    officers: config.officers ?? null,
+    transports: config.transports ?? null,
+  });
+  /** A strong ETag that changes exactly when the file's content can (see Timeline.contentVersion). */
+  const etagOf = (agency: SimAgency, file: string) =>
+    `"${createHash('sha256')
+      .update(`${worldTag}\n${agency.id}\n${file}\n${file === 'formasi.csv' ? 0 : timeline.contentVersion(agency)}`)
+      .digest('base64url')
+      .slice(0, 27)}"`;
+  const stats = new Map<string, SourceStats>(agencies.map((a) => [a.id, { requests: 0, faults: 0, notModified: 0 }]));
 
   function* rowsOf(agency: SimAgency, from = 0): Generator<SimOfficer | null> {
     const t = timeline;
@@ -228,6 +247,17 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
         res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
       }
       return;
+    }
+    if (!m[2]!.startsWith('v1/')) {
+      // Files answer conditional GETs (RFC 9110 § 13.1.2): an unchanged file is not sent again.
+      const etag = etagOf(agency, m[2]!);
+      res.setHeader('etag', etag);
+      if (!truncate && ifNoneMatch(req.headers['if-none-match'], etag)) {
+        st.notModified++;
+        res.writeHead(304);
+        res.end();
+        return;
+      }
     }
     switch (m[2]) {
       case 'v1/officers':
@@ -374,6 +404,16 @@ function apiRecord(o: SimOfficer, agency: SimAgency): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(f)) if (v !== null) out[k] = v;
   return out;
+}
+
+/** True when an `If-None-Match` header lists `etag` (weak comparison, or `*`). */
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const bare = etag.replace(/^W\//, '');
+  return header.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v.replace(/^W\//, '') === bare;
+  });
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -23,4 +23,31 @@ describe('simulator: unchanged data is served as the same bytes', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 86_400_000 + 3_000 });
     expect(await sha(entry.url!)).toBe(first);
   });
+
+  it('files carry a content-stable ETag and answer 304 to If-None-Match until their content changes', async () => {
+    const files = sim.sourcesFile().filter((s) => (s.transport === 'csv' || s.transport === 'xlsx') && !s.token);
+    const etags = new Map<string, string>();
+    for (const f of files) {
+      const res = await fetch(f.url!);
+      await res.arrayBuffer();
+      etags.set(f.id, res.headers.get('etag')!);
+      expect(res.headers.get('etag')).toMatch(/^"[\w-]+"$/);
+      const again = await fetch(f.url!, { headers: { 'if-none-match': etags.get(f.id)! } });
+      expect(again.status).toBe(304);
+    }
+    expect(sim.stats()[files[0]!.id]!.notModified).toBe(1);
+    // A day later: files whose listing changed get another ETag (and a 200), the others stay 304.
+    const before = new Map(files.map((f) => [f.id, JSON.stringify([...sim.listOfficers(f.id)])]));
+    sim.setDay(1);
+    let changed = 0;
+    for (const f of files) {
+      const res = await fetch(f.url!, { headers: { 'if-none-match': etags.get(f.id)! } });
+      await res.arrayBuffer();
+      const same = before.get(f.id) === JSON.stringify([...sim.listOfficers(f.id)]);
+      if (!same) changed++;
+      expect(res.status).toBe(same ? 304 : 200);
+    }
+    expect(changed).toBeGreaterThan(0);
+    expect(changed).toBeLessThan(files.length);
+  });
 });

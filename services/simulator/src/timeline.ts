@@ -36,6 +36,8 @@ export class Timeline {
   private readonly departed = new Map<string, Map<number, Departure>>();
   readonly transfers: Transfer[] = [];
   readonly departures: Departure[] = [];
+  /** Per agency: the last day an event changed its listing (for content-stable ETags). */
+  private readonly lastEvent = new Map<string, number>();
 
   constructor(
     private readonly seed: number,
@@ -68,6 +70,8 @@ export class Timeline {
         if (this.isGone(from.id, slot)) continue;
         const t: Transfer = { day: d, from: from.id, slot, to: to.id, stillListed: rng.chance(0.3) };
         this.transfers.push(t);
+        this.lastEvent.set(from.id, d);
+        this.lastEvent.set(to.id, d);
         mapOf(this.out, from.id).set(slot, t);
         let list = this.incoming.get(to.id);
         if (!list) this.incoming.set(to.id, (list = []));
@@ -88,6 +92,7 @@ export class Timeline {
           ] as const),
         };
         this.departures.push(dep);
+        this.lastEvent.set(a.id, d);
         mapOf(this.departed, a.id).set(slot, dep);
       }
     }
@@ -102,6 +107,18 @@ export class Timeline {
     const m = this.massRemoval;
     if (!m || m.sourceId !== agency.id || this.day < m.day) return false;
     return Rng.of(this.seed, 'mass', agency.id, slot).chance(m.share);
+  }
+
+  /**
+   * The day of the last event that changed the agency's listing (0: none yet). Events of day d
+   * depend only on the seed and the days before, so the listing on any day ≥ this one is the
+   * listing of this day: an ETag built from it stays the same while the content does.
+   */
+  contentVersion(agency: SimAgency): number {
+    let v = this.lastEvent.get(agency.id) ?? 0;
+    const m = this.massRemoval;
+    if (m && m.sourceId === agency.id && this.day >= m.day) v = Math.max(v, m.day);
+    return v;
   }
 
   /** Rows an agency lists today: its own slots, then officers transferred in. */

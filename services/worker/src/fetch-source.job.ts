@@ -1,5 +1,12 @@
 import { createSnapshotNormaliser, type SnapshotResult } from '@pksync/core';
-import { createConnector, isFetchError, type ConnectorDeps, type FetchLimits } from '@pksync/connectors';
+import {
+  createConnector,
+  isFetchError,
+  type ConnectorDeps,
+  type FetchLimits,
+  type RawSnapshotInfo,
+  type Validators,
+} from '@pksync/connectors';
 import {
   claimSourceFetch,
   finishSourceFetch,
@@ -64,7 +71,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
     }
 
     const started = performance.now();
-    let raw: { sha256: string; bytes: number } | undefined;
+    let raw: RawSnapshotInfo | undefined;
     let unchanged = false;
     // R8: with a held removal open the same snapshot must be reconciled again, so never skip it.
     const knownHash = claimed.heldRemovalOpen ? null : row.last_content_hash;
@@ -76,6 +83,15 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
         asOf,
         limits: deps.limits,
         log: ctx.log,
+        // HTTP conditional GETs: only with the validators that came with the reconciled snapshot.
+        ...(knownHash !== null && row.last_validators
+          ? {
+              conditional: {
+                contentHash: knownHash,
+                validators: row.last_validators as Record<string, Validators>,
+              },
+            }
+          : {}),
         beforeParse: (r) => {
           raw = r;
           unchanged = knownHash !== null && r.sha256 === knownHash;
@@ -104,8 +120,16 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
     const digest = raw;
     if (unchanged || !result) {
       const counts = { bytes: digest.bytes, fetchMs: Math.round(performance.now() - started) };
-      await finishSourceFetch(db, fetchRow.id, { status: 'unchanged', contentHash: digest.sha256, counts });
-      ctx.log.info({ counts }, 'source unchanged since its last reconciled snapshot: not parsed, not staged');
+      await finishSourceFetch(db, fetchRow.id, {
+        status: 'unchanged',
+        contentHash: digest.sha256,
+        counts,
+        validators: digest.validators ?? null,
+      });
+      ctx.log.info(
+        { counts, notModified: digest.notModified === true },
+        'source unchanged since its last reconciled snapshot: not parsed, not staged',
+      );
       return { status: 'unchanged', counts };
     }
     const fetchMs = Math.round(performance.now() - started);
@@ -127,6 +151,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       status: 'succeeded',
       contentHash: digest.sha256,
       counts: { ...counts, stageMs },
+      validators: digest.validators ?? null,
     });
     ctx.log.info({ counts, stageMs }, 'source staged');
     return { status: 'succeeded', counts };

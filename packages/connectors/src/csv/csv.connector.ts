@@ -1,9 +1,7 @@
-import path from 'node:path';
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
-import { downloadToFile } from '../http/download.ts';
 import { csvFileItems, withTempDirGen } from '../file-snapshot.ts';
-import { combineRawParts, skipParse, type RawPart } from '../raw-hash.ts';
+import { downloadSnapshotFiles, type SnapshotFile } from '../raw-hash.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /**
@@ -11,7 +9,7 @@ import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } f
  * `formationsUrl` are downloaded to a private temporary directory (size-limited, streamed), then
  * parsed. Both downloads finish before the first record is yielded, so a failed download never
  * leaves a half-read snapshot behind it. Both files are hashed as they download; `ctx.beforeParse`
- * sees that hash before anything is parsed.
+ * sees that hash before anything is parsed, and `ctx.conditional` makes the GETs conditional.
  */
 export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
   return {
@@ -27,21 +25,13 @@ export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
           sourceId: source.id,
           log: ctx.log,
         });
-        const budget = { bytes: limits.maxBytes };
-        const officersPath = path.join(dir, 'officers.csv');
-        const parts: RawPart[] = [
-          { label: 'officers', ...(await downloadToFile(session, source.url, officersPath, budget)) },
-        ];
-        let formationsPath: string | null = null;
-        if (source.formationsUrl) {
-          formationsPath = path.join(dir, 'formations.csv');
-          parts.push({
-            label: 'formations',
-            ...(await downloadToFile(session, source.formationsUrl, formationsPath, budget)),
-          });
-        }
+        const files: SnapshotFile[] = [{ label: 'officers', url: source.url, name: 'officers.csv' }];
+        if (source.formationsUrl)
+          files.push({ label: 'formations', url: source.formationsUrl, name: 'formations.csv' });
+        const paths = await downloadSnapshotFiles(session, ctx, 'csv', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
-        if (await skipParse(ctx, combineRawParts('csv', parts))) return;
+        if (!paths) return;
+        const [officersPath, formationsPath] = paths as [string, string | undefined];
         const rows = { rows: limits.maxRows, maxRows: limits.maxRows, maxBytes: limits.maxBytes };
         yield* csvFileItems(officersPath, 'officer', rows, 'officers file');
         if (formationsPath) yield* csvFileItems(formationsPath, 'formation', rows, 'formations file');

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { getWithRetry, tooLarge, type HttpSession } from './http-client.ts';
+import type { Validators } from '../raw-hash.ts';
 
 /**
  * GETs `url` into `filePath` (streamed, never held in memory), with the session's retries.
@@ -18,33 +19,73 @@ export async function downloadToFile(
   url: string,
   filePath: string,
   budget: { bytes: number },
-): Promise<{ bytes: number; sha256: string }> {
-  return getWithRetry(session, url, '*/*', async (res, signal, touch) => {
-    const max = budget.bytes;
-    const declared = Number(res.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > max) {
-      await res.body?.cancel().catch(() => {});
-      throw tooLarge('file', session.limits.maxBytes);
-    }
-    let total = 0;
-    // A fresh hash per attempt: a retried download starts again from the first byte.
-    const hash = createHash('sha256');
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        touch();
-        total += chunk.length;
-        if (total > max) cb(tooLarge('file', session.limits.maxBytes));
-        else {
-          hash.update(chunk);
-          cb(null, chunk);
-        }
-      },
-    });
-    const body = res.body
-      ? Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>)
-      : Readable.from([] as Buffer[]);
-    await pipeline(body, counter, createWriteStream(filePath), { signal });
-    budget.bytes -= total;
-    return { bytes: total, sha256: hash.digest('hex') };
-  });
+): Promise<Downloaded> {
+  const got = await downloadIfModified(session, url, filePath, budget, undefined);
+  if (got.notModified) throw new Error('unreachable: 304 without a conditional request');
+  return got;
+}
+
+export interface Downloaded {
+  notModified?: false;
+  bytes: number;
+  sha256: string;
+  validators: Validators;
+}
+
+/**
+ * {@link downloadToFile} as a conditional GET: with `known` validators it sends `If-None-Match` /
+ * `If-Modified-Since`, and a 304 answer returns `{ notModified: true }` without writing anything.
+ */
+export async function downloadIfModified(
+  session: HttpSession,
+  url: string,
+  filePath: string,
+  budget: { bytes: number },
+  known: Validators | undefined,
+): Promise<Downloaded | { notModified: true }> {
+  const headers: Record<string, string> = {};
+  if (known?.etag) headers['if-none-match'] = known.etag;
+  if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
+  const conditional = Object.keys(headers).length
+    ? { headers, notModified: () => ({ notModified: true }) as const }
+    : undefined;
+  return getWithRetry<Downloaded | { notModified: true }>(
+    session,
+    url,
+    '*/*',
+    async (res, signal, touch) => {
+      const max = budget.bytes;
+      const declared = Number(res.headers.get('content-length'));
+      if (Number.isFinite(declared) && declared > max) {
+        await res.body?.cancel().catch(() => {});
+        throw tooLarge('file', session.limits.maxBytes);
+      }
+      let total = 0;
+      // A fresh hash per attempt: a retried download starts again from the first byte.
+      const hash = createHash('sha256');
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb: TransformCallback) {
+          touch();
+          total += chunk.length;
+          if (total > max) cb(tooLarge('file', session.limits.maxBytes));
+          else {
+            hash.update(chunk);
+            cb(null, chunk);
+          }
+        },
+      });
+      const body = res.body
+        ? Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>)
+        : Readable.from([] as Buffer[]);
+      await pipeline(body, counter, createWriteStream(filePath), { signal });
+      budget.bytes -= total;
+      const validators: Validators = {};
+      const etag = res.headers.get('etag');
+      const lastModified = res.headers.get('last-modified');
+      if (etag) validators.etag = etag;
+      if (lastModified) validators.lastModified = lastModified;
+      return { bytes: total, sha256: hash.digest('hex'), validators };
+    },
+    conditional,
+  );
 }

@@ -98,6 +98,7 @@ export async function getWithRetry<T>(
   url: string,
   accept: string,
   handle: (res: Response, signal: AbortSignal, touch: () => void) => Promise<T>,
+  conditional?: { headers: Record<string, string>; notModified: () => T },
 ): Promise<T> {
   let last: FetchError | undefined;
   for (let attempt = 1; attempt <= s.limits.attempts; attempt++) {
@@ -114,7 +115,7 @@ export async function getWithRetry<T>(
     };
     const requestSignal = AbortSignal.any([s.fetchSignal, idle.signal]);
     try {
-      return await attemptOnce(s, url, accept, requestSignal, (res, signal) => handle(res, signal, touch));
+      return await attemptOnce(s, url, accept, requestSignal, (res, signal) => handle(res, signal, touch), conditional);
     } catch (e) {
       if (!(e instanceof RetryableAttemptError)) throw e;
       last = e.fetchError;
@@ -146,8 +147,9 @@ async function attemptOnce<T>(
   accept: string,
   requestSignal: AbortSignal,
   handle: (res: Response, signal: AbortSignal) => Promise<T>,
+  conditional?: { headers: Record<string, string>; notModified: () => T },
 ): Promise<T> {
-  const headers: Record<string, string> = { accept };
+  const headers: Record<string, string> = { ...conditional?.headers, accept };
   if (s.token) headers.authorization = `Bearer ${s.token}`;
   let res: Response;
   let target = url;
@@ -187,6 +189,8 @@ async function attemptOnce<T>(
   }
   // Not used: free the connection.
   await res.body?.cancel().catch(() => {});
+  // A conditional GET answered "not modified": the file we already reconciled is still current.
+  if (status === 304 && conditional) return conditional.notModified();
   if (status === 401 || status === 403) {
     throw new FetchError('unauthorized', `HTTP ${status}: the agency refused the credentials`, {
       retryable: false,

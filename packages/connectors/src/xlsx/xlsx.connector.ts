@@ -1,9 +1,7 @@
-import path from 'node:path';
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
-import { downloadToFile } from '../http/download.ts';
 import { agencyFileItems, withTempDirGen } from '../file-snapshot.ts';
-import { combineRawParts, skipParse } from '../raw-hash.ts';
+import { downloadSnapshotFiles } from '../raw-hash.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /**
@@ -25,10 +23,11 @@ export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
           sourceId: source.id,
           log: ctx.log,
         });
-        const filePath = path.join(dir, 'data.xlsx');
-        const file = await downloadToFile(session, source.url, filePath, { bytes: limits.maxBytes });
+        const files = [{ label: 'workbook', url: source.url, name: 'data.xlsx' }];
+        const paths = await downloadSnapshotFiles(session, ctx, 'xlsx', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
-        if (await skipParse(ctx, combineRawParts('xlsx', [{ label: 'workbook', ...file }]))) return;
+        if (!paths) return;
+        const filePath = paths[0]!;
         const rows = { rows: limits.maxRows, maxRows: limits.maxRows, maxBytes: limits.maxBytes };
         yield* agencyFileItems(filePath, rows, 'workbook');
         throwIfFetchAborted(session);

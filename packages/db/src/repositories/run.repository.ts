@@ -290,6 +290,12 @@ export interface FinishFetchInput {
   counts?: Partial<FetchCounts>;
   errorCode?: string | null;
   errorMessage?: string | null;
+  /**
+   * HTTP validators received (ETag / Last-Modified per file label). Kept on the fetch; an
+   * `unchanged` fetch (same bytes as the reconciled snapshot) also refreshes the source's
+   * `last_validators` right away, a `succeeded` one does so when its run is reconciled.
+   */
+  validators?: Record<string, unknown> | null;
 }
 
 /**
@@ -299,6 +305,7 @@ export interface FinishFetchInput {
  */
 export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFetchInput): Promise<boolean> {
   // One statement: the outcome, and the source's last success (R9) when it succeeded.
+  const validators = input.validators && Object.keys(input.validators).length ? JSON.stringify(input.validators) : null;
   const res = await sql<{ source_id: string }>`
     with done as (
       update source_fetches set
@@ -307,11 +314,14 @@ export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFe
         counts = ${JSON.stringify(input.counts ?? {})}::jsonb,
         error_code = ${input.errorCode ?? null},
         error_message = ${input.errorMessage ? input.errorMessage.slice(0, 2000) : null},
+        validators = ${validators}::jsonb,
         finished_at = now()
       where id = ${fetchId} and status = 'running'
       returning source_id, finished_at
     ), stamped as (
-      update sources s set last_success_at = d.finished_at
+      update sources s set last_success_at = d.finished_at,
+        last_validators = case when ${input.status} = 'unchanged' and ${validators}::jsonb is not null
+          then ${validators}::jsonb else s.last_validators end
       from done d where s.id = d.source_id and ${input.status} <> 'failed'
     )
     select source_id from done`.execute(db);
@@ -413,12 +423,13 @@ export async function fetchTotals(
  * R8/hash skip: after reconciliation, each source fetched successfully in this run remembers its
  * snapshot's content hash, so an identical snapshot next time is `unchanged`. A source whose
  * removal was held in this run keeps its old hash: the same snapshot next time must be
- * reconciled again, which applies the held removal (R8 "shows the same removal again").
+ * reconciled again, which applies the held removal (R8 "shows the same removal again"). The
+ * fetch's HTTP validators go with the hash (never one without the other).
  * Call inside the reconciliation transaction.
  */
 export async function commitContentHashes(db: Db, runId: string): Promise<void> {
   await sql`
-    update sources s set last_content_hash = f.content_hash, updated_at = s.updated_at
+    update sources s set last_content_hash = f.content_hash, last_validators = f.validators, updated_at = s.updated_at
     from source_fetches f
     where f.run_id = ${runId} and f.status = 'succeeded' and f.content_hash is not null and s.id = f.source_id
       and not exists (
