@@ -197,12 +197,28 @@ async function sim(options: Partial<SimulatorConfig>): Promise<Simulator> {
 interface Timed {
   run: Run;
   wallMs: number;
+  /** triggerRun (create the run + enqueue its flow) alone. */
+  triggerMs: number;
+  /** CPU (user + system) spent by the worker processes during the run. */
+  workerCpuMs: number;
 }
+
+/** user + system CPU of a process in ms, from /proc (Linux; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // fields 14/15, in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+const workersCpu = (env: Env) => env.workers.reduce((s, w) => s + cpuMs(w.pid), 0);
 
 async function timedRun(
   env: Env,
   scope: Parameters<typeof triggerRun>[2]['scope'] = { kind: 'national' },
 ): Promise<Timed> {
+  const cpu0 = workersCpu(env);
   const t0 = performance.now();
   const { run } = await triggerRun(env.db, env.queues, {
     scope,
@@ -210,12 +226,14 @@ async function timedRun(
     requestedBy: 'bench',
     asOf: '2026-11-27',
   });
+  const triggerMs = performance.now() - t0;
   for (;;) {
     const r = await getRun(env.db, run.id);
     if (r && (r.status === 'completed' || r.status === 'failed')) {
       const wallMs = performance.now() - t0;
+      const workerCpuMs = workersCpu(env) - cpu0;
       await new Promise((res) => setTimeout(res, 200)); // the reconcile timing is added just after
-      return { run: (await getRun(env.db, run.id)) ?? r, wallMs };
+      return { run: (await getRun(env.db, run.id)) ?? r, wallMs, triggerMs, workerCpuMs };
     }
     await new Promise((res) => setTimeout(res, 25));
   }
@@ -226,7 +244,7 @@ function describeRun(t: Timed): string {
   return (
     `${t.run.status} in ${sec(t.wallMs)}: sources ${c.succeeded ?? 0} fetched / ${c.unchanged ?? 0} unchanged / ${c.failed ?? 0} failed; ` +
     `records ${c.fetched ?? 0} (${c.rejected ?? 0} rejected); version ${t.run.version_published ?? '-'} ` +
-    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0})`
+    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0}); trigger ${sec(t.triggerMs)}, worker CPU ${sec(t.workerCpuMs)}`
   );
 }
 
