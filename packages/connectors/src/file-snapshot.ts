@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FetchError } from './fetch-error.ts';
@@ -37,6 +38,34 @@ export async function* withTempDirGen<T>(body: (dir: string) => AsyncGenerator<T
   }
 }
 
+/** A private temporary directory made only when first asked for (most fetches never need one). */
+export interface LazyTempDir {
+  path(): Promise<string>;
+}
+
+/** {@link withTempDirGen} with a {@link LazyTempDir}: removed at the end if it was ever made. */
+export async function* withLazyTempDirGen<T>(body: (dir: LazyTempDir) => AsyncGenerator<T>): AsyncGenerator<T> {
+  let made: Promise<string> | null = null;
+  const dir: LazyTempDir = { path: () => (made ??= mkdtemp(path.join(tmpdir(), 'pksync-fetch-'))) };
+  try {
+    yield* body(dir);
+  } finally {
+    const d = made ? await (made as Promise<string>).catch(() => null) : null;
+    if (d) await rm(d, { recursive: true, force: true });
+  }
+}
+
+/** Downloaded bytes: a file, or a buffer in memory. */
+export type FileData = { path: string } | { buffer: Buffer };
+
+/** The bytes as a file path (a buffer is written to `name` in `dir` first): for parsers that seek. */
+export async function asFilePath(data: FileData, dir: LazyTempDir, name: string): Promise<string> {
+  if ('path' in data) return data.path;
+  const p = path.join(await dir.path(), name);
+  await writeFile(p, data.buffer);
+  return p;
+}
+
 function countRow(budget: RowBudget): void {
   if (--budget.rows < 0) {
     throw new FetchError('payload_too_large', `snapshot exceeds the limit of ${budget.maxRows} records`, {
@@ -56,13 +85,19 @@ export function asFetchError(e: unknown, what: string): unknown {
 
 /** Rows of one CSV file as items of `kind`. */
 export async function* csvFileItems(
-  filePath: string,
+  file: string | FileData,
   kind: FetchedItem['kind'],
   budget: RowBudget,
   what: string,
 ): AsyncGenerator<FetchedItem> {
+  const input =
+    typeof file === 'string'
+      ? createReadStream(file)
+      : 'path' in file
+        ? createReadStream(file.path)
+        : Readable.from([file.buffer]);
   try {
-    for await (const { row, record } of parseCsv(createReadStream(filePath), {
+    for await (const { row, record } of parseCsv(input, {
       maxRows: budget.maxRows,
       maxBytes: budget.maxBytes,
     })) {

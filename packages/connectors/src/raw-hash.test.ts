@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createHttpSession } from './http/http-client.ts';
+import { downloadToFile } from './http/download.ts';
+import { csvFileItems } from './file-snapshot.ts';
+import { DEFAULT_LIMITS } from './connector.types.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApiConnector } from './api/api.connector.ts';
 import { createCsvConnector } from './csv/csv.connector.ts';
@@ -168,5 +173,46 @@ describe('beforeParse (raw-bytes hash before any parsing)', () => {
     expect(mixed.raw.sha256).not.toBe(first.raw.sha256);
     expect(mixed.raw.validators).toEqual({ officers: { etag: '"o1"' }, formations: { etag: '"f2"' } });
     expect(mixed.items).toHaveLength(2);
+  });
+
+  it('csv: small files stay in memory, a big one spills to a temp file; both parse the same', async () => {
+    const row = (i: number) => `${String(198503122010011000 + i)};Pejabat ${'x'.repeat(40)}\r\n`;
+    const big = 'NIP;Nama\r\n' + Array.from({ length: 90_000 }, (_, i) => row(i)).join(''); // ≈ 5.6 MB
+    const s = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.end(req.url === '/big.csv' ? big : 'NIP;Nama\r\n198503122010011003;Budi\r\n');
+    });
+    const session = createHttpSession({
+      fetchImpl: undefined,
+      signal: new AbortController().signal,
+      limits: { ...DEFAULT_LIMITS, ...FAST, maxBytes: 100e6 },
+      token: null,
+      sourceId: 'x',
+      log: undefined,
+    });
+    const dir = await mkdtemp(path.join(tmpdir(), 'pksync-test-'));
+    try {
+      const opened: string[] = [];
+      const target = (name: string) => ({
+        limit: 4 * 1024 * 1024,
+        openPath: async () => (opened.push(name), path.join(dir, name)),
+      });
+      const small = await downloadToFile(session, `${s.url}/small.csv`, target('small.csv'), { bytes: 100e6 });
+      expect('buffer' in small.data).toBe(true);
+      const large = await downloadToFile(session, `${s.url}/big.csv`, target('big.csv'), { bytes: 100e6 });
+      expect(large.data).toEqual({ path: path.join(dir, 'big.csv') });
+      expect(opened).toEqual(['big.csv']);
+      expect(large.bytes).toBe(Buffer.byteLength(big));
+      expect((await readFile(path.join(dir, 'big.csv'), 'utf8')) === big).toBe(true);
+      const budget = { rows: 1e6, maxRows: 1e6, maxBytes: 100e6 };
+      const items: FetchedItem[] = [];
+      for await (const it of csvFileItems(large.data, 'officer', budget, 'big')) items.push(it);
+      expect(items).toHaveLength(90_000);
+      const fromMemory: FetchedItem[] = [];
+      for await (const it of csvFileItems(small.data, 'officer', budget, 'small')) fromMemory.push(it);
+      expect(fromMemory.map((i) => i.record)).toEqual([{ nip: '198503122010011003', nama: 'Budi' }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

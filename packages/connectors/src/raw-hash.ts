@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { FetchContext } from './connector.types.ts';
-import { downloadIfModified, downloadToFile, type Downloaded } from './http/download.ts';
+import { downloadIfModified, downloadToFile, type Downloaded, type SpillTarget } from './http/download.ts';
+import type { FileData, LazyTempDir } from './file-snapshot.ts';
 import type { HttpSession } from './http/http-client.ts';
 
 /** HTTP validators of one downloaded file, as the server sent them. */
@@ -68,6 +69,8 @@ export interface SnapshotFile {
   url: string;
   /** File name inside the fetch's temporary directory. */
   name: string;
+  /** Bytes kept in memory before the file spills to the temporary directory (default 0: always a file). */
+  memoryLimit?: number;
 }
 
 /**
@@ -81,17 +84,26 @@ export async function downloadSnapshotFiles(
   session: HttpSession,
   ctx: FetchContext,
   transport: string,
-  dir: string,
+  dir: LazyTempDir,
   files: readonly SnapshotFile[],
   budget: { bytes: number },
-): Promise<string[] | null> {
+): Promise<FileData[] | null> {
+  const targetOf = (f: SnapshotFile): SpillTarget => ({
+    limit: f.memoryLimit ?? -1,
+    openPath: async () => path.join(await dir.path(), f.name),
+  });
   const known = ctx.conditional;
   const conditional = known !== undefined && files.every((f) => known.validators[f.label]);
   const got: (Downloaded | { notModified: true })[] = [];
   for (const f of files) {
-    const target = path.join(dir, f.name);
     got.push(
-      await downloadIfModified(session, f.url, target, budget, conditional ? known.validators[f.label] : undefined),
+      await downloadIfModified(
+        session,
+        f.url,
+        targetOf(f),
+        budget,
+        conditional ? known.validators[f.label] : undefined,
+      ),
     );
   }
   if (known && got.every((g) => g.notModified)) {
@@ -99,14 +111,16 @@ export async function downloadSnapshotFiles(
   }
   const parts: RawPart[] = [];
   const validators: Record<string, Validators> = {};
+  const data: FileData[] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     let g = got[i]!;
-    if (g.notModified) g = await downloadToFile(session, f.url, path.join(dir, f.name), budget);
+    if (g.notModified) g = await downloadToFile(session, f.url, targetOf(f), budget);
+    data.push(g.data);
     parts.push({ label: f.label, sha256: g.sha256, bytes: g.bytes });
     if (g.validators.etag || g.validators.lastModified) validators[f.label] = g.validators;
   }
   const raw: RawSnapshotInfo = { ...combineRawParts(transport, parts), validators };
   if (await skipParse(ctx, raw)) return null;
-  return files.map((f) => path.join(dir, f.name));
+  return data;
 }

@@ -1,20 +1,23 @@
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
-import { csvFileItems, withTempDirGen } from '../file-snapshot.ts';
+import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, type SnapshotFile } from '../raw-hash.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
+/** Per file: kept in memory up to this size, spilled to a private temp file beyond. */
+const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
+
 /**
  * The `csv` transport: the officers file at `url` and the optional formations file at
- * `formationsUrl` are downloaded to a private temporary directory (size-limited, streamed), then
- * parsed. Both downloads finish before the first record is yielded, so a failed download never
+ * `formationsUrl` are downloaded (size-limited, streamed; up to 4 MB each in memory, bigger ones to
+ * a private temporary directory), then parsed. Both downloads finish before the first record is yielded, so a failed download never
  * leaves a half-read snapshot behind it. Both files are hashed as they download; `ctx.beforeParse`
  * sees that hash before anything is parsed, and `ctx.conditional` makes the GETs conditional.
  */
 export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
   return {
     fetch: (source, ctx) =>
-      withTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
+      withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
         if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
         const limits = resolveLimits(source, ctx);
         const session = createHttpSession({
@@ -25,13 +28,20 @@ export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
           sourceId: source.id,
           log: ctx.log,
         });
-        const files: SnapshotFile[] = [{ label: 'officers', url: source.url, name: 'officers.csv' }];
+        const files: SnapshotFile[] = [
+          { label: 'officers', url: source.url, name: 'officers.csv', memoryLimit: CSV_MEMORY_BYTES },
+        ];
         if (source.formationsUrl)
-          files.push({ label: 'formations', url: source.formationsUrl, name: 'formations.csv' });
+          files.push({
+            label: 'formations',
+            url: source.formationsUrl,
+            name: 'formations.csv',
+            memoryLimit: CSV_MEMORY_BYTES,
+          });
         const paths = await downloadSnapshotFiles(session, ctx, 'csv', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
         if (!paths) return;
-        const [officersPath, formationsPath] = paths as [string, string | undefined];
+        const [officersPath, formationsPath] = paths as [FileData, FileData | undefined];
         const rows = { rows: limits.maxRows, maxRows: limits.maxRows, maxBytes: limits.maxBytes };
         yield* csvFileItems(officersPath, 'officer', rows, 'officers file');
         if (formationsPath) yield* csvFileItems(formationsPath, 'formation', rows, 'formations file');

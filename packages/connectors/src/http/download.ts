@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -17,7 +18,7 @@ import type { Validators } from '../raw-hash.ts';
 export async function downloadToFile(
   session: HttpSession,
   url: string,
-  filePath: string,
+  filePath: string | SpillTarget,
   budget: { bytes: number },
 ): Promise<Downloaded> {
   const got = await downloadIfModified(session, url, filePath, budget, undefined);
@@ -30,6 +31,66 @@ export interface Downloaded {
   bytes: number;
   sha256: string;
   validators: Validators;
+  /** Where the bytes are: a file, or (a {@link SpillTarget} under its limit) memory. */
+  data: { path: string } | { buffer: Buffer };
+}
+
+/**
+ * Keep a download in memory up to `limit` bytes; past that, spill it to the file `openPath()`
+ * gives (called at most once per attempt). Small agency files then cost no file-system calls.
+ */
+export interface SpillTarget {
+  limit: number;
+  openPath: () => Promise<string>;
+}
+
+/** A sink that buffers up to `limit` bytes, then writes everything to a file. */
+class SpillSink extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private file: WriteStream | null = null;
+  path: string | null = null;
+
+  constructor(private readonly target: SpillTarget) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.file === null && this.size + chunk.length <= this.target.limit) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+      cb();
+      return;
+    }
+    const write = (f: WriteStream): void => {
+      if (f.write(chunk)) cb();
+      else f.once('drain', () => cb());
+    };
+    if (this.file !== null) return write(this.file);
+    this.target.openPath().then((p) => {
+      this.path = p;
+      const f = (this.file = createWriteStream(p));
+      f.on('error', (e) => this.destroy(e));
+      for (const c of this.chunks) f.write(c);
+      this.chunks = [];
+      write(f);
+    }, cb);
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    if (this.file === null) return cb();
+    this.file.end();
+    finished(this.file).then(() => cb(), cb);
+  }
+
+  override _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
+    this.file?.destroy();
+    cb(e);
+  }
+
+  result(): Downloaded['data'] {
+    return this.path !== null ? { path: this.path } : { buffer: Buffer.concat(this.chunks, this.size) };
+  }
 }
 
 /**
@@ -39,7 +100,7 @@ export interface Downloaded {
 export async function downloadIfModified(
   session: HttpSession,
   url: string,
-  filePath: string,
+  filePath: string | SpillTarget,
   budget: { bytes: number },
   known: Validators | undefined,
 ): Promise<Downloaded | { notModified: true }> {
@@ -77,14 +138,16 @@ export async function downloadIfModified(
       const body = res.body
         ? Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>)
         : Readable.from([] as Buffer[]);
-      await pipeline(body, counter, createWriteStream(filePath), { signal });
+      const sink = typeof filePath === 'string' ? null : new SpillSink(filePath);
+      await pipeline(body, counter, sink ?? createWriteStream(filePath as string), { signal });
       budget.bytes -= total;
       const validators: Validators = {};
       const etag = res.headers.get('etag');
       const lastModified = res.headers.get('last-modified');
       if (etag) validators.etag = etag;
       if (lastModified) validators.lastModified = lastModified;
-      return { bytes: total, sha256: hash.digest('hex'), validators };
+      const data = sink ? sink.result() : { path: filePath as string };
+      return { bytes: total, sha256: hash.digest('hex'), validators, data };
     },
     conditional,
   );

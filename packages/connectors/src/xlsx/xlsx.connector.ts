@@ -1,6 +1,6 @@
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
-import { agencyFileItems, withTempDirGen } from '../file-snapshot.ts';
+import { agencyFileItems, asFilePath, withLazyTempDirGen } from '../file-snapshot.ts';
 import { downloadSnapshotFiles } from '../raw-hash.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
@@ -12,7 +12,7 @@ import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } f
 export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
   return {
     fetch: (source, ctx) =>
-      withTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
+      withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
         if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
         const limits = resolveLimits(source, ctx);
         const session = createHttpSession({
@@ -27,7 +27,7 @@ export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
         const paths = await downloadSnapshotFiles(session, ctx, 'xlsx', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
         if (!paths) return;
-        const filePath = paths[0]!;
+        const filePath = await asFilePath(paths[0]!, dir, 'data.xlsx');
         const rows = { rows: limits.maxRows, maxRows: limits.maxRows, maxBytes: limits.maxBytes };
         yield* agencyFileItems(filePath, rows, 'workbook');
         throwIfFetchAborted(session);

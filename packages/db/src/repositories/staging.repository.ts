@@ -55,17 +55,21 @@ export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<
   const client = await poolOf(db).connect();
   try {
     await client.query('begin');
+    // One round trip (552 sources a night): check the run and source, serialise two stagings of
+    // the same (run, source) (a retried job racing its predecessor), then clear what an earlier
+    // attempt staged. The lock is an init plan of every delete, so it is taken before they run.
     const known = await client.query<{ run: boolean; source: boolean }>(
-      'select exists(select 1 from runs where id = $1) as run, exists(select 1 from sources where id = $2) as source',
-      [runId, sourceId],
+      `with lock as (select pg_advisory_xact_lock(hashtext($3)) as l),
+         d1 as (delete from staged_officers where run_id = $1 and source_id = $2 and exists (select 1 from lock)),
+         d2 as (delete from staged_formations where run_id = $1 and source_id = $2 and exists (select 1 from lock)),
+         d3 as (delete from staged_findings where run_id = $1 and source_id = $2 and exists (select 1 from lock)),
+         d4 as (delete from rejected_records where run_id = $1 and source_id = $2 and exists (select 1 from lock))
+       select exists(select 1 from runs where id = $1) as run, exists(select 1 from sources where id = $2) as source,
+         (select count(*) from lock) as locked`,
+      [runId, sourceId, `pksync.stage:${runId}:${sourceId}`],
     );
     if (!known.rows[0]?.run) throw new StagingError(`stageSnapshot: run ${runId} does not exist`);
     if (!known.rows[0]?.source) throw new StagingError(`stageSnapshot: source "${sourceId}" does not exist`);
-    // Serialise two stagings of the same (run, source) (a retried job racing its predecessor).
-    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`pksync.stage:${runId}:${sourceId}`]);
-    for (const table of ['staged_officers', 'staged_formations', 'staged_findings', 'rejected_records']) {
-      await client.query(`delete from ${table} where run_id = $1 and source_id = $2`, [runId, sourceId]);
-    }
 
     await copyRows(
       client,
