@@ -10,7 +10,6 @@ import {
 import {
   claimSourceFetch,
   finishSourceFetch,
-  getSourceRow,
   noteFetchAttemptError,
   stageSnapshot,
   toSourceWithToken,
@@ -61,7 +60,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
 
     const asOf = claimed.asOf;
     if (asOf === null) throw new PermanentError(`run ${runId} does not exist`);
-    const row = await getSourceRow(db, sourceId);
+    const row = claimed.source;
     if (!row) return fail('source_missing', `source ${sourceId} no longer exists`);
     let source;
     try {

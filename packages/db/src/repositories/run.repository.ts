@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.ts';
+import type { SourceFetchRow } from './source.repository.ts';
 import type { FetchStatus, Run, RunScopeKind, RunStatus, SourceFetch } from '../schema.ts';
 
 const jsonb = (v: unknown) => sql<never>`${JSON.stringify(v)}::jsonb`;
@@ -240,15 +241,23 @@ export interface ClaimedFetch {
   asOf: string | null;
   /** True when the source has a held mass removal (R8) waiting for confirmation or a repeat. */
   heldRemovalOpen: boolean;
+  /** The source's row (token still encrypted); undefined when the source no longer exists. */
+  source: SourceFetchRow | undefined;
 }
 
 /**
- * {@link startSourceFetch} plus the run's `as_of` and the source's open held removal (R8), in one
- * round trip (a night has ~552 fetch jobs; each round trip is paid 552 times). Undefined when the
+ * {@link startSourceFetch} plus the run's `as_of`, the source's row and its open held removal (R8),
+ * in one round trip (a night has ~552 fetch jobs; each round trip is paid 552 times). Undefined when the
  * fetch is already finished.
  */
 export async function claimSourceFetch(db: Db, runId: string, sourceId: string): Promise<ClaimedFetch | undefined> {
-  const res = await sql<SourceFetch & { run_as_of: string | null; held_removal_open: boolean }>`
+  const res = await sql<
+    SourceFetch & {
+      run_as_of: string | null;
+      held_removal_open: boolean;
+      source: SourceFetchRow | null;
+    }
+  >`
     with claimed as (
       update source_fetches
       set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
@@ -259,14 +268,25 @@ export async function claimSourceFetch(db: Db, runId: string, sourceId: string):
       where id = ${runId} and status = 'queued' and exists (select 1 from claimed)
     )
     select c.*, (select r.as_of from runs r where r.id = ${runId}) as run_as_of,
+      (select json_build_object(
+          'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
+          'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
+          'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
+          'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators)
+        from sources s where s.id = ${sourceId}) as source,
       exists (
         select 1 from held_removals h where h.source_id = ${sourceId} and h.status in ('held', 'confirmed')
       ) as held_removal_open
     from claimed c`.execute(db);
   const row = res.rows[0];
   if (!row) return undefined;
-  const { run_as_of, held_removal_open, ...fetch } = row;
-  return { fetch: fetch as SourceFetch, asOf: run_as_of, heldRemovalOpen: held_removal_open };
+  const { run_as_of, held_removal_open, source, ...fetch } = row;
+  return {
+    fetch: fetch as SourceFetch,
+    asOf: run_as_of,
+    heldRemovalOpen: held_removal_open,
+    source: source ?? undefined,
+  };
 }
 
 /** Counts kept per fetch (`source_fetches.counts`). */

@@ -65,8 +65,29 @@ export interface ImportReport {
 
 type SourceRow = Selectable<SourceTable>;
 
+/** The columns a fetch needs (what {@link toSourceWithToken} reads, plus the last snapshot's hash). */
+export type SourceFetchRow = Pick<
+  SourceRow,
+  | 'id'
+  | 'agency'
+  | 'region_code'
+  | 'transport'
+  | 'url'
+  | 'formations_url'
+  | 'token_encrypted'
+  | 'enabled'
+  | 'timeout_s'
+  | 'max_bytes'
+  | 'max_rows'
+  | 'last_content_hash'
+  | 'last_validators'
+>;
+
 /** Decrypts a row's token with `tokenKey` (throws `TokenCryptoError` when it cannot). */
-export function toSourceWithToken(row: SourceRow, tokenKey: Buffer | undefined): SourceWithToken {
+export function toSourceWithToken(
+  row: Omit<SourceFetchRow, 'last_content_hash' | 'last_validators'>,
+  tokenKey: Buffer | undefined,
+): SourceWithToken {
   return {
     id: row.id,
     agency: row.agency,
