@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { listSourceFetches, type Db } from '@pksync/db';
+import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
+import { start as startWorker, type RunningWorker } from '@pksync/worker';
+import type { Simulator } from '@pksync/simulator';
+import { dayDate, FAST_FETCH, simulatorWithSources, testConfig, waitForRun } from './support/harness.ts';
+
+// Issue 5 (helper-9): an unchanged snapshot is recognised before parsing — file sources by a 304
+// to a conditional GET, the others by the raw-bytes hash — except while R8 holds a removal.
+describe('repeat-run fast path: conditional GETs and raw-byte hash (R8 exception)', () => {
+  const t = useTestDatabase();
+  const r = useTestRedis();
+  let sim: Simulator;
+  let worker: RunningWorker;
+  let queues: QueueClient;
+  let db: Db;
+  let guarded: string;
+
+  beforeAll(async () => {
+    db = t.db;
+    const config = testConfig(t, r);
+    // A csv source that loses 90 % of its officers on day 1 (R8 holds the removal).
+    const probe = await simulatorWithSources(db, config, { defectRate: 0, massRemoval: null });
+    guarded = probe.agencies().find((a) => a.transport === 'csv' && a.officers >= 10 && !a.token)!.id;
+    await probe.close();
+    sim = await simulatorWithSources(db, config, {
+      defectRate: 0,
+      massRemoval: { day: 1, sourceId: guarded, share: 0.9 },
+    });
+    worker = await startWorker(config, { fetchLimits: FAST_FETCH });
+    queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  });
+  afterAll(async () => {
+    await queues?.close();
+    await worker?.close();
+    await sim?.close();
+  });
+
+  const sync = async (asOf: string) => {
+    const { run } = await triggerRun(db, queues, {
+      scope: { kind: 'national' },
+      trigger: 'manual',
+      requestedBy: 'test',
+      asOf,
+    });
+    const done = await waitForRun(db, run.id);
+    expect(done.status).toBe('completed');
+    return { run: done, fetches: new Map((await listSourceFetches(db, run.id)).map((f) => [f.source_id, f])) };
+  };
+  const notModified = () => Object.values(sim.stats()).reduce((n, s) => n + s.notModified, 0);
+  const fileSources = () => sim.agencies().filter((a) => a.transport === 'csv' || a.transport === 'xlsx');
+
+  it('same day again: files answer 304 (nothing downloaded), every source unchanged', async () => {
+    await sync(dayDate(0));
+    const before = notModified();
+    const { fetches } = await sync(dayDate(0));
+    expect([...fetches.values()].every((f) => f.status === 'unchanged')).toBe(true);
+    const csvFormations = fileSources().filter((a) => a.transport === 'csv').length; // two files each
+    expect(notModified() - before).toBe(fileSources().length + csvFormations);
+    for (const a of fileSources()) expect((fetches.get(a.id)!.counts as { bytes?: number }).bytes).toBe(0);
+  });
+
+  it('R8: while a removal is held the source is downloaded and reconciled again, never skipped', async () => {
+    sim.setDay(1);
+    const held = await sync(dayDate(1));
+    expect(held.fetches.get(guarded)!.status).toBe('succeeded');
+    const open = await db.selectFrom('held_removals').select('status').where('source_id', '=', guarded).execute();
+    expect(open.map((h) => h.status)).toContain('held');
+
+    // The agency goes back to its day-0 file: the very bytes (and ETag) of the snapshot its hash
+    // and validators remember. Skipped, the held removal would stay open for ever; it must be
+    // downloaded and reconciled (R8: that snapshot supersedes the held removal).
+    sim.setDay(0);
+    const requestsBefore = sim.stats()[guarded]!;
+    const again = await sync(dayDate(1));
+    expect(again.fetches.get(guarded)!.status).toBe('succeeded');
+    const after = sim.stats()[guarded]!;
+    expect(after.notModified).toBe(requestsBefore.notModified); // no conditional request was sent
+    expect(after.requests).toBeGreaterThan(requestsBefore.requests);
+    const status = await db.selectFrom('held_removals').select('status').where('source_id', '=', guarded).execute();
+    expect(status.map((h) => h.status)).not.toContain('held');
+  });
+});
