@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { RawSnapshotInfo, Validators } from './raw-hash.ts';
 
 /** The four transports of exchange-format-v1.md. */
 export type Transport = 'api' | 'csv' | 'xlsx' | 'upload';
@@ -156,4 +155,33 @@ export function fetchLimitsFromConfig(l: {
   fetchTimeoutMs: number;
 }): Partial<FetchLimits> {
   return { maxBytes: l.maxSnapshotBytes, maxRows: l.maxSnapshotRows, fetchTimeoutMs: l.fetchTimeoutMs };
+}
+
+/** HTTP validators of one downloaded file, as the server sent them. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** The raw-bytes identity of a whole snapshot, known before any record is parsed. */
+export interface RawSnapshotInfo {
+  /** Hex sha256 over the snapshot's parts (see {@link combineRawParts}). */
+  sha256: string;
+  /** Bytes downloaded (or stored, for an upload) over all parts. */
+  bytes: number;
+  /** Validators per file label (`csv`/`xlsx`), to send back next time (`FetchContext.conditional`). */
+  validators?: Record<string, Validators>;
+  /**
+   * True when every file answered 304 Not Modified to a conditional request: nothing was
+   * downloaded and `sha256` is `FetchContext.conditional.contentHash`.
+   */
+  notModified?: boolean;
+}
+
+/** One downloaded part of a snapshot: a file, an API page, an upload. */
+export interface RawPart {
+  /** What the part is (`officers`, `formations`, `officers#3`, `formations?year=2026`, `upload`). */
+  label: string;
+  sha256: string;
+  bytes: number;
 }

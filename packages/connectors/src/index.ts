@@ -7,6 +7,7 @@ export * from './xlsx/xlsx.connector.ts';
 export * from './upload/upload.connector.ts';
 export * from './snapshot-hash.ts';
 export * from './raw-hash.ts';
+export * from './snapshot-download.ts';
 export * from './sources-file.ts';
 export { parseRetryAfter, backoffDelay } from './http/http-client.ts';
 export * from './parsers/index.ts';

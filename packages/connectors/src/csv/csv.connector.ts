@@ -1,7 +1,7 @@
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
 import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
-import { downloadSnapshotFiles, type SnapshotFile } from '../raw-hash.ts';
+import { downloadSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /** Per file: kept in memory up to this size, spilled to a private temp file beyond. */

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { getWithRetry, tooLarge, type HttpSession } from './http-client.ts';
-import type { Validators } from '../raw-hash.ts';
+import type { Validators } from '../connector.types.ts';
 
 /**
  * GETs `url` into `filePath` (streamed, never held in memory), with the session's retries.

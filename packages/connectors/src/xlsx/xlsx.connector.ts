@@ -1,7 +1,7 @@
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
 import { agencyFileItems, asFilePath, withLazyTempDirGen } from '../file-snapshot.ts';
-import { downloadSnapshotFiles } from '../raw-hash.ts';
+import { downloadSnapshotFiles } from '../snapshot-download.ts';
 import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /**

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import type { FetchContext, RawPart, RawSnapshotInfo, Validators } from './connector.types.ts';
+import type { FileData, LazyTempDir } from './file-snapshot.ts';
+import { downloadIfModified, downloadToFile, type Downloaded, type SpillTarget } from './http/download.ts';
+import type { HttpSession } from './http/http-client.ts';
+import { combineRawParts, skipParse } from './raw-hash.ts';
+
+/** One file of a `csv`/`xlsx` snapshot. */
+export interface SnapshotFile {
+  label: string;
+  url: string;
+  /** File name inside the fetch's temporary directory. */
+  name: string;
+  /** Bytes kept in memory before the file spills to the temporary directory (default 0: always a file). */
+  memoryLimit?: number;
+}
+
+/**
+ * Downloads a snapshot's files into `dir` and asks `ctx.beforeParse`. With `ctx.conditional`
+ * validators for every file, the GETs are conditional: all answering 304 means the snapshot is the
+ * reconciled one (nothing downloaded); a mix re-downloads the 304 ones unconditionally, since
+ * their bytes are needed to parse the others with them. Returns the file paths, or null when
+ * the caller should stop (unchanged).
+ */
+export async function downloadSnapshotFiles(
+  session: HttpSession,
+  ctx: FetchContext,
+  transport: string,
+  dir: LazyTempDir,
+  files: readonly SnapshotFile[],
+  budget: { bytes: number },
+): Promise<FileData[] | null> {
+  const targetOf = (f: SnapshotFile): SpillTarget => ({
+    limit: f.memoryLimit ?? -1,
+    openPath: async () => path.join(await dir.path(), f.name),
+  });
+  const known = ctx.conditional;
+  const conditional = known !== undefined && files.every((f) => known.validators[f.label]);
+  const got: (Downloaded | { notModified: true })[] = [];
+  for (const f of files) {
+    got.push(
+      await downloadIfModified(
+        session,
+        f.url,
+        targetOf(f),
+        budget,
+        conditional ? known.validators[f.label] : undefined,
+      ),
+    );
+  }
+  if (known && got.every((g) => g.notModified)) {
+    if (await skipParse(ctx, { sha256: known.contentHash, bytes: 0, notModified: true })) return null;
+  }
+  const parts: RawPart[] = [];
+  const validators: Record<string, Validators> = {};
+  const data: FileData[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    let g = got[i]!;
+    if (g.notModified) g = await downloadToFile(session, f.url, targetOf(f), budget);
+    data.push(g.data);
+    parts.push({ label: f.label, sha256: g.sha256, bytes: g.bytes });
+    if (g.validators.etag || g.validators.lastModified) validators[f.label] = g.validators;
+  }
+  const raw: RawSnapshotInfo = { ...combineRawParts(transport, parts), validators };
+  if (await skipParse(ctx, raw)) return null;
+  return data;
+}
