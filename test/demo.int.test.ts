@@ -12,17 +12,19 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 describe('scripts/demo', () => {
   const r = useTestRedis();
   const adminUrl = inject('pksyncDatabaseUrl');
-  const dbName = `pksync_demo_test_${randomBytes(4).toString('hex')}`;
-  const dbUrl = (() => {
+  // Each test its own demo database: the second must not inherit the first's sources, which point
+  // at a simulator that has stopped.
+  const dbNames = [1, 2].map((i) => `pksync_demo_test_${randomBytes(4).toString('hex')}_${i}`);
+  const [dbUrl, dbUrl2] = dbNames.map((name) => {
     const u = new URL(adminUrl);
-    u.pathname = `/${dbName}`;
+    u.pathname = `/${name}`;
     return u.toString();
-  })();
+  });
 
   afterAll(async () => {
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
-    await c.query(`drop database if exists "${dbName}" with (force)`);
+    for (const name of dbNames) await c.query(`drop database if exists "${name}" with (force)`);
     await c.end();
   });
 
@@ -45,7 +47,7 @@ describe('scripts/demo', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((res) => child.on('close', res));
-    expect(out).toContain(`database ${dbName} created`);
+    expect(out).toContain(`database ${dbNames[0]} created`);
     expect(out).toContain('applied 0001_base');
     expect(out).toMatch(/national sync started: run [0-9a-f-]{36}/);
     expect(out).toMatch(/run [0-9a-f-]{36} \(national, as_of \d{4}-\d{2}-\d{2}\): completed/);
@@ -68,7 +70,7 @@ describe('scripts/demo', () => {
         ...process.env,
         PKSYNC_DEMO_EXIT: '',
         PKSYNC_SKIP_INSTALL: '1',
-        DATABASE_URL: dbUrl,
+        DATABASE_URL: dbUrl2,
         REDIS_URL: r.url,
         QUEUE_PREFIX: r.prefix,
         PORT: '0',
@@ -88,6 +90,8 @@ describe('scripts/demo', () => {
     const exited = new Promise<number | null>((res) => child.on('close', res));
     await Promise.race([up, exited]);
     expect(out).toContain('press Ctrl-C to stop');
+    // A person reads the prompt before pressing Ctrl-C; give the services a moment to settle too.
+    await new Promise((res) => setTimeout(res, 500));
     const t0 = Date.now();
     process.kill(-child.pid!, 'SIGINT');
     const code = await exited;
