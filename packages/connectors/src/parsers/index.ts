@@ -5,3 +5,4 @@ export * from './csv.parser.ts';
 export * from './xlsx.parser.ts';
 export * from './json.parser.ts';
 export * from './agency-file.parser.ts';
+export * from './zip-archive.ts';

@@ -236,6 +236,11 @@ export class ZipArchive {
     return this.byKey.get(partKey(name));
   }
 
+  /** Every part in the directory (one per case-insensitive name), e.g. to inflate them all as a check. */
+  entries(): ZipEntry[] {
+    return [...this.byKey.values()];
+  }
+
   /** Releases the file. Streams already started keep their own descriptors. */
   close(): Promise<void> {
     return this.handle.close();

@@ -1,24 +1,20 @@
 import { open } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { inflateRaw } from 'node:zlib';
+import { FileFormatError, ZipArchive, type InflateBudget } from '@pksync/connectors';
 import { ApiError } from '../errors.ts';
-
-const inflateRawAsync = promisify(inflateRaw) as (buf: Buffer, opts: { maxOutputLength: number }) => Promise<Buffer>;
 
 export type SniffedFormat = 'csv' | 'xlsx' | 'json';
 
+/**
+ * Limits of the workbook check. The per-part ratio and entry-count limits are those of
+ * `ZipArchive` (`@pksync/connectors`), the one ZIP reader of the project.
+ */
 export interface SniffLimits {
   /** Total bytes the workbook may inflate to (all entries). */
   maxInflatedBytes: number;
-  /** Inflated/compressed ratio above which an entry is a zip bomb. */
-  maxRatio: number;
-  maxEntries: number;
 }
 
 export const DEFAULT_SNIFF_LIMITS: SniffLimits = {
   maxInflatedBytes: 512 * 1024 * 1024,
-  maxRatio: 200,
-  maxEntries: 5000,
 };
 
 const unparseable = (message: string) => new ApiError(422, 'unparseable_file', message);
@@ -51,7 +47,7 @@ export async function sniffFile(filePath: string, limits: SniffLimits = DEFAULT_
     const head = Buffer.alloc(Math.min(size, 64 * 1024));
     await fh.read(head, 0, head.length, 0);
     if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
-      await checkWorkbook(fh, size, limits);
+      await checkWorkbook(filePath, limits);
       return 'xlsx';
     }
     if (head[0] === 0x50 && head[1] === 0x4b)
@@ -72,81 +68,34 @@ export async function sniffFile(filePath: string, limits: SniffLimits = DEFAULT_
   }
 }
 
-type Handle = Awaited<ReturnType<typeof open>>;
-
-async function readAt(fh: Handle, pos: number, len: number): Promise<Buffer> {
-  const buf = Buffer.alloc(len);
-  const { bytesRead } = await fh.read(buf, 0, len, pos);
-  return buf.subarray(0, bytesRead);
-}
-
-/** Reads the ZIP central directory, requires a workbook, and inflates every entry under limits. */
-async function checkWorkbook(fh: Handle, size: number, limits: SniffLimits): Promise<void> {
-  // End of central directory: the last 22 bytes, or up to 64 KiB earlier with a comment.
-  const tailLen = Math.min(size, 22 + 0xffff);
-  const tail = await readAt(fh, size - tailLen, tailLen);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
+/**
+ * Opens the ZIP with `ZipArchive`, requires a workbook, and inflates every part under the
+ * archive's limits (declared sizes and ratios first, then the real output, so a directory that
+ * lies about sizes is caught too). Every failure is a 422 `unparseable_file`, as the sniffer has
+ * always answered, whether the workbook is broken or a possible zip bomb.
+ */
+async function checkWorkbook(filePath: string, limits: SniffLimits): Promise<void> {
+  let zip: ZipArchive | undefined;
+  try {
+    zip = await ZipArchive.open(filePath);
+    if (!zip.entry('[Content_Types].xml') || !zip.entry('xl/workbook.xml')) {
+      throw unparseable('Berkas ZIP ini bukan buku kerja Excel (.xlsx): tidak ada xl/workbook.xml.');
     }
-  }
-  if (eocd < 0) throw unparseable('Berkas XLSX rusak: akhir arsip ZIP tidak ditemukan.');
-  const entries = tail.readUInt16LE(eocd + 10);
-  const cdSize = tail.readUInt32LE(eocd + 12);
-  const cdOffset = tail.readUInt32LE(eocd + 16);
-  if (entries === 0xffff || cdOffset === 0xffffffff) throw unparseable('Berkas XLSX tidak sah (ZIP64 tidak didukung).');
-  if (entries > limits.maxEntries) throw unparseable(`Berkas XLSX berisi terlalu banyak bagian (${entries}).`);
-  if (cdOffset + cdSize > size) throw unparseable('Berkas XLSX rusak: direktori ZIP di luar berkas.');
-  const cd = await readAt(fh, cdOffset, cdSize);
-  const names = new Set<string>();
-  let total = 0;
-  let p = 0;
-  for (let n = 0; n < entries; n++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50)
-      throw unparseable('Berkas XLSX rusak: direktori ZIP tidak sah.');
-    const method = cd.readUInt16LE(p + 10);
-    const compressed = cd.readUInt32LE(p + 20);
-    const declared = cd.readUInt32LE(p + 24);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    const local = cd.readUInt32LE(p + 42);
-    const name = cd.subarray(p + 46, p + 46 + nameLen).toString('utf8');
-    p += 46 + nameLen + extraLen + commentLen;
-    names.add(name);
-    if (declared > 0 && compressed > 0 && declared / compressed > limits.maxRatio) {
+    const budget: InflateBudget = { used: 0, max: limits.maxInflatedBytes };
+    for (const entry of zip.entries()) {
+      // Drain the part: only the byte count matters here, the parser reads it again.
+      for await (const chunk of zip.text(entry, budget)) void chunk;
+    }
+  } catch (e) {
+    if (e instanceof FileFormatError) {
       throw unparseable(
-        `Berkas XLSX ditolak: bagian "${name.slice(0, 60)}" mengembang terlalu besar (kemungkinan zip bomb).`,
+        e.code === 'payload_too_large'
+          ? `Berkas XLSX ditolak: ${e.userMessage}.`
+          : `Berkas XLSX rusak atau tidak dapat dibaca: ${e.userMessage}.`,
       );
     }
-    total += declared;
-    if (total > limits.maxInflatedBytes)
-      throw unparseable('Berkas XLSX ditolak: isi terurai melebihi batas (kemungkinan zip bomb).');
-    if (method !== 0 && method !== 8)
-      throw unparseable(`Berkas XLSX memakai metode kompresi yang tidak didukung (${method}).`);
-    // Inflate for real, capped at the declared size: a header that lies about sizes is caught too.
-    const lh = await readAt(fh, local, 30);
-    if (lh.length < 30 || lh.readUInt32LE(0) !== 0x04034b50)
-      throw unparseable('Berkas XLSX rusak: bagian ZIP tidak sah.');
-    const dataStart = local + 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
-    if (dataStart + compressed > size) throw unparseable('Berkas XLSX rusak: bagian ZIP terpotong.');
-    if (method === 8 && compressed > 0) {
-      const data = await readAt(fh, dataStart, compressed);
-      try {
-        await inflateRawAsync(data, { maxOutputLength: Math.max(declared, 1) });
-      } catch (e) {
-        const tooBig = e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-        throw unparseable(
-          tooBig
-            ? `Berkas XLSX ditolak: bagian "${name.slice(0, 60)}" lebih besar dari yang dinyatakan (kemungkinan zip bomb).`
-            : `Berkas XLSX rusak: bagian "${name.slice(0, 60)}" tidak dapat diurai.`,
-        );
-      }
-    }
-  }
-  if (!names.has('[Content_Types].xml') || !names.has('xl/workbook.xml')) {
-    throw unparseable('Berkas ZIP ini bukan buku kerja Excel (.xlsx): tidak ada xl/workbook.xml.');
+    throw e;
+  } finally {
+    await zip?.close();
   }
 }
