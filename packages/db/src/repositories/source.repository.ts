@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { SourceDefinition } from '@pksync/core';
 import type { Database, SourceTable } from '../schema.ts';
 import { decryptToken, encryptToken } from '../token-crypto.ts';
 
@@ -23,20 +24,8 @@ export interface SourceInput {
   max_rows?: number | null;
 }
 
-/** A source with its token decrypted: the shape connectors take (`SourceDefinition`). */
-export interface SourceWithToken {
-  id: string;
-  agency: string;
-  regionCode: string;
-  transport: Transport;
-  url: string | null;
-  formationsUrl: string | null;
-  token: string | null;
-  enabled: boolean;
-  timeoutS: number | null;
-  maxBytes: number | null;
-  maxRows: number | null;
-}
+/** A source with its token decrypted: the shape connectors take. */
+export type SourceWithToken = SourceDefinition;
 
 /** A source as the API and CLI show it: never the token, only whether there is one. */
 export interface PublicSource {
