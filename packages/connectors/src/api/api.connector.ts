@@ -2,16 +2,10 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FetchError } from '../fetch-error.ts';
+import { openSourceSession } from '../http/source-session.ts';
 import { combineRawParts, sha256Hex, skipParse, type RawPart } from '../raw-hash.ts';
+import { getWithRetry, readBodyLimited, throwIfFetchAborted, type HttpSession } from '../http/http-client.ts';
 import {
-  createHttpSession,
-  getWithRetry,
-  readBodyLimited,
-  throwIfFetchAborted,
-  type HttpSession,
-} from '../http/http-client.ts';
-import {
-  resolveLimits,
   type Connector,
   type ConnectorDeps,
   type FetchContext,
@@ -38,18 +32,9 @@ async function* fetchApi(
   ctx: FetchContext,
   deps: ConnectorDeps,
 ): AsyncGenerator<FetchedItem> {
-  if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
-  const limits = resolveLimits(source, ctx);
-  const session = createHttpSession({
-    fetchImpl: deps.fetch,
-    signal: ctx.signal,
-    limits,
-    token: source.token,
-    sourceId: source.id,
-    log: ctx.log,
-  });
+  const { url, limits, session } = openSourceSession(source, ctx, deps);
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
-  const base = source.url;
+  const base = url;
   const seenCursors = new Set<string>();
   const store = new PageStore();
   try {

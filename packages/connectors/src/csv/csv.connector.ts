@@ -1,8 +1,8 @@
-import { FetchError } from '../fetch-error.ts';
-import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
+import { openSourceSession } from '../http/source-session.ts';
+import { throwIfFetchAborted } from '../http/http-client.ts';
 import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
-import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
+import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.ts';
 
 /** Per file: kept in memory up to this size, spilled to a private temp file beyond. */
 const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -18,19 +18,8 @@ export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
   return {
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
-        if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
-        const limits = resolveLimits(source, ctx);
-        const session = createHttpSession({
-          fetchImpl: deps.fetch,
-          signal: ctx.signal,
-          limits,
-          token: source.token,
-          sourceId: source.id,
-          log: ctx.log,
-        });
-        const files: SnapshotFile[] = [
-          { label: 'officers', url: source.url, name: 'officers.csv', memoryLimit: CSV_MEMORY_BYTES },
-        ];
+        const { url, limits, session } = openSourceSession(source, ctx, deps);
+        const files: SnapshotFile[] = [{ label: 'officers', url, name: 'officers.csv', memoryLimit: CSV_MEMORY_BYTES }];
         if (source.formationsUrl)
           files.push({
             label: 'formations',

@@ -1,8 +1,8 @@
-import { FetchError } from '../fetch-error.ts';
-import { createHttpSession, throwIfFetchAborted } from '../http/http-client.ts';
+import { openSourceSession } from '../http/source-session.ts';
+import { throwIfFetchAborted } from '../http/http-client.ts';
 import { agencyFileItems, asFilePath, withLazyTempDirGen } from '../file-snapshot.ts';
 import { downloadSnapshotFiles } from '../snapshot-download.ts';
-import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
+import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.ts';
 
 /**
  * The `xlsx` transport: the workbook at `url` (sheets `pejabat`, or the first, and `formasi`) is
@@ -13,17 +13,8 @@ export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
   return {
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
-        if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
-        const limits = resolveLimits(source, ctx);
-        const session = createHttpSession({
-          fetchImpl: deps.fetch,
-          signal: ctx.signal,
-          limits,
-          token: source.token,
-          sourceId: source.id,
-          log: ctx.log,
-        });
-        const files = [{ label: 'workbook', url: source.url, name: 'data.xlsx' }];
+        const { url, limits, session } = openSourceSession(source, ctx, deps);
+        const files = [{ label: 'workbook', url, name: 'data.xlsx' }];
         const paths = await downloadSnapshotFiles(session, ctx, 'xlsx', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
         if (!paths) return;

@@ -1,0 +1,26 @@
+import type { SourceDefinition } from '@pksync/core';
+import { resolveLimits, type ConnectorDeps, type FetchContext, type FetchLimits } from '../connector.types.ts';
+import { FetchError } from '../fetch-error.ts';
+import { createHttpSession, type HttpSession } from './http-client.ts';
+
+/**
+ * What every HTTP transport starts with: the source's URL (a source without one cannot be
+ * fetched), its effective limits, and an HTTP session carrying its token, time-outs and signal.
+ */
+export function openSourceSession(
+  source: SourceDefinition,
+  ctx: FetchContext,
+  deps: ConnectorDeps,
+): { url: string; limits: FetchLimits; session: HttpSession } {
+  if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
+  const limits = resolveLimits(source, ctx);
+  const session = createHttpSession({
+    fetchImpl: deps.fetch,
+    signal: ctx.signal,
+    limits,
+    token: source.token,
+    sourceId: source.id,
+    log: ctx.log,
+  });
+  return { url: source.url, limits, session };
+}
