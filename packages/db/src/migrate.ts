@@ -1,9 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResult, type Transaction } from 'kysely';
 import { grades, levels, regions } from '@pksync/reference';
 import type { Db } from './db.ts';
+import type { Database } from './schema.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -45,86 +46,58 @@ export async function migrateToLatest(db: Db): Promise<MigrateReport> {
   return { migrations, reference };
 }
 
+type ReferenceTable = 'regions' | 'levels' | 'grades';
+
+/**
+ * Inserts `rows` keyed by `code`; an existing row is updated only when one of its other columns
+ * differs, so the returned count is the rows really inserted or changed.
+ */
+async function upsertByCode(trx: Transaction<Database>, table: ReferenceTable, rows: Record<string, unknown>[]) {
+  if (rows.length === 0) return 0;
+  const columns = Object.keys(rows[0]!).filter((c) => c !== 'code');
+  const list = (prefix: string) => sql.join(columns.map((c) => sql.ref(`${prefix}.${c}`)));
+  let changed = 0;
+  for (let i = 0; i < rows.length; i += 500) {
+    const res = await trx
+      .insertInto(table)
+      .values(rows.slice(i, i + 500) as never)
+      .onConflict((oc) =>
+        oc
+          .column('code')
+          .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])) as never)
+          .where(sql<boolean>`(${list(table)}) is distinct from (${list('excluded')})`),
+      )
+      .executeTakeFirst();
+    changed += Number(res.numInsertedOrUpdatedRows ?? 0);
+  }
+  return changed;
+}
+
 /** Upserts the vendored reference data; returns how many rows were inserted or changed. */
 export async function seedReference(db: Db): Promise<MigrateReport['reference']> {
   return db.transaction().execute(async (trx) => {
-    let changed = 0;
     // Provinces first so every parent exists.
     const regionRows = [...regions]
       .sort((a, b) => a.code.length - b.code.length || a.code.localeCompare(b.code))
       .map((r) => ({ code: r.code, name: r.name, level: r.level, parent_code: r.parentCode, kind: r.kind }));
-    for (let i = 0; i < regionRows.length; i += 500) {
-      const res = await trx
-        .insertInto('regions')
-        .values(regionRows.slice(i, i + 500))
-        .onConflict((oc) =>
-          oc
-            .column('code')
-            .doUpdateSet((eb) => ({
-              name: eb.ref('excluded.name'),
-              level: eb.ref('excluded.level'),
-              parent_code: eb.ref('excluded.parent_code'),
-              kind: eb.ref('excluded.kind'),
-            }))
-            .where(
-              sql<boolean>`(regions.name, regions.level, regions.parent_code, regions.kind) is distinct from (excluded.name, excluded.level, excluded.parent_code, excluded.kind)`,
-            ),
-        )
-        .executeTakeFirst();
-      changed += Number(res.numInsertedOrUpdatedRows ?? 0);
-    }
-    const levelRes = await trx
-      .insertInto('levels')
-      .values(
-        levels.map((l, i) => ({
-          code: l.code,
-          name: l.name,
-          category: l.category,
-          retirement_age: l.retirementAge,
-          rank: i,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .column('code')
-          .doUpdateSet((eb) => ({
-            name: eb.ref('excluded.name'),
-            category: eb.ref('excluded.category'),
-            retirement_age: eb.ref('excluded.retirement_age'),
-            rank: eb.ref('excluded.rank'),
-          }))
-          .where(
-            sql<boolean>`(levels.name, levels.category, levels.retirement_age, levels.rank) is distinct from (excluded.name, excluded.category, excluded.retirement_age, excluded.rank)`,
-          ),
-      )
-      .executeTakeFirst();
-    changed += Number(levelRes.numInsertedOrUpdatedRows ?? 0);
-    const gradeRes = await trx
-      .insertInto('grades')
-      .values(
-        grades.map((g) => ({
-          code: g.code,
-          pangkat: g.pangkat,
-          group: g.group,
-          level_code: g.levelCode,
-          rank: g.rank,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .column('code')
-          .doUpdateSet((eb) => ({
-            pangkat: eb.ref('excluded.pangkat'),
-            group: eb.ref('excluded.group'),
-            level_code: eb.ref('excluded.level_code'),
-            rank: eb.ref('excluded.rank'),
-          }))
-          .where(
-            sql<boolean>`(grades.pangkat, grades.group, grades.level_code, grades.rank) is distinct from (excluded.pangkat, excluded.group, excluded.level_code, excluded.rank)`,
-          ),
-      )
-      .executeTakeFirst();
-    changed += Number(gradeRes.numInsertedOrUpdatedRows ?? 0);
+    const levelRows = levels.map((l, i) => ({
+      code: l.code,
+      name: l.name,
+      category: l.category,
+      retirement_age: l.retirementAge,
+      rank: i,
+    }));
+    const gradeRows = grades.map((g) => ({
+      code: g.code,
+      pangkat: g.pangkat,
+      group: g.group,
+      level_code: g.levelCode,
+      rank: g.rank,
+    }));
+    let changed = 0;
+    changed += await upsertByCode(trx, 'regions', regionRows);
+    changed += await upsertByCode(trx, 'levels', levelRows);
+    changed += await upsertByCode(trx, 'grades', gradeRows);
     return { regions: regions.length, levels: levels.length, grades: grades.length, changed };
   });
 }
