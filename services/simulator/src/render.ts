@@ -1,23 +1,12 @@
 import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
+import { OFFICER_FIELDS } from '@pksync/core';
 import { renderOfficer, type FormationFields, type OfficerFields, type SimOfficer } from './officers.ts';
 import type { AgencyStyle } from './world.ts';
 
 type FieldKey = keyof OfficerFields;
-const FILE_FIELDS: readonly FieldKey[] = [
-  'nip',
-  'nama',
-  'jenis_kelamin',
-  'tanggal_lahir',
-  'jenjang',
-  'golongan',
-  'unit_kerja',
-  'kode_wilayah',
-  'tmt_jabatan',
-  'status',
-  'email',
-  'telepon',
-];
+// The simulated files carry the OfficerRecord fields except `updated_at`, in the spec's order.
+const FILE_FIELDS: readonly FieldKey[] = OFFICER_FIELDS.filter((f): f is FieldKey => f !== 'updated_at');
 /** Header spellings seen in the field (exchange-format-v1.md alias table), one set per agency. */
 const HEADER_VARIANTS: readonly (readonly string[])[] = [
   [
