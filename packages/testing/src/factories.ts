@@ -1,3 +1,4 @@
+import type { Officer, SnapshotResult } from '@pksync/core';
 import type { Db, NewSource } from '@pksync/db';
 
 /**
@@ -28,4 +29,27 @@ export async function insertSource(
       ...rest,
     })
     .execute();
+}
+
+/** A snapshot of already-normalised officers, as `stageSnapshot` takes it (no rejections, no findings). */
+export function snapshotOf(accepted: Officer[], extra: Partial<SnapshotResult> = {}): SnapshotResult {
+  return {
+    accepted,
+    formations: [],
+    rejected: [],
+    findings: [],
+    stats: {
+      rows: accepted.length,
+      accepted: accepted.length,
+      rejected: 0,
+      duplicates: 0,
+      unknownFields: 0,
+      unknownFieldNames: [],
+      officerRows: accepted.length,
+      formationRows: 0,
+      warningsByCode: {},
+      rejectedByCode: {},
+    },
+    ...extra,
+  };
 }

@@ -10,7 +10,7 @@ import {
   type SnapshotResult,
 } from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
-import { useTestDatabase, insertSource } from '@pksync/testing';
+import { useTestDatabase, insertSource, snapshotOf } from '@pksync/testing';
 import type { Db } from '../db.ts';
 import {
   confirmRemoval,
@@ -57,25 +57,10 @@ function officer(regionCode: string, o: Partial<Officer> = {}): Officer {
 }
 
 function snapshot(accepted: Officer[], extra: Partial<SnapshotResult> = {}): SnapshotResult {
-  return {
-    accepted: accepted.map((o, i) => ({ ...o, position: i + 2 })),
-    formations: [],
-    rejected: [],
-    findings: [],
-    stats: {
-      rows: accepted.length,
-      accepted: accepted.length,
-      rejected: 0,
-      duplicates: 0,
-      unknownFields: 0,
-      unknownFieldNames: [],
-      officerRows: accepted.length,
-      formationRows: 0,
-      warningsByCode: {},
-      rejectedByCode: {},
-    },
-    ...extra,
-  };
+  return snapshotOf(
+    accepted.map((o, i) => ({ ...o, position: i + 2 })),
+    extra,
+  );
 }
 
 function formation(regionCode: string, level: LevelCode, approved: number, need: number, year = 2026): Formation {
