@@ -83,6 +83,23 @@ export interface FetchContext {
  */
 export interface Connector {
   fetch(source: SourceDefinition, ctx: FetchContext): AsyncIterable<FetchedItem>;
+  /**
+   * Asks cheaply, without downloading the snapshot, whether it is still the reconciled one: `csv`
+   * and `xlsx` with one conditional GET per file (true only when every file answers 304 Not
+   * Modified to the validators it came with; false when one has changed or has no validators),
+   * `upload` by the stored upload's hash. Throws a {@link FetchError} when the source cannot be
+   * asked (the caller then fetches it as usual). `api` has no probe: its API has no validators.
+   */
+  probe?(source: SourceDefinition, ctx: ProbeContext): Promise<boolean>;
+}
+
+/** What {@link Connector.probe} compares with: the reconciled snapshot's raw hash and validators. */
+export interface ProbeContext {
+  signal: AbortSignal;
+  contentHash: string;
+  validators: Record<string, Validators>;
+  limits?: Partial<FetchLimits>;
+  log?: ConnectorLogger;
 }
 
 /** An operator upload as the `upload` connector reads it (kept in PostgreSQL by `@pksync/db`). */
@@ -111,7 +128,7 @@ export interface ConnectorDeps {
 }
 
 /** The effective limits of one fetch: defaults < context < source row. */
-export function resolveLimits(source: SourceDefinition, ctx: FetchContext): FetchLimits {
+export function resolveLimits(source: SourceDefinition, ctx: Pick<FetchContext, 'limits'>): FetchLimits {
   const l: FetchLimits = { ...DEFAULT_LIMITS, ...definedOnly(ctx.limits ?? {}) };
   if (source.maxBytes != null) l.maxBytes = source.maxBytes;
   if (source.maxRows != null) l.maxRows = source.maxRows;

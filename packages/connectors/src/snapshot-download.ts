@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { FetchContext, RawPart, RawSnapshotInfo, Validators } from './connector.types.ts';
 import type { FileData, LazyTempDir } from './file-snapshot.ts';
 import { downloadIfModified, downloadToFile, type Downloaded, type SpillTarget } from './http/download.ts';
-import type { HttpSession } from './http/http-client.ts';
+import { getWithRetry, type HttpSession } from './http/http-client.ts';
 import { combineRawParts, skipParse } from './raw-hash.ts';
 
 /** One file of a `csv`/`xlsx` snapshot. */
@@ -65,4 +65,35 @@ export async function downloadSnapshotFiles(
   const raw: RawSnapshotInfo = { ...combineRawParts(transport, parts), validators };
   if (await skipParse(ctx, raw)) return null;
   return data;
+}
+
+/**
+ * Conditional GETs of a snapshot's files, one at a time, reading no body: true when every file
+ * answers 304 Not Modified to the validators it came with; false as soon as one answers otherwise
+ * or has none. HTTP errors are thrown as the session raises them.
+ */
+export async function probeSnapshotFiles(
+  session: HttpSession,
+  files: readonly SnapshotFile[],
+  validators: Record<string, Validators>,
+): Promise<boolean> {
+  for (const f of files) {
+    const known = validators[f.label];
+    const headers: Record<string, string> = {};
+    if (known?.etag) headers['if-none-match'] = known.etag;
+    if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
+    if (!Object.keys(headers).length) return false;
+    const notModified = await getWithRetry(
+      session,
+      f.url,
+      '*/*',
+      async (res) => {
+        await res.body?.cancel().catch(() => {});
+        return false;
+      },
+      { headers, notModified: () => true },
+    );
+    if (!notModified) return false;
+  }
+  return true;
 }

@@ -1,8 +1,8 @@
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
-import { downloadSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
-import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.ts';
+import { downloadSnapshotFiles, probeSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
+import type { Connector, ConnectorDeps, FetchedItem, SourceDefinition } from '../connector.types.ts';
 
 /** Per file: kept in memory up to this size, spilled to a private temp file beyond. */
 const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -15,18 +15,26 @@ const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
  * sees that hash before anything is parsed, and `ctx.conditional` makes the GETs conditional.
  */
 export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
+  const filesOf = (source: SourceDefinition, url: string): SnapshotFile[] => {
+    const files: SnapshotFile[] = [{ label: 'officers', url, name: 'officers.csv', memoryLimit: CSV_MEMORY_BYTES }];
+    if (source.formationsUrl)
+      files.push({
+        label: 'formations',
+        url: source.formationsUrl,
+        name: 'formations.csv',
+        memoryLimit: CSV_MEMORY_BYTES,
+      });
+    return files;
+  };
   return {
+    async probe(source, ctx) {
+      const { url, session } = openSourceSession(source, ctx, deps);
+      return probeSnapshotFiles(session, filesOf(source, url), ctx.validators);
+    },
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
         const { url, limits, session } = openSourceSession(source, ctx, deps);
-        const files: SnapshotFile[] = [{ label: 'officers', url, name: 'officers.csv', memoryLimit: CSV_MEMORY_BYTES }];
-        if (source.formationsUrl)
-          files.push({
-            label: 'formations',
-            url: source.formationsUrl,
-            name: 'formations.csv',
-            memoryLimit: CSV_MEMORY_BYTES,
-          });
+        const files = filesOf(source, url);
         const paths = await downloadSnapshotFiles(session, ctx, 'csv', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
         if (!paths) return;

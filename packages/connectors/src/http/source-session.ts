@@ -9,7 +9,7 @@ import { createHttpSession, type HttpSession } from './http-client.ts';
  */
 export function openSourceSession(
   source: SourceDefinition,
-  ctx: FetchContext,
+  ctx: Pick<FetchContext, 'signal' | 'limits' | 'log'>,
   deps: ConnectorDeps,
 ): { url: string; limits: FetchLimits; session: HttpSession } {
   if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });

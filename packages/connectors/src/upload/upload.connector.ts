@@ -15,18 +15,26 @@ import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } f
  * comes from the upload's stored sha256, so an upload already reconciled is not even copied.
  */
 export function createUploadConnector(deps: ConnectorDeps = {}): Connector {
+  const latest = async (sourceId: string) => {
+    if (!deps.uploads) throw new Error('upload connector needs deps.uploads (an UploadReader)');
+    const upload = await deps.uploads.latestUpload(sourceId);
+    if (!upload) {
+      throw new FetchError('no_upload', `source ${sourceId} has no uploaded file yet`, { retryable: false });
+    }
+    return upload;
+  };
+  const rawOf = (upload: { sha256: string; sizeBytes: number }) =>
+    combineRawParts('upload', [{ label: 'upload', sha256: upload.sha256, bytes: upload.sizeBytes }]);
   return {
+    async probe(source, ctx) {
+      return rawOf(await latest(source.id)).sha256 === ctx.contentHash;
+    },
     fetch: (source, ctx) =>
       withTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
-        if (!deps.uploads) throw new Error('upload connector needs deps.uploads (an UploadReader)');
         const limits = resolveLimits(source, ctx);
-        const upload = await deps.uploads.latestUpload(source.id);
-        if (!upload) {
-          throw new FetchError('no_upload', `source ${source.id} has no uploaded file yet`, { retryable: false });
-        }
+        const upload = await latest(source.id);
         if (upload.sizeBytes > limits.maxBytes) throw tooLarge(`upload ${upload.filename}`, limits.maxBytes);
-        const raw = combineRawParts('upload', [{ label: 'upload', sha256: upload.sha256, bytes: upload.sizeBytes }]);
-        if (await skipParse(ctx, raw)) return;
+        if (await skipParse(ctx, rawOf(upload))) return;
         const ext =
           path
             .extname(upload.filename)

@@ -1,7 +1,7 @@
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { agencyFileItems, asFilePath, withLazyTempDirGen } from '../file-snapshot.ts';
-import { downloadSnapshotFiles } from '../snapshot-download.ts';
+import { downloadSnapshotFiles, probeSnapshotFiles } from '../snapshot-download.ts';
 import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.ts';
 
 /**
@@ -11,6 +11,10 @@ import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.t
  */
 export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
   return {
+    async probe(source, ctx) {
+      const { url, session } = openSourceSession(source, ctx, deps);
+      return probeSnapshotFiles(session, [{ label: 'workbook', url, name: 'data.xlsx' }], ctx.validators);
+    },
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
         const { url, limits, session } = openSourceSession(source, ctx, deps);

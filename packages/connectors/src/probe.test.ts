@@ -1,0 +1,111 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApiConnector } from './api/api.connector.ts';
+import { createCsvConnector } from './csv/csv.connector.ts';
+import { createUploadConnector } from './upload/upload.connector.ts';
+import { createXlsxConnector } from './xlsx/xlsx.connector.ts';
+import { isFetchError } from './fetch-error.ts';
+import { combineRawParts } from './raw-hash.ts';
+import { FAST, localServer, sourceDef } from './testing/local-server.ts';
+import type { ProbeContext, StoredUpload } from './connector.types.ts';
+
+const servers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+/** A file server answering conditional GETs by ETag, logging `url if-none-match`. */
+async function fileServer(files: Record<string, { body: string; etag: string }>) {
+  const log: string[] = [];
+  const s = await localServer((req, res) => {
+    const f = files[req.url!];
+    if (!f) {
+      res.writeHead(500);
+      return res.end();
+    }
+    const inm = req.headers['if-none-match'];
+    log.push(`${req.url} ${inm ?? '-'}`);
+    if (inm === f.etag) {
+      res.writeHead(304, { etag: f.etag });
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': 'text/csv', etag: f.etag });
+    res.end(f.body);
+  });
+  servers.push(s);
+  return { url: s.url, log };
+}
+
+const ctx = (validators: ProbeContext['validators'], contentHash = 'h'): ProbeContext => ({
+  signal: new AbortController().signal,
+  contentHash,
+  validators,
+  limits: { ...FAST, attempts: 1 },
+});
+
+describe('Connector.probe: is the snapshot still the reconciled one, without downloading it', () => {
+  it('csv: true only when both files answer 304 to their validators', async () => {
+    const files = {
+      '/pejabat.csv': { body: 'NIP;Nama\r\n198503122010011003;Budi\r\n', etag: '"o1"' },
+      '/formasi.csv': { body: 'Tahun,Kebutuhan\n2026,3\n'.repeat(2000), etag: '"f1"' },
+    };
+    const s = await fileServer(files);
+    const src = sourceDef({ transport: 'csv', url: `${s.url}/pejabat.csv`, formationsUrl: `${s.url}/formasi.csv` });
+    const csv = createCsvConnector();
+    const known = { officers: { etag: '"o1"' }, formations: { etag: '"f1"' } };
+
+    expect(await csv.probe!(src, ctx(known))).toBe(true);
+    expect(s.log).toEqual(['/pejabat.csv "o1"', '/formasi.csv "f1"']);
+
+    files['/formasi.csv'].etag = '"f2"';
+    s.log.length = 0;
+    expect(await csv.probe!(src, ctx(known))).toBe(false);
+    expect(s.log).toEqual(['/pejabat.csv "o1"', '/formasi.csv "f1"']);
+
+    // A file without validators cannot be asked: "changed" (its job downloads it), no request.
+    s.log.length = 0;
+    expect(await csv.probe!(src, ctx({ officers: { etag: '"o1"' } }))).toBe(false);
+    expect(s.log).toEqual(['/pejabat.csv "o1"']);
+  });
+
+  it('xlsx: one conditional GET of the workbook', async () => {
+    const s = await fileServer({ '/data.xlsx': { body: 'PK…', etag: '"w1"' } });
+    const src = sourceDef({ transport: 'xlsx', url: `${s.url}/data.xlsx` });
+    expect(await createXlsxConnector().probe!(src, ctx({ workbook: { etag: '"w1"' } }))).toBe(true);
+    expect(await createXlsxConnector().probe!(src, ctx({ workbook: { etag: '"w0"' } }))).toBe(false);
+    expect(s.log).toEqual(['/data.xlsx "w1"', '/data.xlsx "w0"']);
+  });
+
+  it('an agency that cannot answer makes the probe throw a FetchError (its job then fetches it)', async () => {
+    const s = await fileServer({});
+    const src = sourceDef({ transport: 'xlsx', url: `${s.url}/data.xlsx` });
+    const err = await createXlsxConnector().probe!(src, ctx({ workbook: { etag: '"w1"' } })).catch((e: unknown) => e);
+    expect(isFetchError(err)).toBe(true);
+  });
+
+  it('upload: compares the latest upload with the reconciled hash, without reading its bytes', async () => {
+    let opened = 0;
+    const upload: StoredUpload = {
+      id: 'u1',
+      sourceId: 'src',
+      filename: 'pejabat.csv',
+      sha256: 'a'.repeat(64),
+      sizeBytes: 120,
+      uploadedBy: 'operator',
+      uploadedAt: new Date(),
+      open: () => (opened++, Readable.from([])),
+    };
+    const uploads = { latestUpload: async (id: string) => (id === 'src' ? upload : null) };
+    const connector = createUploadConnector({ uploads });
+    const hash = combineRawParts('upload', [{ label: 'upload', sha256: upload.sha256, bytes: 120 }]).sha256;
+    expect(await connector.probe!(sourceDef({ id: 'src', transport: 'upload' }), ctx({}, hash))).toBe(true);
+    expect(await connector.probe!(sourceDef({ id: 'src', transport: 'upload' }), ctx({}, 'other'))).toBe(false);
+    expect(opened).toBe(0);
+    const none = await connector.probe!(sourceDef({ id: 'empty', transport: 'upload' }), ctx({}, hash)).catch((e) => e);
+    expect(isFetchError(none) && none.code).toBe('no_upload');
+  });
+
+  it('api has no probe: its API sends no validators', () => {
+    expect(createApiConnector().probe).toBeUndefined();
+  });
+});
