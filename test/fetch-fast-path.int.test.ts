@@ -54,11 +54,22 @@ describe('repeat-run fast path: conditional GETs and raw-byte hash (R8 exception
   it('same day again: files answer 304 (nothing downloaded), every source unchanged', async () => {
     await sync(dayDate(0));
     const before = notModified();
-    const { fetches } = await sync(dayDate(0));
+    const { run, fetches } = await sync(dayDate(0));
     expect([...fetches.values()].every((f) => f.status === 'unchanged')).toBe(true);
     const csvFormations = fileSources().filter((a) => a.transport === 'csv').length; // two files each
     expect(notModified() - before).toBe(fileSources().length + csvFormations);
     for (const a of fileSources()) expect((fetches.get(a.id)!.counts as { bytes?: number }).bytes).toBe(0);
+    // run.plan asked the file and upload sources itself: they got no fetch job of their own; api
+    // sources (no validators to ask with) did.
+    const jobs = await queues.queue('fetch').getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
+    const fetched = new Set(
+      jobs.filter((j) => j.name === 'source.fetch' && j.data.runId === run.id).map((j) => j.data.sourceId as string),
+    );
+    const api = sim.agencies().filter((a) => a.transport === 'api');
+    expect([...fetched].sort()).toEqual(api.map((a) => a.id).sort());
+    const plan = jobs.find((j) => j.name === 'run.plan' && j.data.runId === run.id)!;
+    const probed = sim.agencies().length - api.length;
+    expect(plan.returnvalue).toMatchObject({ probed, unchanged: probed, fetchJobs: api.length });
   });
 
   it('R8: while a removal is held the source is downloaded and reconciled again, never skipped', async () => {

@@ -50,11 +50,12 @@ describe('triggers', () => {
     const run = await waitForRun(db, [...ids][0]!);
     expect(run.status).toBe('completed');
     expect(run.version_published).toBe(1);
-    // BullMQ holds exactly one flow for it: one reconcile job and one fetch job per source.
-    const fetchJobs = await queues
-      .queue('fetch')
-      .getJobCountByTypes('completed', 'failed', 'active', 'waiting', 'delayed');
-    expect(fetchJobs).toBe(sim.agencies().length);
+    // BullMQ holds exactly one flow for it: one reconcile job, one plan job, and (a first run:
+    // nothing is known yet) one fetch job per source.
+    const jobs = await queues.queue('fetch').getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
+    expect(jobs.filter((j) => j.name === 'run.plan')).toHaveLength(1);
+    expect(jobs.filter((j) => j.name === 'source.fetch')).toHaveLength(sim.agencies().length);
+    expect(await queues.queue('run').getJobCountByTypes('completed', 'failed', 'active', 'waiting')).toBe(1);
     // Once it finished, the next trigger starts a new run.
     const again = await trigger({ kind: 'national' });
     expect(again.created).toBe(true);

@@ -10,6 +10,7 @@ export * from './repositories/upload.repository.ts';
 export * from './repositories/contact.repository.ts';
 export * from './repositories/outbox.repository.ts';
 export * from './repositories/run.repository.ts';
+export * from './fetch-ledger.ts';
 export * from './repositories/staging.repository.ts';
 export * from './repositories/register.repository.ts';
 export * from './repositories/finding.repository.ts';

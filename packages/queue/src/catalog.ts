@@ -29,9 +29,23 @@ const define = <Q extends QueueName, S extends z.ZodType>(
  * be in flight). The worker's handler map is typed from this catalog, so a job without a handler
  * fails the type check.
  *
- * A run is a BullMQ flow: one `source.fetch` child per source, then the `run.reconcile` parent.
+ * A run is a BullMQ flow: the `run.reconcile` parent waits for a `run.plan` child, which adds one
+ * `source.fetch` child per source that needs fetching.
  */
 export const jobCatalog = {
+  /**
+   * A run's first step: finds which of its sources must be fetched and adds one `source.fetch`
+   * child per such source to the run's `run.reconcile` parent. A source whose snapshot is cheaply
+   * known to be the reconciled one (files answering 304 Not Modified, the same upload) is finished
+   * `unchanged` right there, without a job of its own (a repeat night is mostly such sources).
+   */
+  'run.plan': define({
+    queue: 'fetch',
+    schema: z.object({ runId }),
+    attempts: 3,
+    backoff: { type: 'fixed', delay: 1_000 },
+    jobId: (p) => `plan-${p.runId}`,
+  }),
   /** Fetch → normalise → stage one source for one run (R9: a failed fetch completes the job). */
   'source.fetch': define({
     queue: 'fetch',

@@ -31,10 +31,17 @@ export interface QueueClient {
   /** Adds one job; returns its (deterministic) id. Adding the same payload twice is a no-op. */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: { delayMs?: number }): Promise<string>;
   /**
-   * Adds a run's flow: one `source.fetch` child per source, then the `run.reconcile` parent. Job ids
-   * are derived from the run and source ids, so adding the same run twice adds nothing.
+   * Adds a run's flow: the `run.reconcile` parent waiting for its `run.plan` child (which adds the
+   * `source.fetch` children with {@link QueueClient.addFetches}). Job ids are derived from the run
+   * id, so adding the same run twice adds nothing.
    */
-  enqueueRun(run: { runId: string; sourceIds: readonly string[] }): Promise<void>;
+  enqueueRun(run: { runId: string }): Promise<void>;
+  /**
+   * Adds `source.fetch` children to a run's waiting `run.reconcile` parent (called by `run.plan`
+   * while it runs, so the parent cannot start before they are added). Ids are derived from the
+   * run and source ids: adding a source twice adds nothing.
+   */
+  addFetches(runId: string, sourceIds: readonly string[]): Promise<void>;
   /** The BullMQ queue (dashboards, metrics, tests). */
   queue(name: QueueName): Queue;
   close(): Promise<void>;
@@ -80,30 +87,47 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
       const job = await queueOf(jobCatalog[name].queue).add(name, data, jobOpts);
       return job.id ?? String(jobOpts.jobId);
     },
-    async enqueueRun({ runId, sourceIds }) {
+    async enqueueRun({ runId }) {
       const conn = await connection();
       if (!flow) {
         flow = new FlowProducer({ connection: conn, prefix: options.prefix });
         flow.on('error', () => {});
       }
       const parent = parsePayload('run.reconcile', { runId });
+      const plan = parsePayload('run.plan', { runId });
       await flow.add({
         name: 'run.reconcile',
         queueName: jobCatalog['run.reconcile'].queue,
         data: parent,
         opts: jobOptions('run.reconcile', parent),
-        children: sourceIds.map((sourceId) => {
+        children: [
+          {
+            name: 'run.plan',
+            queueName: jobCatalog['run.plan'].queue,
+            data: plan,
+            // A plan that fails for good leaves its fetches pending: the parent proceeds and
+            // fails them (R9), so the run still completes and says which sources failed.
+            opts: { ...jobOptions('run.plan', plan), ignoreDependencyOnFailure: true },
+          },
+        ],
+      });
+    },
+    async addFetches(runId, sourceIds) {
+      if (sourceIds.length === 0) return;
+      await connection();
+      const parent = { id: jobOptions('run.reconcile', { runId }).jobId!, queue: queueOf('run').qualifiedName };
+      await queueOf('fetch').addBulk(
+        sourceIds.map((sourceId) => {
           const data = parsePayload('source.fetch', { runId, sourceId });
           return {
             name: 'source.fetch',
-            queueName: jobCatalog['source.fetch'].queue,
             data,
             // R9: a child that still fails after its attempts (e.g. the database was down) must
             // not block or fail the run: the parent proceeds and reports that source failed.
-            opts: { ...jobOptions('source.fetch', data), ignoreDependencyOnFailure: true },
+            opts: { ...jobOptions('source.fetch', data), parent, ignoreDependencyOnFailure: true },
           };
         }),
-      });
+      );
     },
     queue: queueOf,
     close() {

@@ -15,7 +15,7 @@ export async function triggerRun(db: Db, queues: QueueClient, input: CreateRunIn
   const result = await createRun(db, input);
   if (!result.created) return result;
   try {
-    await queues.enqueueRun({ runId: result.run.id, sourceIds: result.sourceIds });
+    await queues.enqueueRun({ runId: result.run.id });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     await markRunFailed(db, result.run.id, `could not enqueue the run: ${msg}`, { releaseScheduleSlot: true });

@@ -7,18 +7,13 @@ import {
   type RawSnapshotInfo,
   type Validators,
 } from '@pksync/connectors';
-import {
-  claimSourceFetch,
-  finishSourceFetch,
-  noteFetchAttemptError,
-  stageSnapshot,
-  toSourceWithToken,
-  type Db,
-} from '@pksync/db';
+import { noteFetchAttemptError, stageSnapshot, toSourceWithToken, type Db, type FetchLedger } from '@pksync/db';
 import { PermanentError, RetryableError, scrubSecrets, type JobHandler } from '@pksync/queue';
 
 export interface FetchSourceDeps {
   db: Db;
+  /** Claims and outcomes, shared with the jobs running at the same time in this process. */
+  ledger: FetchLedger;
   tokenKey: Buffer | undefined;
   connectorDeps: ConnectorDeps;
   limits: Partial<FetchLimits>;
@@ -44,16 +39,16 @@ const message = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : St
  * be reconciled, which applies the removal).
  */
 export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fetch'> {
-  const { db } = deps;
+  const { db, ledger } = deps;
   return async ({ runId, sourceId }, ctx): Promise<FetchSourceSummary> => {
-    const claimed = await claimSourceFetch(db, runId, sourceId);
+    const claimed = await ledger.claim(runId, sourceId);
     if (!claimed) {
       ctx.log.info('fetch already finished (duplicate or recovered execution): nothing to do');
       return { status: 'already_done' };
     }
     const fetchRow = claimed.fetch;
     const fail = async (errorCode: string, errorMessage: string): Promise<FetchSourceSummary> => {
-      await finishSourceFetch(db, fetchRow.id, { status: 'failed', errorCode, errorMessage });
+      await ledger.finish(fetchRow.id, { status: 'failed', errorCode, errorMessage });
       ctx.log.warn({ errorCode, error: errorMessage }, 'source failed (R9: its published entries stay, marked stale)');
       return { status: 'failed', errorCode };
     };
@@ -119,7 +114,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
     const digest = raw;
     if (unchanged || !result) {
       const counts = { bytes: digest.bytes, fetchMs: Math.round(performance.now() - started) };
-      await finishSourceFetch(db, fetchRow.id, {
+      await ledger.finish(fetchRow.id, {
         status: 'unchanged',
         contentHash: digest.sha256,
         counts,
@@ -146,7 +141,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
     const stageStarted = performance.now();
     await stageSnapshot(db, { runId, sourceId, fetchId: fetchRow.id, result, contentHash: digest.sha256 });
     const stageMs = Math.round(performance.now() - stageStarted);
-    await finishSourceFetch(db, fetchRow.id, {
+    await ledger.finish(fetchRow.id, {
       status: 'succeeded',
       contentHash: digest.sha256,
       counts: { ...counts, stageMs },

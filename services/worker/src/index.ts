@@ -1,12 +1,14 @@
 import type { Config } from '@pksync/config';
 import type { ConnectorDeps, FetchLimits } from '@pksync/connectors';
-import { createDb, markRunFailed, uploadReader, type Db } from '@pksync/db';
-import { createLogger, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
+import { createDb, createFetchLedger, markRunFailed, uploadReader, type Db } from '@pksync/db';
+import { createLogger, createQueueClient, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
 import { deliverDue, startNotifyPoller, writeDigestOutboxIsolated, type NotifyPoller } from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
+import { planRunHandler } from './plan-run.job.ts';
 import { reconcileRunHandler, type AfterFindingsHook } from './reconcile-run.job.ts';
 
 export { fetchSourceHandler, type FetchSourceSummary } from './fetch-source.job.ts';
+export { planRunHandler, type PlanRunSummary } from './plan-run.job.ts';
 export { reconcileRunHandler, type AfterFindingsHook, type ReconcileRunSummary } from './reconcile-run.job.ts';
 
 export interface WorkerStartOptions {
@@ -67,6 +69,16 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
       );
     });
   let poller: NotifyPoller | undefined;
+  const ledger = createFetchLedger(db);
+  // run.plan adds each run's fetch jobs.
+  const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  const connectorDeps: ConnectorDeps = { uploads: uploadReader(db), ...options.connectorDeps };
+  const limits: Partial<FetchLimits> = {
+    maxBytes: config.limits.maxSnapshotBytes,
+    maxRows: config.limits.maxSnapshotRows,
+    fetchTimeoutMs: config.limits.fetchTimeoutMs,
+    ...options.fetchLimits,
+  };
   try {
     workers.push(
       createWorker({
@@ -74,17 +86,8 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         queue: 'fetch',
         concurrency,
         handlers: {
-          'source.fetch': fetchSourceHandler({
-            db,
-            tokenKey: config.tokenKey,
-            connectorDeps: { uploads: uploadReader(db), ...options.connectorDeps },
-            limits: {
-              maxBytes: config.limits.maxSnapshotBytes,
-              maxRows: config.limits.maxSnapshotRows,
-              fetchTimeoutMs: config.limits.fetchTimeoutMs,
-              ...options.fetchLimits,
-            },
-          }),
+          'run.plan': planRunHandler({ db, tokenKey: config.tokenKey, connectorDeps, limits, queues }),
+          'source.fetch': fetchSourceHandler({ db, ledger, tokenKey: config.tokenKey, connectorDeps, limits }),
         },
       }),
       createWorker({
@@ -119,6 +122,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   } catch (e) {
     await poller?.stop();
     await Promise.allSettled(workers.map((w) => w.close()));
+    await queues.close();
     await db.destroy();
     throw e;
   }
@@ -132,8 +136,9 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         log.info('worker stopping');
         await Promise.allSettled(workers.map((w) => w.close()));
         await poller?.stop().catch(() => {});
+        await queues.close().catch(() => {});
         await db.destroy().catch(() => {});
-        log.info('worker stopped');
+        log.info({ fetchLedger: ledger.stats() }, 'worker stopped');
       })();
       return closing;
     },

@@ -214,27 +214,7 @@ export async function getRunProgress(db: Db, runId: string): Promise<RunProgress
   return { run, sources, records };
 }
 
-/**
- * Marks one source's fetch as started (attempts + 1) and its run as running. Returns the fetch
- * row, or undefined when the fetch is already finished (a duplicate or recovered execution).
- */
-export async function startSourceFetch(db: Db, runId: string, sourceId: string): Promise<SourceFetch | undefined> {
-  // One statement (one round trip): claim the fetch, and mark its run running on the first claim.
-  const res = await sql<SourceFetch>`
-    with claimed as (
-      update source_fetches
-      set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
-      where run_id = ${runId} and source_id = ${sourceId} and status in ('pending', 'running')
-      returning *
-    ), started as (
-      update runs set status = 'running', started_at = coalesce(started_at, now())
-      where id = ${runId} and status = 'queued' and exists (select 1 from claimed)
-    )
-    select * from claimed`.execute(db);
-  return res.rows[0];
-}
-
-/** A claimed fetch with what its job needs from the run (see {@link claimSourceFetch}). */
+/** A claimed fetch with what its job needs from the run (see {@link claimSourceFetches}). */
 export interface ClaimedFetch {
   fetch: SourceFetch;
   /** The run's `as_of`; null when the run no longer exists. */
@@ -245,12 +225,21 @@ export interface ClaimedFetch {
   source: SourceFetchRow | undefined;
 }
 
+/** Which fetch to claim: one source of one run. */
+export interface FetchKey {
+  runId: string;
+  sourceId: string;
+}
+
 /**
- * {@link startSourceFetch} plus the run's `as_of`, the source's row and its open held removal (R8),
- * in one round trip (a night has ~552 fetch jobs; each round trip is paid 552 times). Undefined when the
- * fetch is already finished.
+ * Claims fetches (status running, attempts + 1, their runs running on the first claim) and
+ * returns, per key in order, the fetch row with the run's `as_of`, the source's row and its open
+ * held removal (R8) — or undefined when that fetch is already finished (a duplicate or recovered
+ * execution) or does not exist. One statement for any number of keys: a night has ~552 fetch jobs,
+ * and the worker claims those running at the same time together (`createFetchLedger`).
  */
-export async function claimSourceFetch(db: Db, runId: string, sourceId: string): Promise<ClaimedFetch | undefined> {
+export async function claimSourceFetches(db: Db, keys: readonly FetchKey[]): Promise<(ClaimedFetch | undefined)[]> {
+  if (keys.length === 0) return [];
   const res = await sql<
     SourceFetch & {
       run_as_of: string | null;
@@ -258,35 +247,113 @@ export async function claimSourceFetch(db: Db, runId: string, sourceId: string):
       source: SourceFetchRow | null;
     }
   >`
-    with claimed as (
-      update source_fetches
-      set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
-      where run_id = ${runId} and source_id = ${sourceId} and status in ('pending', 'running')
-      returning *
+    with wanted as (
+      select distinct run_id, source_id
+      from unnest(${keys.map((k) => k.runId)}::uuid[], ${keys.map((k) => k.sourceId)}::text[]) as t(run_id, source_id)
+    ), claimed as (
+      update source_fetches f
+      set status = 'running', attempts = f.attempts + 1, started_at = coalesce(f.started_at, now())
+      from wanted w
+      where f.run_id = w.run_id and f.source_id = w.source_id and f.status in ('pending', 'running')
+      returning f.*
     ), started as (
       update runs set status = 'running', started_at = coalesce(started_at, now())
-      where id = ${runId} and status = 'queued' and exists (select 1 from claimed)
+      where id in (select run_id from claimed) and status = 'queued'
     )
-    select c.*, (select r.as_of from runs r where r.id = ${runId}) as run_as_of,
-      (select json_build_object(
-          'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
-          'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
-          'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
-          'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators)
-        from sources s where s.id = ${sourceId}) as source,
+    select c.*, r.as_of as run_as_of,
+      case when s.id is null then null else json_build_object(
+        'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
+        'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
+        'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
+        'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end as source,
       exists (
-        select 1 from held_removals h where h.source_id = ${sourceId} and h.status in ('held', 'confirmed')
+        select 1 from held_removals h where h.source_id = c.source_id and h.status in ('held', 'confirmed')
       ) as held_removal_open
-    from claimed c`.execute(db);
-  const row = res.rows[0];
-  if (!row) return undefined;
-  const { run_as_of, held_removal_open, source, ...fetch } = row;
-  return {
-    fetch: fetch as SourceFetch,
-    asOf: run_as_of,
-    heldRemovalOpen: held_removal_open,
-    source: source ?? undefined,
-  };
+    from claimed c
+    left join runs r on r.id = c.run_id
+    left join sources s on s.id = c.source_id`.execute(db);
+  const byKey = new Map<string, ClaimedFetch>();
+  for (const row of res.rows) {
+    const { run_as_of, held_removal_open, source, ...fetch } = row;
+    byKey.set(`${fetch.run_id}\n${fetch.source_id}`, {
+      fetch: fetch as SourceFetch,
+      asOf: run_as_of,
+      heldRemovalOpen: held_removal_open,
+      source: source ?? undefined,
+    });
+  }
+  return keys.map((k) => byKey.get(`${k.runId}\n${k.sourceId}`));
+}
+
+/** {@link claimSourceFetches} for one source of one run. */
+export async function claimSourceFetch(db: Db, runId: string, sourceId: string): Promise<ClaimedFetch | undefined> {
+  return (await claimSourceFetches(db, [{ runId, sourceId }]))[0];
+}
+
+/** A fetch of a run not started yet, with what its source's probe needs. */
+export interface PendingFetch {
+  sourceId: string;
+  /** The source's row (token still encrypted); undefined when the source no longer exists. */
+  source: SourceFetchRow | undefined;
+  /** True when the source has a held mass removal (R8): it must be fetched and reconciled again. */
+  heldRemovalOpen: boolean;
+}
+
+/** The run's fetches still pending (no job has claimed them), in source order. */
+export async function listPendingFetches(db: Db, runId: string): Promise<PendingFetch[]> {
+  const res = await sql<{ source_id: string; source: SourceFetchRow | null; held_removal_open: boolean }>`
+    select f.source_id,
+      case when s.id is null then null else json_build_object(
+        'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
+        'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
+        'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
+        'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end as source,
+      exists (
+        select 1 from held_removals h where h.source_id = f.source_id and h.status in ('held', 'confirmed')
+      ) as held_removal_open
+    from source_fetches f
+    left join sources s on s.id = f.source_id
+    where f.run_id = ${runId} and f.status = 'pending'
+    order by f.source_id`.execute(db);
+  return res.rows.map((r) => ({
+    sourceId: r.source_id,
+    source: r.source ?? undefined,
+    heldRemovalOpen: r.held_removal_open,
+  }));
+}
+
+/**
+ * Finishes pending fetches as `unchanged` without a job: their files answered 304 Not Modified
+ * to the validators of the reconciled snapshot, whose hash (`contentHash`) they keep. Like an
+ * unchanged fetch, each stamps its source's `last_success_at` (R9). One statement; returns the
+ * source ids it finished (a fetch claimed meanwhile by a job is left to that job).
+ */
+export async function markFetchesUnchanged(
+  db: Db,
+  runId: string,
+  items: readonly { sourceId: string; contentHash: string; probeMs: number }[],
+): Promise<string[]> {
+  if (items.length === 0) return [];
+  const res = await sql<{ source_id: string }>`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(items)}::jsonb)
+        as t("sourceId" text, "contentHash" text, "probeMs" int)
+    ), done as (
+      update source_fetches f set
+        status = 'unchanged', attempts = f.attempts + 1, started_at = coalesce(f.started_at, now()),
+        finished_at = now(), content_hash = i."contentHash", error_code = null, error_message = null,
+        validators = null, counts = jsonb_build_object('bytes', 0, 'fetchMs', i."probeMs", 'probed', 1)
+      from input i
+      where f.run_id = ${runId} and f.source_id = i."sourceId" and f.status = 'pending'
+      returning f.source_id, f.finished_at
+    ), stamped as (
+      update sources s set last_success_at = d.finished_at from done d where s.id = d.source_id
+    ), started as (
+      update runs set status = 'running', started_at = coalesce(started_at, now())
+      where id = ${runId} and status = 'queued' and exists (select 1 from done)
+    )
+    select source_id from done`.execute(db);
+  return res.rows.map((r) => r.source_id);
 }
 
 /** Counts kept per fetch (`source_fetches.counts`). */
@@ -318,34 +385,66 @@ export interface FinishFetchInput {
   validators?: Record<string, unknown> | null;
 }
 
+/** PostgreSQL text cannot hold NUL; an agency's bytes quoted in an error message may. */
+const pgText = (v: string) => v.replaceAll('\u0000', '');
+
 /**
- * Records a fetch's outcome. A successful or unchanged fetch also stamps the source's
- * `last_success_at` (R9: what "stale since" is measured from). Only a fetch still running
- * is finished, so a duplicate execution cannot overwrite an outcome.
+ * Records fetch outcomes, one statement for any number of fetches; returns, per item in order,
+ * whether it was recorded. A successful or unchanged fetch also stamps the source's
+ * `last_success_at` (R9: what "stale since" is measured from). Only a fetch still running is
+ * finished, so a duplicate execution cannot overwrite an outcome.
  */
-export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFetchInput): Promise<boolean> {
-  // One statement: the outcome, and the source's last success (R9) when it succeeded.
-  const validators = input.validators && Object.keys(input.validators).length ? JSON.stringify(input.validators) : null;
-  const res = await sql<{ source_id: string }>`
-    with done as (
-      update source_fetches set
-        status = ${input.status},
-        content_hash = ${input.contentHash ?? null},
-        counts = ${JSON.stringify(input.counts ?? {})}::jsonb,
-        error_code = ${input.errorCode ?? null},
-        error_message = ${input.errorMessage ? input.errorMessage.slice(0, 2000) : null},
-        validators = ${validators}::jsonb,
+export async function finishSourceFetches(
+  db: Db,
+  items: readonly { fetchId: number; input: FinishFetchInput }[],
+): Promise<boolean[]> {
+  if (items.length === 0) return [];
+  // The same fetch twice: the first outcome counts, as if they had come one after the other.
+  const first = new Map<number, number>();
+  items.forEach((i, n) => first.has(i.fetchId) || first.set(i.fetchId, n));
+  const rows = [...first.values()]
+    .map((n) => items[n]!)
+    .map(({ fetchId, input }) => ({
+      id: fetchId,
+      status: input.status,
+      content_hash: input.contentHash ?? null,
+      counts: input.counts ?? {},
+      error_code: input.errorCode ? pgText(input.errorCode) : null,
+      error_message: input.errorMessage ? pgText(input.errorMessage).slice(0, 2000) : null,
+      validators: input.validators && Object.keys(input.validators).length ? input.validators : null,
+    }));
+  const res = await sql<{ id: string }>`
+    with input as (
+      select *
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as t(
+        id bigint, status text, content_hash text, counts jsonb, error_code text, error_message text, validators jsonb)
+    ), done as (
+      update source_fetches f set
+        status = i.status,
+        content_hash = i.content_hash,
+        counts = i.counts,
+        error_code = i.error_code,
+        error_message = i.error_message,
+        validators = i.validators,
         finished_at = now()
-      where id = ${fetchId} and status = 'running'
-      returning source_id, finished_at
+      from input i
+      where f.id = i.id and f.status = 'running'
+      returning f.id, f.source_id, f.finished_at, i.status as new_status, i.validators as new_validators
     ), stamped as (
+      -- One source fetched by two overlapping runs in one batch: either row stamps it (both are now).
       update sources s set last_success_at = d.finished_at,
-        last_validators = case when ${input.status} = 'unchanged' and ${validators}::jsonb is not null
-          then ${validators}::jsonb else s.last_validators end
-      from done d where s.id = d.source_id and ${input.status} <> 'failed'
+        last_validators = case when d.new_status = 'unchanged' and d.new_validators is not null
+          then d.new_validators else s.last_validators end
+      from done d where s.id = d.source_id and d.new_status <> 'failed'
     )
-    select source_id from done`.execute(db);
-  return res.rows.length > 0;
+    select id from done`.execute(db);
+  const done = new Set(res.rows.map((r) => Number(r.id)));
+  return items.map((i, n) => first.get(i.fetchId) === n && done.has(i.fetchId));
+}
+
+/** {@link finishSourceFetches} for one fetch. */
+export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFetchInput): Promise<boolean> {
+  return (await finishSourceFetches(db, [{ fetchId, input }]))[0]!;
 }
 
 /** Records a failed attempt that will be retried (the fetch stays running). */
