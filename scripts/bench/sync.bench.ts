@@ -17,7 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
@@ -137,15 +137,19 @@ async function setUp(label: string, extraEnv: Record<string, string> = {}): Prom
     QUEUE_PREFIX: prefix,
     TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
     LOG_LEVEL: 'info',
-    WORKER_CONCURRENCY: '8',
+    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '16',
     ...extraEnv,
   };
   const config = loadConfig(envVars);
   const db = createDb(url, { max: 4, applicationName: 'pksync-bench' });
   await migrateToLatest(db);
   const workers = await Promise.all(Array.from({ length: WORKERS }, () => spawnWorker(envVars)));
-  // The workers' JSON logs are not part of the figures.
-  for (const w of workers) w.stdout!.resume();
+  // The workers' JSON logs are not part of the figures (BENCH_WORKER_LOGS=dir keeps them).
+  const logDir = process.env.BENCH_WORKER_LOGS;
+  for (const w of workers) {
+    if (logDir) w.stdout!.pipe(createWriteStream(`${logDir}/${label}-worker-${w.pid}.log`));
+    else w.stdout!.resume();
+  }
   const queues = createQueueClient({ redisUrl: REDIS_URL, prefix });
   return { name, url, prefix, config, db, queues, workers };
 }
@@ -201,6 +205,8 @@ interface Timed {
   triggerMs: number;
   /** CPU (user + system) spent by the worker processes during the run. */
   workerCpuMs: number;
+  /** CPU (ms) during the run of: the workers, PostgreSQL, Redis, and this process (simulator). */
+  cpu: ReturnType<typeof cpuSplit>;
 }
 
 /** user + system CPU of a process in ms, from /proc (Linux; 0 elsewhere). */
@@ -214,11 +220,38 @@ function cpuMs(pid: number | undefined): number {
 }
 const workersCpu = (env: Env) => env.workers.reduce((s, w) => s + cpuMs(w.pid), 0);
 
+/** CPU (user + system, ms) of every process whose command name is `comm` (PostgreSQL backends, Redis). */
+function cpuOfCommand(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === comm) total += cpuMs(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** Where the machine's CPU went: workers, PostgreSQL, Redis, this process (simulator + bench). */
+function cpuSplit(env: Env) {
+  const self = process.cpuUsage();
+  return {
+    workers: workersCpu(env),
+    postgres: cpuOfCommand('postgres'),
+    redis: cpuOfCommand('redis-server'),
+    bench: (self.user + self.system) / 1000,
+  };
+}
+
 async function timedRun(
   env: Env,
   scope: Parameters<typeof triggerRun>[2]['scope'] = { kind: 'national' },
 ): Promise<Timed> {
   const cpu0 = workersCpu(env);
+  const split0 = cpuSplit(env);
   const t0 = performance.now();
   const { run } = await triggerRun(env.db, env.queues, {
     scope,
@@ -232,8 +265,15 @@ async function timedRun(
     if (r && (r.status === 'completed' || r.status === 'failed')) {
       const wallMs = performance.now() - t0;
       const workerCpuMs = workersCpu(env) - cpu0;
+      const split1 = cpuSplit(env);
+      const cpu = {
+        workers: split1.workers - split0.workers,
+        postgres: split1.postgres - split0.postgres,
+        redis: split1.redis - split0.redis,
+        bench: split1.bench - split0.bench,
+      };
       await new Promise((res) => setTimeout(res, 200)); // the reconcile timing is added just after
-      return { run: (await getRun(env.db, run.id)) ?? r, wallMs, triggerMs, workerCpuMs };
+      return { run: (await getRun(env.db, run.id)) ?? r, wallMs, triggerMs, workerCpuMs, cpu };
     }
     await new Promise((res) => setTimeout(res, 25));
   }
@@ -244,7 +284,8 @@ function describeRun(t: Timed): string {
   return (
     `${t.run.status} in ${sec(t.wallMs)}: sources ${c.succeeded ?? 0} fetched / ${c.unchanged ?? 0} unchanged / ${c.failed ?? 0} failed; ` +
     `records ${c.fetched ?? 0} (${c.rejected ?? 0} rejected); version ${t.run.version_published ?? '-'} ` +
-    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0}); trigger ${sec(t.triggerMs)}, worker CPU ${sec(t.workerCpuMs)}`
+    `(+${c.added ?? 0} -${c.removed ?? 0} ~${c.changed ?? 0}); trigger ${sec(t.triggerMs)}; ` +
+    `CPU: workers ${sec(t.cpu.workers)}, PostgreSQL ${sec(t.cpu.postgres)}, Redis ${sec(t.cpu.redis)}, simulator+bench ${sec(t.cpu.bench)}`
   );
 }
 
@@ -296,6 +337,10 @@ async function pipelineOnly(): Promise<void> {
     figure(`pipeline time, no simulator delays: ${sec(full.wallMs)} (target < 5 s)`);
 
     log('\n[3] repeat run, nothing changed');
+    for (let i = 1; i < Number(argValue('--repeats') ?? 1); i++) {
+      const extra = await timedRun(env);
+      log(`  (extra repeat ${i}) ${describeRun(extra)}`);
+    }
     const again = await timedRun(env);
     log(`  ${describeRun(again)}`);
     log(`  ${await stageTimes(env.db, again.run.id)}`);
