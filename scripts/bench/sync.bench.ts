@@ -11,8 +11,11 @@
  *
  * Workers run as real processes (`pksync serve worker`, 2 of them, as on a 2-core machine); the
  * simulator runs in this process. Each scenario gets its own database (created and dropped here)
- * and its own Redis prefix. Options: `--skip-scale`, `--scale-officers N` (default 1,000,000),
- * `--keep` (keep the databases). PostgreSQL/Redis: DATABASE_URL / REDIS_URL (an admin URL), else
+ * and its own Redis prefix. Options: `--only night|pipeline|scale`, `--skip-scale`,
+ * `--scale-officers N` (default 1,000,000), `--repeats N` (repeat runs in a row, the last is the
+ * figure), `--keep` (keep the databases). Environment: BENCH_CONCURRENCY (fetch jobs per worker
+ * process, default 8 as WORKER_CONCURRENCY), BENCH_WORKER_LOGS=dir (keep the workers' logs),
+ * BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof`). PostgreSQL/Redis: DATABASE_URL / REDIS_URL (an admin URL), else
  * the local defaults.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -137,7 +140,7 @@ async function setUp(label: string, extraEnv: Record<string, string> = {}): Prom
     QUEUE_PREFIX: prefix,
     TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
     LOG_LEVEL: 'info',
-    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '16',
+    WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '8',
     ...extraEnv,
   };
   const config = loadConfig(envVars);

@@ -76,11 +76,48 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     expect(s.log).toEqual(['/data.xlsx "w1"', '/data.xlsx "w0"']);
   });
 
-  it('an agency that cannot answer makes the probe throw a FetchError (its job then fetches it)', async () => {
+  it('an error answer is "not known unchanged"; no answer at all throws a FetchError (its job then fetches it)', async () => {
     const s = await fileServer({});
     const src = sourceDef({ transport: 'xlsx', url: `${s.url}/data.xlsx` });
-    const err = await createXlsxConnector().probe!(src, ctx({ workbook: { etag: '"w1"' } })).catch((e: unknown) => e);
-    expect(isFetchError(err)).toBe(true);
+    expect(await createXlsxConnector().probe!(src, ctx({ workbook: { etag: '"w1"' } }))).toBe(false);
+
+    const silent = await localServer(() => {}); // accepts, never answers
+    servers.push(silent);
+    const slow = sourceDef({ transport: 'xlsx', url: `${silent.url}/data.xlsx` });
+    const timeout = await createXlsxConnector().probe!(slow, {
+      ...ctx({ workbook: { etag: '"w1"' } }),
+      limits: { requestTimeoutMs: 100 },
+    }).catch((e: unknown) => e);
+    expect(isFetchError(timeout) && timeout.code).toBe('timeout');
+
+    const gone = await localServer(() => {});
+    await gone.close();
+    const refused = await createXlsxConnector().probe!(
+      sourceDef({ transport: 'xlsx', url: `${gone.url}/data.xlsx` }),
+      ctx({ workbook: { etag: '"w1"' } }),
+    ).catch((e: unknown) => e);
+    expect(isFetchError(refused) && refused.code).toBe('network_error');
+  });
+
+  it('sends the token, and nothing when the signal is already aborted', async () => {
+    const seen: (string | undefined)[] = [];
+    const s = await localServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(304);
+      res.end();
+    });
+    servers.push(s);
+    const src = sourceDef({ transport: 'xlsx', url: `${s.url}/data.xlsx`, token: 'rahasia' });
+    expect(await createXlsxConnector().probe!(src, ctx({ workbook: { etag: '"w1"' } }))).toBe(true);
+    expect(seen).toEqual(['Bearer rahasia']);
+    const ctl = new AbortController();
+    ctl.abort(new Error('stopping'));
+    const err = await createXlsxConnector().probe!(src, {
+      ...ctx({ workbook: { etag: '"w1"' } }),
+      signal: ctl.signal,
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('stopping');
+    expect(seen).toHaveLength(1);
   });
 
   it('upload: compares the latest upload with the reconciled hash, without reading its bytes', async () => {

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { FetchContext, RawPart, RawSnapshotInfo, Validators } from './connector.types.ts';
 import type { FileData, LazyTempDir } from './file-snapshot.ts';
 import { downloadIfModified, downloadToFile, type Downloaded, type SpillTarget } from './http/download.ts';
-import { getWithRetry, type HttpSession } from './http/http-client.ts';
+import type { HttpSession } from './http/http-client.ts';
+import { probeStatus } from './http/probe-request.ts';
 import { combineRawParts, skipParse } from './raw-hash.ts';
 
 /** One file of a `csv`/`xlsx` snapshot. */
@@ -68,14 +69,14 @@ export async function downloadSnapshotFiles(
 }
 
 /**
- * Conditional GETs of a snapshot's files, one at a time, reading no body: true when every file
- * answers 304 Not Modified to the validators it came with; false as soon as one answers otherwise
- * or has none. HTTP errors are thrown as the session raises them.
+ * Conditional GETs of a snapshot's files, one at a time, reading no body ({@link probeStatus}):
+ * true when every file answers 304 Not Modified to the validators it came with; false as soon as
+ * one answers otherwise or has none. A time-out or network error is thrown.
  */
 export async function probeSnapshotFiles(
-  session: HttpSession,
-  files: readonly SnapshotFile[],
+  files: readonly Pick<SnapshotFile, 'label' | 'url'>[],
   validators: Record<string, Validators>,
+  opts: { token: string | null; signal: AbortSignal; timeoutMs: number },
 ): Promise<boolean> {
   for (const f of files) {
     const known = validators[f.label];
@@ -83,17 +84,8 @@ export async function probeSnapshotFiles(
     if (known?.etag) headers['if-none-match'] = known.etag;
     if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
     if (!Object.keys(headers).length) return false;
-    const notModified = await getWithRetry(
-      session,
-      f.url,
-      '*/*',
-      async (res) => {
-        await res.body?.cancel().catch(() => {});
-        return false;
-      },
-      { headers, notModified: () => true },
-    );
-    if (!notModified) return false;
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if ((await probeStatus(f.url, headers, opts)) !== 304) return false;
   }
   return true;
 }

@@ -1,8 +1,15 @@
+import { FetchError } from '../fetch-error.ts';
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, probeSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
-import type { Connector, ConnectorDeps, FetchedItem, SourceDefinition } from '../connector.types.ts';
+import {
+  resolveLimits,
+  type Connector,
+  type ConnectorDeps,
+  type FetchedItem,
+  type SourceDefinition,
+} from '../connector.types.ts';
 
 /** Per file: kept in memory up to this size, spilled to a private temp file beyond. */
 const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -28,8 +35,13 @@ export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
   };
   return {
     async probe(source, ctx) {
-      const { url, session } = openSourceSession(source, ctx, deps);
-      return probeSnapshotFiles(session, filesOf(source, url), ctx.validators);
+      if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
+      const url = source.url;
+      return probeSnapshotFiles(filesOf(source, url), ctx.validators, {
+        token: source.token,
+        signal: ctx.signal,
+        timeoutMs: resolveLimits(source, ctx).requestTimeoutMs,
+      });
     },
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {

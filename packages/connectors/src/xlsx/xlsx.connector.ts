@@ -1,8 +1,9 @@
+import { FetchError } from '../fetch-error.ts';
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { agencyFileItems, asFilePath, withLazyTempDirGen } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, probeSnapshotFiles } from '../snapshot-download.ts';
-import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.ts';
+import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /**
  * The `xlsx` transport: the workbook at `url` (sheets `pejabat`, or the first, and `formasi`) is
@@ -12,8 +13,13 @@ import type { Connector, ConnectorDeps, FetchedItem } from '../connector.types.t
 export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
   return {
     async probe(source, ctx) {
-      const { url, session } = openSourceSession(source, ctx, deps);
-      return probeSnapshotFiles(session, [{ label: 'workbook', url, name: 'data.xlsx' }], ctx.validators);
+      if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
+      const url = source.url;
+      return probeSnapshotFiles([{ label: 'workbook', url }], ctx.validators, {
+        token: source.token,
+        signal: ctx.signal,
+        timeoutMs: resolveLimits(source, ctx).requestTimeoutMs,
+      });
     },
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
