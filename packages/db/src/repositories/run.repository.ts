@@ -225,6 +225,13 @@ export interface ClaimedFetch {
   source: SourceFetchRow | undefined;
 }
 
+/** A joined `sources s` row as a fetch reads it ({@link SourceFetchRow}); null without a source. */
+const SOURCE_FETCH_ROW = sql<SourceFetchRow | null>`case when s.id is null then null else json_build_object(
+  'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
+  'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
+  'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
+  'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end`;
+
 /** Which fetch to claim: one source of one run. */
 export interface FetchKey {
   runId: string;
@@ -261,11 +268,7 @@ export async function claimSourceFetches(db: Db, keys: readonly FetchKey[]): Pro
       where id in (select run_id from claimed) and status = 'queued'
     )
     select c.*, r.as_of as run_as_of,
-      case when s.id is null then null else json_build_object(
-        'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
-        'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
-        'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
-        'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end as source,
+      ${SOURCE_FETCH_ROW} as source,
       exists (
         select 1 from held_removals h where h.source_id = c.source_id and h.status in ('held', 'confirmed')
       ) as held_removal_open
@@ -303,11 +306,7 @@ export interface PendingFetch {
 export async function listPendingFetches(db: Db, runId: string): Promise<PendingFetch[]> {
   const res = await sql<{ source_id: string; source: SourceFetchRow | null; held_removal_open: boolean }>`
     select f.source_id,
-      case when s.id is null then null else json_build_object(
-        'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
-        'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
-        'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
-        'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end as source,
+      ${SOURCE_FETCH_ROW} as source,
       exists (
         select 1 from held_removals h where h.source_id = f.source_id and h.status in ('held', 'confirmed')
       ) as held_removal_open
