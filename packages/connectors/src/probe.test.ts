@@ -6,7 +6,7 @@ import { createUploadConnector } from './upload/upload.connector.ts';
 import { createXlsxConnector } from './xlsx/xlsx.connector.ts';
 import { isFetchError } from './fetch-error.ts';
 import { combineRawParts } from './raw-hash.ts';
-import { FAST, localServer, sourceDef } from './testing/local-server.ts';
+import { etagFileServer, FAST, localServer, sourceDef } from './testing/local-server.ts';
 import type { ProbeContext, StoredUpload } from './connector.types.ts';
 
 const servers: { close(): Promise<void> }[] = [];
@@ -14,26 +14,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-/** A file server answering conditional GETs by ETag, logging `url if-none-match`. */
 async function fileServer(files: Record<string, { body: string; etag: string }>) {
-  const log: string[] = [];
-  const s = await localServer((req, res) => {
-    const f = files[req.url!];
-    if (!f) {
-      res.writeHead(500);
-      return res.end();
-    }
-    const inm = req.headers['if-none-match'];
-    log.push(`${req.url} ${inm ?? '-'}`);
-    if (inm === f.etag) {
-      res.writeHead(304, { etag: f.etag });
-      return res.end();
-    }
-    res.writeHead(200, { 'content-type': 'text/csv', etag: f.etag });
-    res.end(f.body);
-  });
+  const s = await etagFileServer(files);
   servers.push(s);
-  return { url: s.url, log };
+  return s;
 }
 
 const ctx = (validators: ProbeContext['validators'], contentHash = 'h'): ProbeContext => ({

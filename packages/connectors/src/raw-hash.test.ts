@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApiConnector } from './api/api.connector.ts';
 import { createCsvConnector } from './csv/csv.connector.ts';
 import { combineRawParts, type RawSnapshotInfo } from './raw-hash.ts';
-import { FAST, json, localServer, sourceDef } from './testing/local-server.ts';
+import { etagFileServer, FAST, json, localServer, sourceDef } from './testing/local-server.ts';
 import type { Connector, FetchedItem, SourceDefinition } from './connector.types.ts';
 
 const servers: { close(): Promise<void> }[] = [];
@@ -127,18 +127,9 @@ describe('beforeParse (raw-bytes hash before any parsing)', () => {
       '/pejabat.csv': { body: 'NIP;Nama\r\n198503122010011003;Budi\r\n', etag: '"o1"' },
       '/formasi.csv': { body: 'Tahun,Kebutuhan\n2026,3\n', etag: '"f1"' },
     };
-    const log: string[] = [];
-    const s = await serve((req, res) => {
-      const f = files[req.url!]!;
-      const inm = req.headers['if-none-match'];
-      log.push(`${req.url} ${inm ?? '-'}`);
-      if (inm === f.etag) {
-        res.writeHead(304, { etag: f.etag });
-        return res.end();
-      }
-      res.writeHead(200, { 'content-type': 'text/csv', etag: f.etag });
-      res.end(f.body);
-    });
+    const s = await etagFileServer(files);
+    servers.push(s);
+    const log = s.log;
     const src = sourceDef({ transport: 'csv', url: `${s.url}/pejabat.csv`, formationsUrl: `${s.url}/formasi.csv` });
     const fetchOnce = async (conditional?: { contentHash: string; validators: Record<string, { etag?: string }> }) => {
       const seen: RawSnapshotInfo[] = [];

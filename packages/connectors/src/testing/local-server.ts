@@ -29,6 +29,31 @@ export async function localServer(
   };
 }
 
+/**
+ * A file server that answers conditional GETs by ETag (304 when `If-None-Match` matches), logging
+ * `<url> <If-None-Match or ->` per request. `files` may be changed between requests; an unknown
+ * path answers 500.
+ */
+export async function etagFileServer(files: Record<string, { body: string; etag: string }>) {
+  const log: string[] = [];
+  const server = await localServer((req, res) => {
+    const f = files[req.url!];
+    if (!f) {
+      res.writeHead(500);
+      return res.end();
+    }
+    const inm = req.headers['if-none-match'];
+    log.push(`${req.url} ${inm ?? '-'}`);
+    if (inm === f.etag) {
+      res.writeHead(304, { etag: f.etag });
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': 'text/csv', etag: f.etag });
+    res.end(f.body);
+  });
+  return Object.assign(server, { log });
+}
+
 export function json(
   res: http.ServerResponse,
   status: number,

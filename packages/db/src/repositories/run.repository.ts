@@ -225,12 +225,18 @@ export interface ClaimedFetch {
   source: SourceFetchRow | undefined;
 }
 
-/** A joined `sources s` row as a fetch reads it ({@link SourceFetchRow}); null without a source. */
-const SOURCE_FETCH_ROW = sql<SourceFetchRow | null>`case when s.id is null then null else json_build_object(
-  'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
-  'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
-  'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
-  'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end`;
+/**
+ * What a fetch reads of its joined `sources s` row: `source` ({@link SourceFetchRow}, null without a
+ * source) and `held_removal_open` (R8: a held or confirmed mass removal waits).
+ */
+const SOURCE_FETCH_COLUMNS = sql`case when s.id is null then null else json_build_object(
+    'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
+    'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
+    'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
+    'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end as source,
+  exists (
+    select 1 from held_removals h where h.source_id = s.id and h.status in ('held', 'confirmed')
+  ) as held_removal_open`;
 
 /** Which fetch to claim: one source of one run. */
 export interface FetchKey {
@@ -268,10 +274,7 @@ export async function claimSourceFetches(db: Db, keys: readonly FetchKey[]): Pro
       where id in (select run_id from claimed) and status = 'queued'
     )
     select c.*, r.as_of as run_as_of,
-      ${SOURCE_FETCH_ROW} as source,
-      exists (
-        select 1 from held_removals h where h.source_id = c.source_id and h.status in ('held', 'confirmed')
-      ) as held_removal_open
+      ${SOURCE_FETCH_COLUMNS}
     from claimed c
     left join runs r on r.id = c.run_id
     left join sources s on s.id = c.source_id`.execute(db);
@@ -306,10 +309,7 @@ export interface PendingFetch {
 export async function listPendingFetches(db: Db, runId: string): Promise<PendingFetch[]> {
   const res = await sql<{ source_id: string; source: SourceFetchRow | null; held_removal_open: boolean }>`
     select f.source_id,
-      ${SOURCE_FETCH_ROW} as source,
-      exists (
-        select 1 from held_removals h where h.source_id = f.source_id and h.status in ('held', 'confirmed')
-      ) as held_removal_open
+      ${SOURCE_FETCH_COLUMNS}
     from source_fetches f
     left join sources s on s.id = f.source_id
     where f.run_id = ${runId} and f.status = 'pending'
