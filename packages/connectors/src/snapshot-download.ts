@@ -1,9 +1,18 @@
 import path from 'node:path';
-import type { FetchContext, RawPart, RawSnapshotInfo, Validators } from './connector.types.ts';
+import {
+  resolveLimits,
+  type FetchContext,
+  type ProbeContext,
+  type RawPart,
+  type RawSnapshotInfo,
+  type SourceDefinition,
+  type Validators,
+} from './connector.types.ts';
 import type { FileData, LazyTempDir } from './file-snapshot.ts';
 import { downloadIfModified, downloadToFile, type Downloaded, type SpillTarget } from './http/download.ts';
 import type { HttpSession } from './http/http-client.ts';
 import { probeStatus } from './http/probe-request.ts';
+import { sourceUrl } from './http/source-session.ts';
 import { combineRawParts, skipParse } from './raw-hash.ts';
 
 /** One file of a `csv`/`xlsx` snapshot. */
@@ -69,23 +78,25 @@ export async function downloadSnapshotFiles(
 }
 
 /**
- * Conditional GETs of a snapshot's files, one at a time, reading no body ({@link probeStatus}):
- * true when every file answers 304 Not Modified to the validators it came with; false as soon as
- * one answers otherwise or has none. A time-out or network error is thrown.
+ * `Connector.probe` for file transports: conditional GETs of the source's files (`filesOf` its
+ * url), one at a time, reading no body ({@link probeStatus}). True when every file answers 304 Not
+ * Modified to the validators it came with; false as soon as one answers otherwise or has none.
+ * A source without a url, a time-out or a network error is thrown.
  */
 export async function probeSnapshotFiles(
-  files: readonly Pick<SnapshotFile, 'label' | 'url'>[],
-  validators: Record<string, Validators>,
-  opts: { token: string | null; signal: AbortSignal; timeoutMs: number },
+  source: SourceDefinition,
+  ctx: ProbeContext,
+  filesOf: (url: string) => readonly Pick<SnapshotFile, 'label' | 'url'>[],
 ): Promise<boolean> {
-  for (const f of files) {
-    const known = validators[f.label];
+  const timeoutMs = resolveLimits(source, ctx).requestTimeoutMs;
+  for (const f of filesOf(sourceUrl(source))) {
+    const known = ctx.validators[f.label];
     const headers: Record<string, string> = {};
     if (known?.etag) headers['if-none-match'] = known.etag;
     if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
     if (!Object.keys(headers).length) return false;
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if ((await probeStatus(f.url, headers, opts)) !== 304) return false;
+    if (source.token) headers.authorization = `Bearer ${source.token}`;
+    if ((await probeStatus(f.url, headers, { signal: ctx.signal, timeoutMs })) !== 304) return false;
   }
   return true;
 }

@@ -1,15 +1,8 @@
-import { FetchError } from '../fetch-error.ts';
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, probeSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
-import {
-  resolveLimits,
-  type Connector,
-  type ConnectorDeps,
-  type FetchedItem,
-  type SourceDefinition,
-} from '../connector.types.ts';
+import { type Connector, type ConnectorDeps, type FetchedItem, type SourceDefinition } from '../connector.types.ts';
 
 /** Per file: kept in memory up to this size, spilled to a private temp file beyond. */
 const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -34,15 +27,7 @@ export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
     return files;
   };
   return {
-    async probe(source, ctx) {
-      if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
-      const url = source.url;
-      return probeSnapshotFiles(filesOf(source, url), ctx.validators, {
-        token: source.token,
-        signal: ctx.signal,
-        timeoutMs: resolveLimits(source, ctx).requestTimeoutMs,
-      });
-    },
+    probe: (source, ctx) => probeSnapshotFiles(source, ctx, (url) => filesOf(source, url)),
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
         const { url, limits, session } = openSourceSession(source, ctx, deps);

@@ -12,7 +12,7 @@ export function openSourceSession(
   ctx: Pick<FetchContext, 'signal' | 'limits' | 'log'>,
   deps: ConnectorDeps,
 ): { url: string; limits: FetchLimits; session: HttpSession } {
-  if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
+  const url = sourceUrl(source);
   const limits = resolveLimits(source, ctx);
   const session = createHttpSession({
     fetchImpl: deps.fetch,
@@ -22,5 +22,11 @@ export function openSourceSession(
     sourceId: source.id,
     log: ctx.log,
   });
-  return { url: source.url, limits, session };
+  return { url, limits, session };
+}
+
+/** The source's url; a source without one cannot be fetched (`http_error`, not retryable). */
+export function sourceUrl(source: SourceDefinition): string {
+  if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
+  return source.url;
 }

@@ -1,9 +1,8 @@
-import { FetchError } from '../fetch-error.ts';
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { agencyFileItems, asFilePath, withLazyTempDirGen } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, probeSnapshotFiles } from '../snapshot-download.ts';
-import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
+import { type Connector, type ConnectorDeps, type FetchedItem } from '../connector.types.ts';
 
 /**
  * The `xlsx` transport: the workbook at `url` (sheets `pejabat`, or the first, and `formasi`) is
@@ -12,15 +11,7 @@ import { resolveLimits, type Connector, type ConnectorDeps, type FetchedItem } f
  */
 export function createXlsxConnector(deps: ConnectorDeps = {}): Connector {
   return {
-    async probe(source, ctx) {
-      if (!source.url) throw new FetchError('http_error', `source ${source.id} has no url`, { retryable: false });
-      const url = source.url;
-      return probeSnapshotFiles([{ label: 'workbook', url }], ctx.validators, {
-        token: source.token,
-        signal: ctx.signal,
-        timeoutMs: resolveLimits(source, ctx).requestTimeoutMs,
-      });
-    },
+    probe: (source, ctx) => probeSnapshotFiles(source, ctx, (url) => [{ label: 'workbook', url }]),
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
         const { url, limits, session } = openSourceSession(source, ctx, deps);

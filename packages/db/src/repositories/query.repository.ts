@@ -212,6 +212,27 @@ async function assertPublished(db: Db, version: number): Promise<void> {
 }
 
 /**
+ * Opens a repeatable-read, read-only transaction on `client` and resolves which version it reads:
+ * `requested`, or the latest published. A version published meanwhile does not mix into it.
+ *
+ * @throws VersionNotFoundError when `requested` was never published.
+ */
+async function beginVersionSnapshot(
+  client: pg.PoolClient,
+  requested: number | undefined,
+): Promise<{ version: number; latest: number }> {
+  await client.query('begin isolation level repeatable read read only');
+  const v = await client.query<{ v: number | null }>('select max(version) as v from publications');
+  const latest = Number(v.rows[0]?.v ?? 0);
+  const version = requested ?? latest;
+  if (version !== latest) {
+    const p = await client.query('select 1 from publications where version = $1', [version]);
+    if (p.rowCount === 0) throw new VersionNotFoundError(version);
+  }
+  return { version, latest };
+}
+
+/**
  * Streams the register (one version, default the latest) in batches of `batchSize`, ordered by id,
  * from one repeatable-read snapshot on one connection: memory stays flat whatever the size, and a
  * version published during the export does not mix into it. Stop early with `break`; the
@@ -229,14 +250,7 @@ export async function* streamOfficers(
   const client = await poolOf(db).connect();
   let ok = false;
   try {
-    await client.query('begin isolation level repeatable read read only');
-    const v = await client.query<{ v: number | null }>('select max(version) as v from publications');
-    const latest = Number(v.rows[0]?.v ?? 0);
-    const version = opts.version ?? latest;
-    if (version !== latest) {
-      const p = await client.query('select 1 from publications where version = $1', [version]);
-      if (p.rowCount === 0) throw new VersionNotFoundError(version);
-    }
+    const { version, latest } = await beginVersionSnapshot(client, opts.version);
     opts.onVersion?.(version);
     let afterId = 0;
     for (;;) {
@@ -530,56 +544,6 @@ export async function listSourcesView(
   }));
 }
 
-/** Held mass removals (R8) still waiting for a confirmation, with their source. */
-export async function listHeldRemovalsView(
-  db: Db,
-  f: { provinceCode?: string } = {},
-): Promise<
-  {
-    id: number;
-    sourceId: string;
-    agency: string;
-    regionCode: string;
-    runId: string;
-    count: number;
-    activeBefore: number;
-    status: string;
-    createdAt: Date;
-  }[]
-> {
-  let q = db
-    .selectFrom('held_removals as h')
-    .innerJoin('sources as s', 's.id', 'h.source_id')
-    .select([
-      'h.id',
-      'h.source_id',
-      's.agency',
-      's.region_code',
-      'h.run_id',
-      'h.nips',
-      'h.active_before',
-      'h.status',
-      'h.created_at',
-    ])
-    .where('h.status', '=', 'held');
-  if (f.provinceCode) {
-    const p = f.provinceCode;
-    q = q.where((eb) => eb.or([eb('s.region_code', '=', p), eb('s.region_code', 'like', provincePattern(p))]));
-  }
-  const rows = await q.orderBy('h.id', 'desc').execute();
-  return rows.map((r) => ({
-    id: Number(r.id),
-    sourceId: r.source_id,
-    agency: r.agency,
-    regionCode: r.region_code,
-    runId: r.run_id,
-    count: r.nips.length,
-    activeBefore: r.active_before,
-    status: r.status,
-    createdAt: r.created_at as unknown as Date,
-  }));
-}
-
 /**
  * The diff of one version, ordered by NIP, with optional filters; `offset` pages it. (The public
  * sees diffs without NIPs, so its pages cannot be keyed by NIP as `getPublicationDiff`'s are.)
@@ -706,14 +670,7 @@ export async function copyOfficersCsv(
     client.release();
   };
   try {
-    await client.query('begin isolation level repeatable read read only');
-    const v = await client.query<{ v: number | null }>('select max(version) as v from publications');
-    const latest = Number(v.rows[0]?.v ?? 0);
-    const version = opts.version ?? latest;
-    if (version !== latest) {
-      const p = await client.query('select 1 from publications where version = $1', [version]);
-      if (p.rowCount === 0) throw new VersionNotFoundError(version);
-    }
+    const { version, latest } = await beginVersionSnapshot(client, opts.version);
     const p = opts.personal;
     const personal = (col: string, as: string) =>
       p === 'all'

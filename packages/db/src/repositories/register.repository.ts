@@ -831,8 +831,14 @@ export interface HeldRemovalInfo {
   createdAt: Date;
 }
 
-/** Open (held or confirmed, not yet applied) R8 mass removals, oldest first, optionally of one province. */
-export async function listHeldRemovals(db: Db, options: { province?: string } = {}): Promise<HeldRemovalInfo[]> {
+/**
+ * Open R8 mass removals (held or confirmed, not yet applied; `waitingOnly`: held, still waiting
+ * for a confirmation), newest first, optionally of one province.
+ */
+export async function listHeldRemovals(
+  db: Db,
+  options: { province?: string; waitingOnly?: boolean } = {},
+): Promise<HeldRemovalInfo[]> {
   let q = db
     .selectFrom('held_removals as h')
     .innerJoin('sources as s', 's.id', 'h.source_id')
@@ -849,8 +855,8 @@ export async function listHeldRemovals(db: Db, options: { province?: string } = 
       'h.confirmed_at',
       'h.created_at',
     ])
-    .where('h.status', 'in', ['held', 'confirmed'])
-    .orderBy('h.created_at');
+    .where('h.status', 'in', options.waitingOnly ? ['held'] : ['held', 'confirmed'])
+    .orderBy('h.id', 'desc');
   if (options.province) q = q.where(sql<string>`left(s.region_code, 2)`, '=', options.province);
   return (await q.execute()).map((r) => ({
     id: Number(r.id),

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import {
   confirmRemoval,
   importSources,
-  listHeldRemovalsView,
+  listHeldRemovals,
   listSourcesView,
   saveUpload,
   UploadTooLargeError,
@@ -377,7 +377,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const own = provinceScope(req);
       if (own !== undefined && req.query.province && req.query.province !== own) throw forbidden();
-      const rows = await listHeldRemovalsView(app.ctx.db, { provinceCode: own ?? req.query.province });
+      const rows = await listHeldRemovals(app.ctx.db, { province: own ?? req.query.province, waitingOnly: true });
       return {
         data: rows.map((r) => ({
           id: r.id,
