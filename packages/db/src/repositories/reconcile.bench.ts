@@ -10,7 +10,9 @@
  */
 import pg from 'pg';
 import { regions } from '@pksync/reference';
-import type { Officer, SnapshotResult } from '@pksync/core';
+import type { Officer } from '@pksync/core';
+// The factories alone: the package's index brings vitest fixtures, which a bench cannot load.
+import { snapshotOf } from '@pksync/testing/factories';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db.ts';
 import { migrateToLatest } from '../migrate.ts';
@@ -59,27 +61,6 @@ function officersOf(regionCode: string, index: number, count: number): Officer[]
     });
   }
   return out;
-}
-
-function snapshotOf(accepted: Officer[]): SnapshotResult {
-  return {
-    accepted,
-    formations: [],
-    rejected: [],
-    findings: [],
-    stats: {
-      rows: accepted.length,
-      accepted: accepted.length,
-      rejected: 0,
-      duplicates: 0,
-      unknownFields: 0,
-      unknownFieldNames: [],
-      officerRows: accepted.length,
-      formationRows: 0,
-      warningsByCode: {},
-      rejectedByCode: {},
-    },
-  };
 }
 
 async function newRun(db: Db, fetches: { sourceId: string; status: 'succeeded' | 'unchanged' }[]): Promise<string> {
