@@ -1,41 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listSourceFetches, type Db } from '@pksync/db';
-import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
-import { start as startWorker, type RunningWorker } from '@pksync/worker';
+import { triggerRun, type QueueClient } from '@pksync/queue';
 import type { Simulator } from '@pksync/simulator';
-import { dayDate, FAST_FETCH, simulatorWithSources, testConfig, waitForRun } from './support/harness.ts';
+import { dayDate, simulatorWithSources, usePipeline, waitForRun } from './support/harness.ts';
 
 // Issue 5 (helper-9): an unchanged snapshot is recognised before parsing — file sources by a 304
 // to a conditional GET, the others by the raw-bytes hash — except while R8 holds a removal.
 describe('repeat-run fast path: conditional GETs and raw-byte hash (R8 exception)', () => {
-  const t = useTestDatabase();
-  const r = useTestRedis();
-  let sim: Simulator;
-  let worker: RunningWorker;
-  let queues: QueueClient;
-  let db: Db;
   let guarded: string;
-
-  beforeAll(async () => {
-    db = t.db;
-    const config = testConfig(t, r);
+  const env = usePipeline(async (db, config) => {
     // A csv source that loses 90 % of its officers on day 1 (R8 holds the removal).
     const probe = await simulatorWithSources(db, config, { defectRate: 0, massRemoval: null });
     guarded = probe.agencies().find((a) => a.transport === 'csv' && a.officers >= 10 && !a.token)!.id;
     await probe.close();
-    sim = await simulatorWithSources(db, config, {
-      defectRate: 0,
-      massRemoval: { day: 1, sourceId: guarded, share: 0.9 },
-    });
-    worker = await startWorker(config, { fetchLimits: FAST_FETCH });
-    queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+    return simulatorWithSources(db, config, { defectRate: 0, massRemoval: { day: 1, sourceId: guarded, share: 0.9 } });
   });
-  afterAll(async () => {
-    await queues?.close();
-    await worker?.close();
-    await sim?.close();
-  });
+  let db: Db;
+  let sim: Simulator;
+  let queues: QueueClient;
+  beforeAll(() => void ({ db, sim, queues } = env));
 
   const sync = async (asOf: string) => {
     const { run } = await triggerRun(db, queues, {

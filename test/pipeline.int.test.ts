@@ -1,41 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { confirmRemoval, getRegionSummaries, listSourceFetches, type Db } from '@pksync/db';
-import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
-import { start as startWorker, type RunningWorker } from '@pksync/worker';
+import { triggerRun, type QueueClient } from '@pksync/queue';
 import type { Simulator } from '@pksync/simulator';
-import type { Config } from '@pksync/config';
-import {
-  dayDate,
-  FAST_FETCH,
-  registerSnapshot,
-  simulatorWithSources,
-  testConfig,
-  waitForRun,
-} from './support/harness.ts';
+import { dayDate, registerSnapshot, simulatorWithSources, usePipeline, waitForRun } from './support/harness.ts';
 
 // R8–R14 end to end: simulator (HTTP) → queues → real workers → PostgreSQL, the simulator moving days.
 describe('pipeline end to end (South Sumatra, simulator moving days)', () => {
-  const t = useTestDatabase();
-  const r = useTestRedis();
-  let config: Config;
-  let sim: Simulator;
-  let worker: RunningWorker;
-  let queues: QueueClient;
+  const env = usePipeline((db, config) => simulatorWithSources(db, config, { defectRate: 0 }));
   let db: Db;
-
-  beforeAll(async () => {
-    db = t.db;
-    config = testConfig(t, r);
-    sim = await simulatorWithSources(db, config, { defectRate: 0 });
-    worker = await startWorker(config, { fetchLimits: FAST_FETCH });
-    queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
-  });
-  afterAll(async () => {
-    await queues?.close();
-    await worker?.close();
-    await sim?.close();
-  });
+  let sim: Simulator;
+  let queues: QueueClient;
+  beforeAll(() => void ({ db, sim, queues } = env));
 
   const sync = async (asOf: string, scope: Parameters<typeof triggerRun>[2]['scope'] = { kind: 'national' }) => {
     const { run, created } = await triggerRun(db, queues, { scope, trigger: 'manual', requestedBy: 'test', asOf });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, useTestDatabase, useTestRedis } from '@pksync/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '@pksync/testing';
 import { importSources, listRuns, type Db } from '@pksync/db';
 import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
-import { start as startWorker, type RunningWorker } from '@pksync/worker';
+import { start as startWorker } from '@pksync/worker';
 import type { Simulator } from '@pksync/simulator';
 import type { Config } from '@pksync/config';
 import {
@@ -10,6 +10,7 @@ import {
   FAST_FETCH,
   registerSnapshot,
   simulatorWithSources,
+  usePipeline,
   testConfig,
   waitForRun,
 } from './support/harness.ts';
@@ -17,27 +18,13 @@ import {
 // Duplicate triggers and concurrent triggers for overlapping scopes: one run per scope at a time
 // (PostgreSQL's partial unique index decides, not Redis), and the register stays consistent.
 describe('triggers', () => {
-  const t = useTestDatabase();
-  const r = useTestRedis();
+  // No mass removal here: which of several concurrent runs meets a hold first is a timing question (see pipeline test).
+  const env = usePipeline((db, config) => simulatorWithSources(db, config, { day: 2, massRemoval: null }));
   let config: Config;
-  let sim: Simulator;
-  let worker: RunningWorker;
-  let queues: QueueClient;
   let db: Db;
-
-  beforeAll(async () => {
-    db = t.db;
-    config = testConfig(t, r);
-    // No mass removal here: which of several concurrent runs meets a hold first is a timing question (see pipeline test).
-    sim = await simulatorWithSources(db, config, { day: 2, massRemoval: null });
-    worker = await startWorker(config, { fetchLimits: FAST_FETCH });
-    queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
-  });
-  afterAll(async () => {
-    await queues?.close();
-    await worker?.close();
-    await sim?.close();
-  });
+  let sim: Simulator;
+  let queues: QueueClient;
+  beforeAll(() => void ({ config, db, sim, queues } = env));
 
   const trigger = (scope: Parameters<typeof triggerRun>[2]['scope'], requestedBy = 'test') =>
     triggerRun(db, queues, { scope, trigger: 'manual', requestedBy, asOf: dayDate(2) });

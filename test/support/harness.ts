@@ -3,9 +3,13 @@
  * prefix, the simulator with its sources imported, and waiting for a run to finish.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '@pksync/config';
 import { getRun, importSources, type Db, type Run } from '@pksync/db';
+import { createQueueClient, type QueueClient } from '@pksync/queue';
 import { start as startSimulator, type Simulator, type SimulatorConfig } from '@pksync/simulator';
+import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { start as startWorker, type RunningWorker } from '@pksync/worker';
 
 /** One token key per test process (tokens of simulated `api` sources are encrypted with it). */
 export const TEST_TOKEN_KEY = randomBytes(32).toString('hex');
@@ -63,6 +67,42 @@ export async function simulatorWithSources(
   });
   await importSources(db, sim.sourcesFile(), config.tokenKey);
   return sim;
+}
+
+/** What {@link usePipeline} sets up: filled in by its `beforeAll`. */
+export interface PipelineEnv {
+  db: Db;
+  config: Config;
+  sim: Simulator;
+  worker: RunningWorker;
+  queues: QueueClient;
+}
+
+/**
+ * The end-to-end set-up of a describe block: its own database and Redis prefix, the simulator
+ * that `simulator` starts (with its sources imported), one worker with {@link FAST_FETCH} limits
+ * and a queue client; all closed after the block.
+ *
+ * @example
+ * const env = usePipeline((db, config) => simulatorWithSources(db, config, { defectRate: 0 }));
+ */
+export function usePipeline(simulator: (db: Db, config: Config) => Promise<Simulator>): PipelineEnv {
+  const t = useTestDatabase();
+  const r = useTestRedis();
+  const env = {} as Partial<PipelineEnv>;
+  beforeAll(async () => {
+    env.db = t.db;
+    env.config = testConfig(t, r);
+    env.sim = await simulator(env.db, env.config);
+    env.worker = await startWorker(env.config, { fetchLimits: FAST_FETCH });
+    env.queues = createQueueClient({ redisUrl: env.config.redisUrl, prefix: env.config.queuePrefix });
+  });
+  afterAll(async () => {
+    await env.queues?.close();
+    await env.worker?.close();
+    await env.sim?.close();
+  });
+  return env as PipelineEnv;
 }
 
 /** Polls until the run is completed or failed. */
