@@ -5,43 +5,13 @@
  * message naming what is missing and how to start it.
  */
 import { execFileSync } from 'node:child_process';
-import pg from 'pg';
-import { Redis } from 'ioredis';
-
-const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/postgres';
-const LOCAL_REDIS = 'redis://127.0.0.1:6379';
-
-async function pgError(url: string): Promise<string | null> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return null;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-async function redisError(url: string): Promise<string | null> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    await r.ping();
-    return null;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  } finally {
-    r.disconnect();
-  }
-}
+import {
+  LOCAL_DATABASE_URL as LOCAL_PG,
+  LOCAL_REDIS_URL as LOCAL_REDIS,
+  postgresError as pgError,
+  redact as display,
+  redisError,
+} from '@pksync/testing/services';
 
 function dockerAnswers(): boolean {
   try {
@@ -52,11 +22,6 @@ function dockerAnswers(): boolean {
   }
 }
 
-const display = (u: string) => {
-  const x = new URL(u);
-  if (x.password) x.password = '***';
-  return x.toString();
-};
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 const env = process.env;

@@ -14,7 +14,8 @@ export interface TestServices {
 export const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 
-async function canReachPostgres(url: string): Promise<string | null> {
+/** Why PostgreSQL at `url` cannot be used (connect + `select 1`, 3 s), or null when it can. */
+export async function postgresError(url: string): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
@@ -27,7 +28,8 @@ async function canReachPostgres(url: string): Promise<string | null> {
   }
 }
 
-async function canReachRedis(url: string): Promise<string | null> {
+/** Why Redis at `url` cannot be used (connect + PING, 3 s), or null when it can. */
+export async function redisError(url: string): Promise<string | null> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 3000,
@@ -98,7 +100,7 @@ export async function resolveTestServices(env = process.env): Promise<TestServic
       stop: async () => {},
     };
   }
-  const [pgError, redisError] = await Promise.all([canReachPostgres(found.databaseUrl), canReachRedis(found.redisUrl)]);
+  const [pgError, redisErr] = await Promise.all([postgresError(found.databaseUrl), redisError(found.redisUrl)]);
   const missing: string[] = [];
   if (pgError) {
     missing.push(
@@ -107,9 +109,9 @@ export async function resolveTestServices(env = process.env): Promise<TestServic
         '    or point TEST_DATABASE_URL at a server where this user may CREATE DATABASE.',
     );
   }
-  if (redisError) {
+  if (redisErr) {
     missing.push(
-      `Redis at ${redact(found.redisUrl)} (${found.origin}) did not answer: ${redisError}.\n` +
+      `Redis at ${redact(found.redisUrl)} (${found.origin}) did not answer: ${redisErr}.\n` +
         '    Start one (e.g. `docker compose -f infra/compose.yaml up -d redis`, or `redis-server --daemonize yes`)\n' +
         '    or point TEST_REDIS_URL at it.',
     );
