@@ -1,7 +1,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
-import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { insertSource, useTestDatabase, useTestRedis } from '@pksync/testing';
 import { createKeys, startTestApi, type Keys, type TestApi } from './helpers.ts';
 
 const CSV = [
@@ -95,36 +95,14 @@ describe('uploads: size limit, content sniffing, hostile files', () => {
 
   beforeAll(async () => {
     keys = await createKeys(t.db);
-    const base = {
-      formations_url: null,
-      token_encrypted: null,
-      timeout_s: null,
-      max_bytes: null,
-      max_rows: null,
-      last_success_at: null,
-      last_content_hash: null,
-    };
-    await t.db
-      .insertInto('sources')
-      .values([
-        {
-          ...base,
-          id: '16.71-disnaker',
-          agency: 'Disnaker Palembang',
-          region_code: '16.71',
-          transport: 'upload',
-          url: null,
-        },
-        {
-          ...base,
-          id: '16.02-disnaker',
-          agency: 'Disnaker OKI',
-          region_code: '16.02',
-          transport: 'csv',
-          url: 'http://127.0.0.1:9/x.csv',
-        },
-      ])
-      .execute();
+    await insertSource(t.db, { id: '16.71-disnaker', regionCode: '16.71', agency: 'Disnaker Palembang' });
+    await insertSource(t.db, {
+      id: '16.02-disnaker',
+      regionCode: '16.02',
+      agency: 'Disnaker OKI',
+      transport: 'csv',
+      url: 'http://127.0.0.1:9/x.csv',
+    });
     api = await startTestApi(t.db, r.url, r.prefix, {
       limits: { maxUploadBytes: 256 * 1024, maxSnapshotRows: 1000, maxSnapshotBytes: 256 * 1024 },
     });
