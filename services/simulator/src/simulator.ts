@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Rng } from './prng.ts';
 import { formationsOf, renderOfficer, type SimOfficer } from './officers.ts';
 import { formationsCsv, officersCsv, officersXlsx } from './render.ts';
+import { BodyCache } from './body-cache.ts';
 import { Timeline, type MassRemoval } from './timeline.ts';
 import { buildWorld, FAULT_MODES, type FaultMode, type SimAgency, type SimTransport } from './world.ts';
 
@@ -38,6 +39,12 @@ export interface SimulatorConfig {
   delays?: boolean;
   /** Fault tuning: share of failing requests of `flaky` (0.3), `Retry-After` seconds (1), `slow` wait ms (2000). */
   faultTuning?: { flakyRate?: number; retryAfterS?: number; slowMs?: number };
+  /**
+   * Bytes of rendered files and API pages kept in memory while their content is unchanged
+   * (default 64 MB; 0: render every request). A real agency serves the same export all night;
+   * the simulator renders it once. Files of more than {@link CACHE_MAX_ROWS} rows always stream.
+   */
+  cacheBytes?: number;
 }
 
 /** One entry of the sources file (register-api-v1.md § Sources file). */
@@ -80,9 +87,18 @@ export interface Simulator {
   listOfficers(sourceId: string): Iterable<SimOfficer>;
   /** Events so far: transfers and departures up to today, and the mass removal. */
   events(): { transfers: number; departures: number; massRemoval: MassRemoval | null };
+  /**
+   * Renders today's files and API pages (default page size) into the cache now, as an agency's
+   * export is ready before the night's sync; what does not fit in `cacheBytes` renders on request.
+   */
+  prerender(): Promise<{ entries: number; bytes: number }>;
 }
 
 const CURSOR_PREFIX = 'c1.';
+/** Page size of `GET /v1/officers` without `limit` (pksync's default `page_size` too). */
+const DEFAULT_PAGE = 500;
+/** Files of agencies listing more rows than this always stream (never buffered whole). */
+export const CACHE_MAX_ROWS = 100_000;
 
 /**
  * Starts the regional agency simulator: every selected agency served over `api`, `csv` and `xlsx`
@@ -153,6 +169,7 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       .digest('base64url')
       .slice(0, 27)}"`;
   const stats = new Map<string, SourceStats>(agencies.map((a) => [a.id, { requests: 0, faults: 0, notModified: 0 }]));
+  const cache = new BodyCache(config.cacheBytes ?? 64 * 1024 * 1024);
 
   function* rowsOf(agency: SimAgency, from = 0): Generator<SimOfficer | null> {
     const t = timeline;
@@ -270,36 +287,83 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
         return sendJson(res, 200, { data });
       }
       case 'pejabat.csv':
-        return streamBody(
-          res,
-          'text/csv; charset=' + (agency.style.latin1 ? 'windows-1252' : 'utf-8'),
-          Readable.from(officersCsv(rowsOf(agency), agency.style)),
-          truncate,
-        );
       case 'formasi.csv':
-        return streamBody(
-          res,
-          'text/csv',
-          Readable.from([formationsCsv(formationsOf(seed, agency, formationYears()), agency.style)]),
-          truncate,
-        );
       case 'data.xlsx':
-        return streamBody(
-          res,
-          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-          officersXlsx(
-            rowsOf(agency),
-            formationsOf(seed, agency, formationYears()),
-            agency.style,
-            new Date(`${baseDate}T00:00:00Z`),
-          ),
-          truncate,
+        return streamBody(res, FILE_TYPES[m[2]](agency), await fileBody(agency, m[2]), truncate);
+    }
+  }
+
+  function renderFile(agency: SimAgency, file: AgencyFile): Readable {
+    switch (file) {
+      case 'pejabat.csv':
+        return Readable.from(officersCsv(rowsOf(agency), agency.style));
+      case 'formasi.csv':
+        return Readable.from([formationsCsv(formationsOf(seed, agency, formationYears()), agency.style)]);
+      case 'data.xlsx':
+        return officersXlsx(
+          rowsOf(agency),
+          formationsOf(seed, agency, formationYears()),
+          agency.style,
+          new Date(`${baseDate}T00:00:00Z`),
         );
     }
   }
 
+  /** A file's bytes from the cache, rendered into it, or (a big agency's, or cache off) streamed. */
+  async function fileBody(agency: SimAgency, file: AgencyFile): Promise<Buffer | Readable> {
+    const key = `${agency.id}/${file}`;
+    const tag = etagOf(agency, file);
+    const hit = cache.get(key, tag);
+    if (hit) return hit;
+    if (!cache.enabled || timeline.rowCount(agency) > CACHE_MAX_ROWS) return renderFile(agency, file);
+    const chunks: Buffer[] = [];
+    for await (const c of renderFile(agency, file) as AsyncIterable<Buffer>) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    cache.set(key, tag, body);
+    return body;
+  }
+
+  /** One `GET /v1/officers` page (cached per agency, cursor and limit while the content holds). */
+  function pageBody(agency: SimAgency, from: number, limit: number): Buffer {
+    const key = `${agency.id}/v1/officers/${from}/${limit}`;
+    const tag = String(timeline.contentVersion(agency));
+    const hit = cache.get(key, tag);
+    if (hit) return hit;
+    const total = timeline.rowCount(agency);
+    const data: Record<string, unknown>[] = [];
+    let i = from;
+    for (; i < total && data.length < limit; i++) {
+      const o = timeline.officerAt(agency, i, baseDate, defectRate, byId);
+      if (o) data.push(apiRecord(o, agency));
+    }
+    const next = i < total ? CURSOR_PREFIX + Buffer.from(String(i)).toString('base64url') : null;
+    const body = Buffer.from(JSON.stringify({ data, next_cursor: next }));
+    if (cache.enabled && total <= CACHE_MAX_ROWS) cache.set(key, tag, body);
+    return body;
+  }
+
+  /** The cursor a page's body hands on, as a listing index (null on the last page). */
+  function nextIndex(body: Buffer): number | null {
+    const next = (JSON.parse(body.toString()) as { next_cursor: string | null }).next_cursor;
+    return next === null ? null : Number(Buffer.from(next.slice(CURSOR_PREFIX.length), 'base64url').toString());
+  }
+
+  async function prerender(): Promise<{ entries: number; bytes: number }> {
+    for (const a of agencies) {
+      if (a.transport === 'csv') {
+        await fileBody(a, 'pejabat.csv');
+        await fileBody(a, 'formasi.csv');
+      } else if (a.transport === 'xlsx') {
+        await fileBody(a, 'data.xlsx');
+      } else if (a.transport === 'api' && cache.enabled) {
+        for (let from: number | null = 0; from !== null;) from = nextIndex(pageBody(a, from, DEFAULT_PAGE));
+      }
+    }
+    return cache.stats();
+  }
+
   function officersPage(agency: SimAgency, url: URL, res: http.ServerResponse, truncate: boolean): void {
-    const limitText = url.searchParams.get('limit') ?? '500';
+    const limitText = url.searchParams.get('limit') ?? String(DEFAULT_PAGE);
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000) {
       return sendJson(res, 400, { error: { code: 'bad_limit', message: 'limit must be an integer from 1 to 5000' } });
@@ -314,22 +378,13 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
         return sendJson(res, 400, { error: { code: 'bad_cursor', message: 'cursor tidak valid' } });
       from = decoded;
     }
-    const total = timeline.rowCount(agency);
-    const data: Record<string, unknown>[] = [];
-    let i = from;
-    for (; i < total && data.length < limit; i++) {
-      const o = timeline.officerAt(agency, i, baseDate, defectRate, byId);
-      if (o) data.push(apiRecord(o, agency));
-    }
-    const next = i < total ? CURSOR_PREFIX + Buffer.from(String(i)).toString('base64url') : null;
-    const body = JSON.stringify({ data, next_cursor: next });
+    const body = pageBody(agency, from, limit);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     if (truncate) {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.write(body.slice(0, Math.floor(body.length / 2)));
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
       setImmediate(() => res.destroy());
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
 
@@ -395,8 +450,16 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       })();
     },
     events: () => ({ transfers: timeline.transfers.length, departures: timeline.departures.length, massRemoval }),
+    prerender,
   };
 }
+
+type AgencyFile = 'pejabat.csv' | 'formasi.csv' | 'data.xlsx';
+const FILE_TYPES: Record<AgencyFile, (agency: SimAgency) => string> = {
+  'pejabat.csv': (a) => 'text/csv; charset=' + (a.style.latin1 ? 'windows-1252' : 'utf-8'),
+  'formasi.csv': () => 'text/csv',
+  'data.xlsx': () => 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
 
 /** The JSON record an `api` agency returns: exchange-format field names, agency-styled values. */
 function apiRecord(o: SimOfficer, agency: SimAgency): Record<string, unknown> {
@@ -437,9 +500,17 @@ async function readSmallBody(req: http.IncomingMessage): Promise<string> {
 async function streamBody(
   res: http.ServerResponse,
   contentType: string,
-  body: Readable,
+  body: Readable | Buffer,
   truncate: boolean,
 ): Promise<void> {
+  if (Buffer.isBuffer(body)) {
+    res.writeHead(200, { 'content-type': contentType, 'content-length': body.length });
+    if (!truncate) return void res.end(body);
+    // A connection that breaks mid-file: the client must not use what it got.
+    res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
+    setImmediate(() => res.destroy());
+    return;
+  }
   res.writeHead(200, { 'content-type': contentType });
   if (truncate) {
     // A connection that breaks mid-file: the client must not use what it got.

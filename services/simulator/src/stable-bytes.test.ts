@@ -6,7 +6,8 @@ import { start, type Simulator } from './index.ts';
 describe('simulator: unchanged data is served as the same bytes', () => {
   let sim: Simulator;
   beforeAll(async () => {
-    sim = await start({ port: 0, seed: 7, regions: '16', delays: false, faults: false });
+    // Cache off: every request renders again, so the bytes below are two renderings.
+    sim = await start({ port: 0, seed: 7, regions: '16', delays: false, faults: false, cacheBytes: 0 });
   });
   afterAll(() => sim.close());
   afterEach(() => vi.useRealTimers());
@@ -49,5 +50,71 @@ describe('simulator: unchanged data is served as the same bytes', () => {
     }
     expect(changed).toBeGreaterThan(0);
     expect(changed).toBeLessThan(files.length);
+  });
+});
+
+describe('simulator: the body cache serves exactly what rendering serves', () => {
+  let cached: Simulator;
+  let plain: Simulator;
+  const options = { seed: 7, regions: '16', delays: false, faults: false } as const;
+  beforeAll(async () => {
+    cached = await start({ port: 0, ...options });
+    plain = await start({ port: 0, ...options, cacheBytes: 0 });
+  });
+  afterAll(async () => {
+    await cached.close();
+    await plain.close();
+  });
+
+  /** Every file and API page (followed by its cursors) of every agency, as bytes in one list. */
+  async function everything(sim: Simulator): Promise<string[]> {
+    const out: string[] = [];
+    const get = async (url: string) => {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${tokenOf(sim, url)}` } });
+      const body = Buffer.from(await res.arrayBuffer());
+      out.push(`${res.status} ${url.replace(sim.url, '')} ${res.headers.get('etag')} ${body.toString('base64')}`);
+      return body;
+    };
+    for (const s of sim.sourcesFile()) {
+      if (s.transport === 'csv') {
+        await get(s.url!);
+        await get(s.formations_url!);
+      } else if (s.transport === 'xlsx') await get(s.url!);
+      else if (s.transport === 'api') {
+        let cursor: string | null = null;
+        do {
+          const page = JSON.parse(
+            (await get(`${s.url}/officers?limit=7${cursor ? `&cursor=${cursor}` : ''}`)).toString(),
+          ) as { next_cursor: string | null };
+          cursor = page.next_cursor;
+        } while (cursor);
+        await get(`${s.url}/officers`);
+      }
+    }
+    return out;
+  }
+  const tokenOf = (sim: Simulator, url: string) =>
+    sim.agencies().find((a) => url.includes(`/agencies/${encodeURIComponent(a.id)}/`))?.token ?? '';
+
+  it('the same bytes and ETags, day 0 (prerendered, then served twice) and after days of changes', async () => {
+    const pre = await cached.prerender();
+    expect(pre.entries).toBeGreaterThan(cached.agencies().length / 2);
+    expect(pre.bytes).toBeGreaterThan(0);
+    const expected = await everything(plain);
+    expect(await everything(cached)).toEqual(expected);
+    expect(await everything(cached)).toEqual(expected);
+    // Day 3: transfers and departures, and the mass removal at 16.71-disnaker, an api agency.
+    expect(plain.agencies().find((a) => a.id === '16.71-disnaker')?.transport).toBe('api');
+    cached.setDay(3);
+    plain.setDay(3);
+    const later = await everything(plain);
+    expect(later.filter((x) => x.includes('/v1/')).length).toBeGreaterThan(0);
+    expect(later.filter((x, i) => x.includes('/v1/') && x !== expected[i]).length).toBeGreaterThan(0);
+    expect(later.filter((x, i) => !x.includes('/v1/') && x !== expected[i]).length).toBeGreaterThan(0);
+    expect(await everything(cached)).toEqual(later);
+  });
+
+  it('refuses a negative cacheBytes', async () => {
+    await expect(start({ port: 0, ...options, cacheBytes: -1 })).rejects.toThrow(/cacheBytes/);
   });
 });
