@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createConnector, type ConnectorDeps, type FetchLimits, type Validators } from '@pksync/connectors';
 import { getRun, listPendingFetches, markFetchesUnchanged, toSourceWithToken, type Db } from '@pksync/db';
 import { PermanentError, type JobHandler, type QueueClient } from '@pksync/queue';
@@ -99,6 +100,8 @@ export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
         return false; // its own job fetches it, with retries, and reports what is wrong
       }
     };
+    // Each probe in flight listens to the job's signal (to stop at shutdown): one per lane.
+    setMaxListeners(concurrency + 10, ctx.signal);
     await Promise.all(
       Array.from({ length: Math.min(concurrency, probeable.length) }, async () => {
         while (next < probeable.length) {
