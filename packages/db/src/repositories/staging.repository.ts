@@ -30,16 +30,76 @@ export class StagingError extends Error {
 }
 
 /**
+ * Snapshots with more rows than this (all four tables together) are staged with COPY streams;
+ * smaller ones — nearly every agency's — in one round trip (`pksync_stage_snapshot`, migration
+ * 0009), since a COPY per table costs more round trips than its rows.
+ */
+export const STAGE_COPY_ABOVE = 5_000;
+
+/** Each staged table's columns after (run_id, source_id), and a row's values in that order (text or null). */
+const OFFICER_COLUMNS =
+  'nip, name, name_normalised, gender, birth_date, level, grade, unit, region_code, tmt_jabatan, status, active, email, phone, source_updated_at, position';
+const officerFields = (o: SnapshotResult['accepted'][number]): (string | null)[] => [
+  o.nip,
+  o.name,
+  o.nameNormalised,
+  o.gender,
+  o.birthDate,
+  o.level,
+  o.grade,
+  o.unit,
+  o.regionCode,
+  o.tmtJabatan,
+  o.status,
+  isActiveStatus(o.status) ? 't' : 'f',
+  o.email,
+  o.phone,
+  o.updatedAt,
+  String(o.position),
+];
+const FORMATION_COLUMNS = 'region_code, year, level, need, approved, position';
+const formationFields = (f: SnapshotResult['formations'][number]): (string | null)[] => [
+  f.regionCode,
+  String(f.year),
+  f.level,
+  String(f.need),
+  String(f.approved),
+  String(f.position),
+];
+const FINDING_COLUMNS = 'code, severity, row, nip, details';
+const findingFields = (f: SnapshotResult['findings'][number]): (string | null)[] => [
+  f.code,
+  f.severity,
+  f.row === undefined ? null : String(f.row),
+  f.nip ?? null,
+  JSON.stringify(f.details ?? {}),
+];
+const REJECTED_COLUMNS = 'row, nip, codes, fields, raw';
+const rejectedFields = (r: SnapshotResult['rejected'][number]): (string | null)[] => [
+  String(r.row),
+  r.nip ?? null,
+  pgArray(r.codes),
+  pgArray(r.fields),
+  JSON.stringify(r.raw),
+];
+
+/**
  * Stages one source's normalised snapshot for a run: accepted officers, formations and the
- * normaliser's R2/R3/R7 findings into the UNLOGGED staging tables (COPY, one stream per table),
- * R6 rejections into `rejected_records`, and a header row with the counts — all in one
- * transaction. Idempotent per (runId, sourceId): staging again replaces the previous rows, so a
- * retried job never doubles anything. `reconcileRun` reads what is staged here.
+ * normaliser's R2/R3/R7 findings into the UNLOGGED staging tables, R6 rejections into
+ * `rejected_records`, and a header row with the counts — all in one transaction, after an advisory
+ * lock on (run, source). Idempotent per (runId, sourceId): staging again replaces the previous
+ * rows, so a retried job (even one racing its stalled predecessor) never doubles anything.
+ * `reconcileRun` reads what is staged here. Up to `copyAbove` rows ({@link STAGE_COPY_ABOVE}) go in
+ * one statement, more in one COPY stream per table.
  *
  * @example
  * await stageSnapshot(db, { runId, sourceId: '16.71-disnaker', fetchId, result: normaliser.finish(), contentHash });
  */
-export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<void> {
+export async function stageSnapshot(
+  db: Db,
+  input: StageSnapshotInput,
+  opts: { copyAbove?: number } = {},
+): Promise<void> {
   const { runId, sourceId, result } = input;
   if (!UUID_RE.test(runId)) throw new StagingError(`stageSnapshot: runId must be a UUID, got "${runId}"`);
   if (!sourceId) throw new StagingError('stageSnapshot: sourceId is required');
@@ -52,96 +112,78 @@ export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<
   if (fetchId !== null && !Number.isSafeInteger(fetchId)) {
     throw new StagingError(`stageSnapshot: fetchId must be an integer, got "${String(input.fetchId)}"`);
   }
+  // R6 rejections are kept in rejected_records; their per-row findings are grouped per source
+  // by reconcileRun, so only the other record findings are staged.
+  const findings = result.findings.filter((f) => f.code !== 'record_rejected');
+  const rows = result.accepted.length + result.formations.length + findings.length + result.rejected.length;
+  const staged: Staged = { runId, sourceId, fetchId, contentHash: input.contentHash ?? null, result, findings };
+  try {
+    if (rows <= (opts.copyAbove ?? STAGE_COPY_ABOVE)) await stageInOneStatement(db, staged);
+    else await stageWithCopy(db, staged);
+  } catch (e) {
+    if (e instanceof StagingError) throw e;
+    const code = (e as { code?: unknown }).code;
+    if (code === 'PK001') throw new StagingError(`stageSnapshot: run ${runId} does not exist`);
+    if (code === 'PK002') throw new StagingError(`stageSnapshot: source "${sourceId}" does not exist`);
+    // A value PostgreSQL refuses (e.g. a malformed date) fails the whole snapshot, never half of it.
+    throw new StagingError(
+      `stageSnapshot: could not stage source "${sourceId}" for run ${runId}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}
+
+interface Staged {
+  runId: string;
+  sourceId: string;
+  fetchId: number | null;
+  contentHash: string | null;
+  result: SnapshotResult;
+  /** The findings to stage (without R6's per-row ones). */
+  findings: SnapshotResult['findings'];
+}
+
+async function stageInOneStatement(db: Db, s: Staged): Promise<void> {
+  const { result } = s;
+  await poolOf(db).query('select pksync_stage_snapshot($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+    s.runId,
+    s.sourceId,
+    s.fetchId,
+    s.contentHash,
+    JSON.stringify(result.accepted.map(officerFields)),
+    JSON.stringify(result.formations.map(formationFields)),
+    JSON.stringify(s.findings.map(findingFields)),
+    JSON.stringify(result.rejected.map(rejectedFields)),
+    JSON.stringify(result.stats),
+  ]);
+}
+
+async function stageWithCopy(db: Db, s: Staged): Promise<void> {
+  const { runId, sourceId, result } = s;
   const client = await poolOf(db).connect();
   try {
     await client.query('begin');
-    // One round trip (552 sources a night): check the run and source, serialise two stagings of
-    // the same (run, source) (a retried job racing its predecessor), then clear what an earlier
-    // attempt staged. The lock is an init plan of every delete, so it is taken before they run.
+    // Serialise two stagings of the same (run, source) (a retried job racing its predecessor); the
+    // statements after this one see what the other committed, and clear it.
+    await client.query(`select pg_advisory_xact_lock(hashtext('pksync.stage:' || $1::uuid || ':' || $2))`, [
+      runId,
+      sourceId,
+    ]);
     const known = await client.query<{ run: boolean; source: boolean }>(
-      `with lock as (select pg_advisory_xact_lock(hashtext($3)) as l),
-         d1 as (delete from staged_officers where run_id = $1 and source_id = $2 and exists (select 1 from lock)),
-         d2 as (delete from staged_formations where run_id = $1 and source_id = $2 and exists (select 1 from lock)),
-         d3 as (delete from staged_findings where run_id = $1 and source_id = $2 and exists (select 1 from lock)),
-         d4 as (delete from rejected_records where run_id = $1 and source_id = $2 and exists (select 1 from lock))
-       select exists(select 1 from runs where id = $1) as run, exists(select 1 from sources where id = $2) as source,
-         (select count(*) from lock) as locked`,
-      [runId, sourceId, `pksync.stage:${runId}:${sourceId}`],
+      `with d1 as (delete from staged_officers where run_id = $1 and source_id = $2),
+         d2 as (delete from staged_formations where run_id = $1 and source_id = $2),
+         d3 as (delete from staged_findings where run_id = $1 and source_id = $2),
+         d4 as (delete from rejected_records where run_id = $1 and source_id = $2)
+       select exists(select 1 from runs where id = $1) as run, exists(select 1 from sources where id = $2) as source`,
+      [runId, sourceId],
     );
     if (!known.rows[0]?.run) throw new StagingError(`stageSnapshot: run ${runId} does not exist`);
     if (!known.rows[0]?.source) throw new StagingError(`stageSnapshot: source "${sourceId}" does not exist`);
-
-    await copyRows(
-      client,
-      'copy staged_officers (run_id, source_id, nip, name, name_normalised, gender, birth_date, level, grade, unit, region_code, tmt_jabatan, status, active, email, phone, source_updated_at, position) from stdin',
-      result.accepted,
-      (o) => [
-        runId,
-        sourceId,
-        o.nip,
-        o.name,
-        o.nameNormalised,
-        o.gender,
-        o.birthDate,
-        o.level,
-        o.grade,
-        o.unit,
-        o.regionCode,
-        o.tmtJabatan,
-        o.status,
-        isActiveStatus(o.status) ? 't' : 'f',
-        o.email,
-        o.phone,
-        o.updatedAt,
-        String(o.position),
-      ],
-    );
-    await copyRows(
-      client,
-      'copy staged_formations (run_id, source_id, region_code, year, level, need, approved, position) from stdin',
-      result.formations,
-      (f) => [
-        runId,
-        sourceId,
-        f.regionCode,
-        String(f.year),
-        f.level,
-        String(f.need),
-        String(f.approved),
-        String(f.position),
-      ],
-    );
-    // R6 rejections are kept in rejected_records; their per-row findings are grouped per source
-    // by reconcileRun, so only the other record findings are staged.
-    const recordFindings = result.findings.filter((f) => f.code !== 'record_rejected');
-    await copyRows(
-      client,
-      'copy staged_findings (run_id, source_id, code, severity, row, nip, details) from stdin',
-      recordFindings,
-      (f) => [
-        runId,
-        sourceId,
-        f.code,
-        f.severity,
-        f.row === undefined ? null : String(f.row),
-        f.nip ?? null,
-        JSON.stringify(f.details ?? {}),
-      ],
-    );
-    await copyRows(
-      client,
-      'copy rejected_records (run_id, source_id, row, nip, codes, fields, raw) from stdin',
-      result.rejected,
-      (r) => [
-        runId,
-        sourceId,
-        String(r.row),
-        r.nip ?? null,
-        pgArray(r.codes),
-        pgArray(r.fields),
-        JSON.stringify(r.raw),
-      ],
-    );
+    const prefix = [runId, sourceId];
+    await copyRows(client, 'staged_officers', OFFICER_COLUMNS, result.accepted, officerFields, prefix);
+    await copyRows(client, 'staged_formations', FORMATION_COLUMNS, result.formations, formationFields, prefix);
+    await copyRows(client, 'staged_findings', FINDING_COLUMNS, s.findings, findingFields, prefix);
+    await copyRows(client, 'rejected_records', REJECTED_COLUMNS, result.rejected, rejectedFields, prefix);
     await client.query(
       `insert into staged_snapshots
          (run_id, source_id, fetch_id, content_hash, officer_count, formation_count, finding_count, rejected_count, stats)
@@ -154,11 +196,11 @@ export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<
       [
         runId,
         sourceId,
-        fetchId,
-        input.contentHash ?? null,
+        s.fetchId,
+        s.contentHash,
         result.accepted.length,
         result.formations.length,
-        recordFindings.length,
+        s.findings.length,
         result.rejected.length,
         JSON.stringify(result.stats),
       ],
@@ -166,12 +208,7 @@ export async function stageSnapshot(db: Db, input: StageSnapshotInput): Promise<
     await client.query('commit');
   } catch (e) {
     await client.query('rollback').catch(() => {});
-    if (e instanceof StagingError) throw e;
-    // A value PostgreSQL refuses (e.g. a malformed date) fails the whole snapshot, never half of it.
-    throw new StagingError(
-      `stageSnapshot: could not stage source "${sourceId}" for run ${runId}: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
+    throw e;
   } finally {
     client.release();
   }
@@ -212,16 +249,19 @@ function pgArray(values: readonly string[]): string {
 
 async function copyRows<T>(
   client: pg.PoolClient,
-  copySql: string,
+  table: string,
+  columns: string,
   rows: readonly T[],
   toFields: (row: T) => (string | null)[],
+  prefix: readonly string[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const stream = client.query(copyFrom(copySql));
+  const stream = client.query(copyFrom(`copy ${table} (run_id, source_id, ${columns}) from stdin`));
   const done = finished(stream);
+  const head = prefix.map(copyField).join('\t') + '\t';
   let buf = '';
   for (let i = 0; i < rows.length; i++) {
-    buf += toFields(rows[i]!).map(copyField).join('\t') + '\n';
+    buf += head + toFields(rows[i]!).map(copyField).join('\t') + '\n';
     if (buf.length > 1 << 16 || i === rows.length - 1) {
       // Wait for the socket to drain, or for the stream to fail (then `done` rejects).
       if (!stream.write(buf)) await Promise.race([once(stream, 'drain'), done]);
