@@ -123,8 +123,6 @@ export interface UploadReader {
 export interface ConnectorDeps {
   /** Required for the `upload` transport. */
   uploads?: UploadReader;
-  /** Injected in tests; defaults to `globalThis.fetch`. */
-  fetch?: typeof globalThis.fetch;
 }
 
 /** The effective limits of one fetch: defaults < context < source row. */

@@ -14,11 +14,11 @@ import type { Connector, ConnectorDeps, Transport } from './connector.types.ts';
 export function createConnector(transport: Transport, deps: ConnectorDeps = {}): Connector {
   switch (transport) {
     case 'api':
-      return createApiConnector(deps);
+      return createApiConnector();
     case 'csv':
-      return createCsvConnector(deps);
+      return createCsvConnector();
     case 'xlsx':
-      return createXlsxConnector(deps);
+      return createXlsxConnector();
     case 'upload':
       return createUploadConnector(deps);
     default: {

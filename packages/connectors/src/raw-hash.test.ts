@@ -174,7 +174,6 @@ describe('beforeParse (raw-bytes hash before any parsing)', () => {
       res.end(req.url === '/big.csv' ? big : 'NIP;Nama\r\n198503122010011003;Budi\r\n');
     });
     const session = createHttpSession({
-      fetchImpl: undefined,
       signal: new AbortController().signal,
       limits: { ...DEFAULT_LIMITS, ...FAST, maxBytes: 100e6 },
       token: null,

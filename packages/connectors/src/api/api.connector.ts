@@ -5,13 +5,7 @@ import { FetchError } from '../fetch-error.ts';
 import { openSourceSession } from '../http/source-session.ts';
 import { combineRawParts, sha256Hex, skipParse, type RawPart } from '../raw-hash.ts';
 import { getWithRetry, readBodyLimited, throwIfFetchAborted, type HttpSession } from '../http/http-client.ts';
-import {
-  type Connector,
-  type ConnectorDeps,
-  type FetchContext,
-  type FetchedItem,
-  type SourceDefinition,
-} from '../connector.types.ts';
+import { type Connector, type FetchContext, type FetchedItem, type SourceDefinition } from '../connector.types.ts';
 
 /**
  * The `api` transport (exchange-format-v1.md § api): `GET {url}/officers?limit=…[&cursor=…]`
@@ -23,16 +17,12 @@ import {
  * @example
  * for await (const item of createApiConnector().fetch(source, { signal, asOf: '2026-11-27' })) stage(item);
  */
-export function createApiConnector(deps: ConnectorDeps = {}): Connector {
-  return { fetch: (source, ctx) => fetchApi(source, ctx, deps) };
+export function createApiConnector(): Connector {
+  return { fetch: (source, ctx) => fetchApi(source, ctx) };
 }
 
-async function* fetchApi(
-  source: SourceDefinition,
-  ctx: FetchContext,
-  deps: ConnectorDeps,
-): AsyncGenerator<FetchedItem> {
-  const { url, limits, session } = openSourceSession(source, ctx, deps);
+async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGenerator<FetchedItem> {
+  const { url, limits, session } = openSourceSession(source, ctx);
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
   const base = url;
   const seenCursors = new Set<string>();

@@ -2,7 +2,7 @@ import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
 import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, probeSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
-import { type Connector, type ConnectorDeps, type FetchedItem, type SourceDefinition } from '../connector.types.ts';
+import { type Connector, type FetchedItem, type SourceDefinition } from '../connector.types.ts';
 
 /** Per file: kept in memory up to this size, spilled to a private temp file beyond. */
 const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
@@ -14,7 +14,7 @@ const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
  * leaves a half-read snapshot behind it. Both files are hashed as they download; `ctx.beforeParse`
  * sees that hash before anything is parsed, and `ctx.conditional` makes the GETs conditional.
  */
-export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
+export function createCsvConnector(): Connector {
   const filesOf = (source: SourceDefinition, url: string): SnapshotFile[] => {
     const files: SnapshotFile[] = [{ label: 'officers', url, name: 'officers.csv', memoryLimit: CSV_MEMORY_BYTES }];
     if (source.formationsUrl)
@@ -30,7 +30,7 @@ export function createCsvConnector(deps: ConnectorDeps = {}): Connector {
     probe: (source, ctx) => probeSnapshotFiles(source, ctx, (url) => filesOf(source, url)),
     fetch: (source, ctx) =>
       withLazyTempDirGen(async function* (dir): AsyncGenerator<FetchedItem> {
-        const { url, limits, session } = openSourceSession(source, ctx, deps);
+        const { url, limits, session } = openSourceSession(source, ctx);
         const files = filesOf(source, url);
         const paths = await downloadSnapshotFiles(session, ctx, 'csv', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);

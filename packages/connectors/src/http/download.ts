@@ -3,8 +3,6 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { getWithRetry, tooLarge, type HttpSession } from './http-client.ts';
 import type { Validators } from '../connector.types.ts';
 
@@ -118,7 +116,7 @@ export async function downloadIfModified(
       const max = budget.bytes;
       const declared = Number(res.headers.get('content-length'));
       if (Number.isFinite(declared) && declared > max) {
-        await res.body?.cancel().catch(() => {});
+        res.discard();
         throw tooLarge('file', session.limits.maxBytes);
       }
       let total = 0;
@@ -135,11 +133,8 @@ export async function downloadIfModified(
           }
         },
       });
-      const body = res.body
-        ? Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>)
-        : Readable.from([] as Buffer[]);
       const sink = typeof filePath === 'string' ? null : new SpillSink(filePath);
-      await pipeline(body, counter, sink ?? createWriteStream(filePath as string), { signal });
+      await pipeline(res.body, counter, sink ?? createWriteStream(filePath as string), { signal });
       budget.bytes -= total;
       const validators: Validators = {};
       const etag = res.headers.get('etag');

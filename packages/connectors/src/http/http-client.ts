@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { FetchError } from '../fetch-error.ts';
+import { httpGet, type HttpResponse } from './http-get.ts';
 import type { ConnectorLogger, FetchLimits } from '../connector.types.ts';
 
 /** State shared by every request of one fetch. */
 export interface HttpSession {
-  fetchImpl: typeof globalThis.fetch;
   /** The caller's signal (cancellation): its reason is rethrown as is. */
   callerSignal: AbortSignal;
   /** Caller's signal combined with the whole-fetch deadline. */
@@ -18,7 +18,6 @@ export interface HttpSession {
 }
 
 export function createHttpSession(opts: {
-  fetchImpl: typeof globalThis.fetch | undefined;
   signal: AbortSignal;
   limits: FetchLimits;
   token: string | null;
@@ -26,7 +25,6 @@ export function createHttpSession(opts: {
   log: ConnectorLogger | undefined;
 }): HttpSession {
   return {
-    fetchImpl: opts.fetchImpl ?? globalThis.fetch,
     callerSignal: opts.signal,
     fetchSignal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.limits.fetchTimeoutMs)]),
     limits: opts.limits,
@@ -97,7 +95,7 @@ export async function getWithRetry<T>(
   s: HttpSession,
   url: string,
   accept: string,
-  handle: (res: Response, signal: AbortSignal, touch: () => void) => Promise<T>,
+  handle: (res: HttpResponse, signal: AbortSignal, touch: () => void) => Promise<T>,
   conditional?: { headers: Record<string, string>; notModified: () => T },
 ): Promise<T> {
   let last: FetchError | undefined;
@@ -146,19 +144,19 @@ async function attemptOnce<T>(
   url: string,
   accept: string,
   requestSignal: AbortSignal,
-  handle: (res: Response, signal: AbortSignal) => Promise<T>,
+  handle: (res: HttpResponse, signal: AbortSignal) => Promise<T>,
   conditional?: { headers: Record<string, string>; notModified: () => T },
 ): Promise<T> {
   const headers: Record<string, string> = { ...conditional?.headers, accept };
   if (s.token) headers.authorization = `Bearer ${s.token}`;
-  let res: Response;
+  let res: HttpResponse;
   let target = url;
   try {
     // Redirects are followed by hand so that the token never goes to another origin.
     for (let hop = 0; ; hop++) {
-      res = await s.fetchImpl(target, { headers, signal: requestSignal, redirect: 'manual' });
+      res = await httpGet(target, headers, requestSignal);
       if (![301, 302, 303, 307, 308].includes(res.status)) break;
-      await res.body?.cancel().catch(() => {});
+      res.discard();
       const location = res.headers.get('location');
       if (!location || hop >= MAX_REDIRECTS) {
         throw new FetchError(
@@ -188,7 +186,7 @@ async function attemptOnce<T>(
     }
   }
   // Not used: free the connection.
-  await res.body?.cancel().catch(() => {});
+  res.discard();
   // A conditional GET answered "not modified": the file we already reconciled is still current.
   if (status === 304 && conditional) return conditional.notModified();
   if (status === 401 || status === 403) {
@@ -234,27 +232,26 @@ function classifyTransportError(s: HttpSession, e: unknown, requestSignal: Abort
 
 /** Reads a body into memory, failing with `payload_too_large` past `maxBytes`. */
 export async function readBodyLimited(
-  res: Response,
+  res: HttpResponse,
   maxBytes: number,
   what: string,
   touch: () => void = () => {},
 ): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => {});
+    res.discard();
     throw tooLarge(what, maxBytes);
   }
-  if (!res.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
     touch();
-    total += chunk.byteLength;
+    total += chunk.length;
     if (total > maxBytes) {
-      await res.body.cancel().catch(() => {});
+      res.discard();
       throw tooLarge(what, maxBytes);
     }
-    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks, total);
 }

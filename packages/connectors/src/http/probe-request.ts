@@ -1,12 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { FetchError } from '../fetch-error.ts';
-
-/** Keep-alive agents shared by every probe of the process: a night's probes reuse their sockets. */
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+import { agents, httpTarget } from './http-get.ts';
 
 /**
  * The status of one GET with `headers`, reading no body: a 304's (empty) body is drained so the
@@ -23,18 +18,8 @@ export function probeStatus(
   opts: { signal: AbortSignal; timeoutMs: number },
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      reject(new FetchError('http_error', 'invalid url', { retryable: false }));
-      return;
-    }
+    const target = httpTarget(url);
     const protocol = target.protocol;
-    if (protocol !== 'http:' && protocol !== 'https:') {
-      reject(new FetchError('http_error', `unsupported protocol ${protocol}`, { retryable: false }));
-      return;
-    }
     if (opts.signal.aborted) {
       reject(opts.signal.reason);
       return;

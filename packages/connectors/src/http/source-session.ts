@@ -1,5 +1,5 @@
 import type { SourceDefinition } from '@pksync/core';
-import { resolveLimits, type ConnectorDeps, type FetchContext, type FetchLimits } from '../connector.types.ts';
+import { resolveLimits, type FetchContext, type FetchLimits } from '../connector.types.ts';
 import { FetchError } from '../fetch-error.ts';
 import { createHttpSession, type HttpSession } from './http-client.ts';
 
@@ -10,12 +10,10 @@ import { createHttpSession, type HttpSession } from './http-client.ts';
 export function openSourceSession(
   source: SourceDefinition,
   ctx: Pick<FetchContext, 'signal' | 'limits' | 'log'>,
-  deps: ConnectorDeps,
 ): { url: string; limits: FetchLimits; session: HttpSession } {
   const url = sourceUrl(source);
   const limits = resolveLimits(source, ctx);
   const session = createHttpSession({
-    fetchImpl: deps.fetch,
     signal: ctx.signal,
     limits,
     token: source.token,
