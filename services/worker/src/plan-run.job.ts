@@ -57,6 +57,7 @@ export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
     if (run.status === 'completed' || run.status === 'failed') {
       return { status: 'run_finished', sources: 0, probed: 0, unchanged: 0, fetchJobs: 0 };
     }
+    const planStarted = performance.now();
     const pending = await listPendingFetches(db, runId);
     const probeable: { sourceId: string; contentHash: string; validators: Record<string, Validators> }[] = [];
     const direct: string[] = [];
@@ -128,7 +129,10 @@ export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
       unchanged: marked.length,
       fetchJobs,
     };
-    ctx.log.info(summary, 'run planned: unchanged sources finished, the others queued for fetching');
+    ctx.log.info(
+      { ...summary, ms: Math.round(performance.now() - planStarted) },
+      'run planned: unchanged sources finished, the others queued for fetching',
+    );
     return summary;
   };
 }

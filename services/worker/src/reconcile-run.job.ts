@@ -72,7 +72,7 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     if (after?.status !== 'completed') throw new Error(`run ${runId} was reconciled but not marked completed`);
     const counts = (after?.counts ?? {}) as Partial<RunCounts>;
     ctx.log.info(
-      { version: result.version, counts },
+      { version: result.version, counts, phasesMs: result.timings },
       result.version ? 'run completed, version published' : 'run completed, nothing changed',
     );
     return { status: 'completed', version: result.version, counts };
