@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -58,14 +58,6 @@ export async function* withLazyTempDirGen<T>(body: (dir: LazyTempDir) => AsyncGe
 /** Downloaded bytes: a file, or a buffer in memory. */
 export type FileData = { path: string } | { buffer: Buffer };
 
-/** The bytes as a file path (a buffer is written to `name` in `dir` first): for parsers that seek. */
-export async function asFilePath(data: FileData, dir: LazyTempDir, name: string): Promise<string> {
-  if ('path' in data) return data.path;
-  const p = path.join(await dir.path(), name);
-  await writeFile(p, data.buffer);
-  return p;
-}
-
 function countRow(budget: RowBudget): void {
   if (--budget.rows < 0) {
     throw new FetchError('payload_too_large', `snapshot exceeds the limit of ${budget.maxRows} records`, {
@@ -109,10 +101,15 @@ export async function* csvFileItems(
   }
 }
 
-/** Officers then formations of an agency file (CSV, XLSX or JSON, sniffed by the parser). */
-export async function* agencyFileItems(filePath: string, budget: RowBudget, what: string): AsyncGenerator<FetchedItem> {
+/** Officers then formations of an agency file (CSV, XLSX or JSON, sniffed by the parser): a path, or downloaded bytes. */
+export async function* agencyFileItems(
+  file: string | FileData,
+  budget: RowBudget,
+  what: string,
+): AsyncGenerator<FetchedItem> {
   try {
-    const parsed = await parseAgencyFile(filePath, { maxRows: budget.maxRows, maxBytes: budget.maxBytes });
+    const input = typeof file === 'string' ? file : 'path' in file ? file.path : file.buffer;
+    const parsed = await parseAgencyFile(input, { maxRows: budget.maxRows, maxBytes: budget.maxBytes });
     for await (const { row, record } of parsed.officers) {
       countRow(budget);
       yield { kind: 'officer', position: row, record };

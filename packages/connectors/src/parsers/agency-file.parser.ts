@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { parseCsv, type CsvInfo } from './csv.parser.ts';
 import { FileFormatError, type ParseLimits, type ParsedRow } from './file-format-error.ts';
 import { looksLikeFormations } from './header-aliases.ts';
@@ -25,8 +26,10 @@ async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
 
-/** Reads the first bytes of a file, to sniff its format. */
-async function head(filePath: string, n: number): Promise<Buffer> {
+/** Reads the first bytes of a file (or of its bytes in memory), to sniff its format. */
+async function head(input: string | Buffer, n: number): Promise<Buffer> {
+  if (Buffer.isBuffer(input)) return input.subarray(0, n);
+  const filePath = input;
   const handle = await open(filePath, 'r').catch((e: unknown) => {
     throw new FileFormatError(
       'unparseable_file',
@@ -79,16 +82,18 @@ export function sniffFormat(start: Buffer): AgencyFileFormat {
  * both (sheets `pejabat`/first and `formasi`). A JSON document holds one table, told apart the same
  * way from its first record.
  *
+ * `input` is the file's path, or its bytes already in memory.
+ *
  * @throws FileFormatError `unparseable_file` or `payload_too_large` (here or while iterating).
  */
-export async function parseAgencyFile(filePath: string, opts: ParseLimits = {}): Promise<AgencyFile> {
-  const format = sniffFormat(await head(filePath, 8));
+export async function parseAgencyFile(input: string | Buffer, opts: ParseLimits = {}): Promise<AgencyFile> {
+  const format = sniffFormat(await head(input, 8));
   if (format === 'xlsx') {
-    const tables = await parseXlsx(filePath, opts);
+    const tables = await parseXlsx(input, opts);
     return { format, officers: tables.officers, formations: tables.formations, sheets: tables.sheets };
   }
   if (format === 'json') {
-    const rows = await parseJson(filePath, opts);
+    const rows = await parseJson(input, opts);
     const first = rows[0]?.record;
     const isFormation = first !== undefined && looksLikeFormations(Object.keys(first));
     return isFormation
@@ -96,7 +101,8 @@ export async function parseAgencyFile(filePath: string, opts: ParseLimits = {}):
       : { format, officers: fromArray(rows), formations: empty() };
   }
   let info: CsvInfo | undefined;
-  const rows = parseCsv(createReadStream(filePath), { ...opts, onHeader: (i) => (info = i) });
+  const bytes = Buffer.isBuffer(input) ? Readable.from([input]) : createReadStream(input);
+  const rows = parseCsv(bytes, { ...opts, onHeader: (i) => (info = i) });
   // Pull the first record so that the header is known before deciding which table this is.
   const first = await rows.next();
   async function* all(): AsyncGenerator<ParsedRow> {

@@ -60,10 +60,10 @@ export function parseJsonText(text: string, opts: ParseLimits = {}): ParsedRow[]
   return items.map((item, i) => ({ row: i + 1, record: mapKeys(item) }));
 }
 
-/** {@link parseJsonText} for a file, with the size checked first. */
-export async function parseJson(filePath: string, opts: ParseLimits = {}): Promise<ParsedRow[]> {
+/** {@link parseJsonText} for a file (its path, or its bytes in memory), with the size checked first. */
+export async function parseJson(input: string | Buffer, opts: ParseLimits = {}): Promise<ParsedRow[]> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const { size } = await stat(filePath);
+  const size = Buffer.isBuffer(input) ? input.length : (await stat(input)).size;
   if (size > maxBytes) throw tooManyBytes(maxBytes);
-  return parseJsonText(await readFile(filePath, 'utf8'), opts);
+  return parseJsonText(Buffer.isBuffer(input) ? input.toString('utf8') : await readFile(input, 'utf8'), opts);
 }

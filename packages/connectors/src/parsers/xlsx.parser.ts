@@ -76,8 +76,9 @@ interface StreamingWorksheet extends AsyncIterable<ExcelJS.Row> {
   name: string;
 }
 
-function newStreamingWorkbook(filePath: string): StreamingWorkbook {
-  return new ExcelJS.stream.xlsx.WorkbookReader(filePath, READER_OPTIONS) as unknown as StreamingWorkbook;
+function newStreamingWorkbook(): StreamingWorkbook {
+  // Its input is never read (the parts are fed from ZipArchive): an empty stream stands in.
+  return new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([]), READER_OPTIONS) as unknown as StreamingWorkbook;
 }
 
 /** A cell's value: formulas give their result, rich text and hyperlinks their text, errors their code (`#N/A`). */
@@ -184,7 +185,7 @@ class WorkbookContext {
 
   /** @param streams How many sheet streams will use it (released after the last). */
   constructor(
-    private readonly filePath: string,
+    private readonly input: string | Buffer,
     private readonly reader: StreamingWorkbook,
     private readonly parts: WorkbookParts,
     private readonly budget: InflateBudget,
@@ -194,7 +195,7 @@ class WorkbookContext {
 
   /** The reader with shared strings and styles in place, and a fresh view of the file (each sheet is a pass of its own). */
   async acquire(): Promise<{ reader: StreamingWorkbook; archive: ZipArchive }> {
-    const archive = await ZipArchive.open(this.filePath);
+    const archive = await ZipArchive.open(this.input);
     try {
       this.loading ??= this.load(archive);
       await this.loading;
@@ -349,6 +350,9 @@ async function* none(): AsyncGenerator<never> {}
  * (`maxInflatedBytes`, a compression-ratio limit, the sizes the ZIP directory declares), so a
  * "zip bomb" fails with `payload_too_large` or `unparseable_file` instead of exhausting memory.
  *
+ * `input` is the workbook's path, or its bytes already in memory (a downloaded file kept in
+ * memory: no temporary file).
+ *
  * @example
  * const t = await parseXlsx('data.xlsx', { maxRows: 200_000 });
  * for await (const { row, record } of t.officers) console.log(row, record.nip);
@@ -357,19 +361,21 @@ async function* none(): AsyncGenerator<never> {}
  * @throws FileFormatError `unparseable_file` (not a workbook, damaged, no header),
  *   `payload_too_large` (file size, rows, inflated size) — here or while iterating.
  */
-export async function parseXlsx(filePath: string, opts: XlsxParseLimits = {}): Promise<XlsxTables> {
+export async function parseXlsx(input: string | Buffer, opts: XlsxParseLimits = {}): Promise<XlsxTables> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
-  const { size } = await stat(filePath).catch((e: unknown) => {
-    throw notAWorkbook(`cannot open the file: ${(e as Error).message}`, e);
-  });
+  const { size } = Buffer.isBuffer(input)
+    ? { size: input.length }
+    : await stat(input).catch((e: unknown) => {
+        throw notAWorkbook(`cannot open the file: ${(e as Error).message}`, e);
+      });
   if (size > maxBytes) throw tooManyBytes(maxBytes);
   const budget: InflateBudget = {
     used: 0,
     max: opts.maxInflatedBytes ?? Math.max(64 * 1024 * 1024, maxRows * 4096),
   };
-  const reader = newStreamingWorkbook(filePath);
-  const archive = await ZipArchive.open(filePath);
+  const reader = newStreamingWorkbook();
+  const archive = await ZipArchive.open(input);
   let parts: WorkbookParts;
   try {
     parts = await listParts(archive, reader, budget);
@@ -383,7 +389,7 @@ export async function parseXlsx(filePath: string, opts: XlsxParseLimits = {}): P
   // Shared strings: an eighth of the overall budget (512 bytes per allowed record), at least 16 MiB.
   const streams = (officerSheet ? 1 : 0) + (formationSheet ? 1 : 0);
   const context = new WorkbookContext(
-    filePath,
+    input,
     reader,
     parts,
     budget,

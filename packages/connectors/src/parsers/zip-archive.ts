@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createInflateRaw } from 'node:zlib';
 import { FileFormatError } from './file-format-error.ts';
@@ -86,15 +86,64 @@ export function inflatedTooLarge(what: string): FileFormatError {
   );
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
+/** The container's bytes: a file (read where needed), or a buffer already in memory. */
+interface ByteSource {
+  size: number;
+  /** Up to `length` bytes from `position` (fewer at the end). */
+  read(position: number, length: number): Promise<Buffer>;
+  /** Bytes `start`..`end` (inclusive) as a stream. */
+  stream(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+async function fileSource(filePath: string): Promise<ByteSource> {
+  const handle: FileHandle = await open(filePath, 'r').catch((e: unknown) => {
+    throw notAWorkbook(`cannot open the file: ${(e as Error).message}`, e);
+  });
+  try {
+    const { size } = await handle.stat();
+    return {
+      size,
+      read: async (position, length) => {
+        const buf = Buffer.alloc(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(buf, done, length - done, position + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return buf.subarray(0, done);
+      },
+      stream: (start, end) => createReadStream(filePath, { start, end, highWaterMark: READ_CHUNK }),
+      close: () => handle.close(),
+    };
+  } catch (e) {
+    await handle.close();
+    throw notAWorkbook(`cannot read the file: ${(e as Error).message}`, e);
   }
-  if (done < length) throw notAWorkbook('the ZIP container is truncated');
+}
+
+/** Bytes read (or handed on) at a time; below {@link MAX_MARKUP_RUN}. */
+const READ_CHUNK = 256 * 1024;
+
+function* chunksOf(buf: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
+}
+
+function bufferSource(buf: Buffer): ByteSource {
+  return {
+    size: buf.length,
+    read: async (position, length) => buf.subarray(position, position + length),
+    // In chunks as a file is read: checkRun sees a chunk's inside only through its ends, so no
+    // chunk may be longer than MAX_MARKUP_RUN.
+    stream: (start, end) => Readable.from(chunksOf(buf.subarray(start, end + 1), READ_CHUNK)),
+    close: async () => {},
+  };
+}
+
+async function readAt(src: ByteSource, position: number, length: number): Promise<Buffer> {
+  const buf = await src.read(position, length);
+  if (buf.length < length) throw notAWorkbook('the ZIP container is truncated');
   return buf;
 }
 
@@ -111,7 +160,7 @@ interface DirectoryLocation {
   count: number;
 }
 
-async function locateDirectory(handle: FileHandle, fileSize: number): Promise<DirectoryLocation> {
+async function locateDirectory(handle: ByteSource, fileSize: number): Promise<DirectoryLocation> {
   if (fileSize < EOCD_SIZE) throw notAWorkbook('the file is too short to be a ZIP container');
   const tailSize = Math.min(fileSize, EOCD_SIZE + MAX_COMMENT);
   const tailStart = fileSize - tailSize;
@@ -202,28 +251,26 @@ export function partKey(name: string): string {
 /** An open ZIP container: the directory in memory, parts read on demand. Close it when done. */
 export class ZipArchive {
   private constructor(
-    readonly filePath: string,
-    private readonly handle: FileHandle,
+    private readonly handle: ByteSource,
     readonly fileSize: number,
     private readonly byKey: Map<string, ZipEntry>,
   ) {}
 
   /**
-   * Opens `filePath` and reads its central directory.
+   * Opens the container — a file path, or its bytes already in memory — and reads its central
+   * directory.
    *
    * @throws FileFormatError `unparseable_file` when it is not a readable ZIP container.
    */
-  static async open(filePath: string): Promise<ZipArchive> {
-    const handle = await open(filePath, 'r').catch((e: unknown) => {
-      throw notAWorkbook(`cannot open the file: ${(e as Error).message}`, e);
-    });
+  static async open(input: string | Buffer): Promise<ZipArchive> {
+    const handle = typeof input === 'string' ? await fileSource(input) : bufferSource(input);
     try {
-      const { size: fileSize } = await handle.stat();
+      const fileSize = handle.size;
       const loc = await locateDirectory(handle, fileSize);
       const entries = parseDirectory(await readAt(handle, loc.offset, loc.size), loc.count);
       const byKey = new Map<string, ZipEntry>();
       for (const e of entries) byKey.set(partKey(e.name), e);
-      return new ZipArchive(filePath, handle, fileSize, byKey);
+      return new ZipArchive(handle, fileSize, byKey);
     } catch (e) {
       await handle.close();
       if (e instanceof FileFormatError) throw e;
@@ -241,7 +288,7 @@ export class ZipArchive {
     return [...this.byKey.values()];
   }
 
-  /** Releases the file. Streams already started keep their own descriptors. */
+  /** Releases the file (if any). Streams already started keep their own descriptors. */
   close(): Promise<void> {
     return this.handle.close();
   }
@@ -291,11 +338,7 @@ export class ZipArchive {
     this.checkDeclared(entry, budget, partMax);
     const start = await this.dataStart(entry);
     if (entry.compressedSize === 0) return;
-    const raw = createReadStream(this.filePath, {
-      start,
-      end: start + entry.compressedSize - 1,
-      highWaterMark: 256 * 1024,
-    });
+    const raw = this.handle.stream(start, start + entry.compressedSize - 1);
     let source: AsyncIterable<Buffer> = raw;
     if (entry.method === 8) {
       const inflate = createInflateRaw({ chunkSize: 64 * 1024 });
