@@ -53,6 +53,18 @@ describe('repeat-run fast path: conditional GETs and raw-byte hash (R8 exception
     const plan = jobs.find((j) => j.name === 'run.plan' && j.data.runId === run.id)!;
     const probed = sim.agencies().length - api.length;
     expect(plan.returnvalue).toMatchObject({ probed, unchanged: probed, fetchJobs: api.length });
+    // No version: the run's register figures are the latest version's, and the register's own.
+    expect(run.version_published).toBeNull();
+    const live = await db
+      .selectFrom('officer_records')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('officers'),
+        eb.fn.count<number>('id').filterWhere('active', '=', true).as('active'),
+      ])
+      .where('valid_to', 'is', null)
+      .executeTakeFirstOrThrow();
+    expect(run.counts).toMatchObject({ officers: Number(live.officers), active: Number(live.active) });
+    expect(Number(live.active)).toBeGreaterThan(0);
   });
 
   it('R8: while a removal is held the source is downloaded and reconciled again, never skipped', async () => {
