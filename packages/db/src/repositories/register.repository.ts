@@ -447,6 +447,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         from diff
         -- In NIP order: the NIP indexes grow by appending instead of random page splits.
         order by nip`.execute(trx);
+      lap('publish:records');
       await sql`
         insert into publication_changes
           (version, nip, change, fields, region_code, province_code, source_id, previous_region_code,
@@ -463,7 +464,9 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         select ${version}::int, r.nip, 'removed', '{}'::text[], r.region_code, r.province_code, r.source_id, null, null, r.reason
         from rem r
         order by 2`.execute(trx);
+      lap('publish:changes');
       for (const def of rebuild) await sql.raw(def).execute(trx);
+      lap('publish:indexes');
       await sql`update formations set valid_to = ${version}::int where id in (select id from fclose)`.execute(trx);
       await sql`
         insert into formations (source_id, region_code, year, level, need, approved, valid_from)
@@ -474,6 +477,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     if (sizes.added + sizes.changed + sizes.removed > 100_000) {
       await sql`analyze officer_records`.execute(trx);
       await sql`analyze staged_officers`.execute(trx);
+      lap('publish:analyze');
     }
     const totals = (
       await sql<{ officers: number; active: number }>`
