@@ -16,7 +16,7 @@
  * (`--no-prerender`: render on every request, as before). Each scenario gets its own database (created and dropped here)
  * and its own Redis prefix. Options: `--only night|pipeline|scale`, `--skip-scale`,
  * `--scale-officers N` (default 1,000,000), `--repeats N` (repeat runs in a row, the last is the
- * figure), `--keep` (keep the databases). Environment: BENCH_CONCURRENCY (fetch jobs per worker
+ * figure), `--keep` (keep the databases), `--node-defaults` (workers without the image's V8 flags). Environment: BENCH_CONCURRENCY (fetch jobs per worker
  * process, default 8 as WORKER_CONCURRENCY), BENCH_WORKER_LOGS=dir (keep the workers' logs),
  * BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof`). PostgreSQL/Redis: DATABASE_URL / REDIS_URL (an admin URL), else
  * the local defaults.
@@ -86,11 +86,16 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** The workers' V8 flags in production (`NODE_OPTIONS` in infra/Dockerfile); `--node-defaults`: none. */
+const WORKER_NODE_ARGS = args.has('--node-defaults') ? [] : ['--max-semi-space-size=32'];
+
 function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    // BENCH_WORKER_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the workers.
+    // As the image runs them (infra/Dockerfile NODE_OPTIONS), then BENCH_WORKER_NODE_ARGS: e.g.
+    // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the workers.
     [
+      ...WORKER_NODE_ARGS,
       ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
