@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db.ts';
 import type { PublicationTable } from '../schema.ts';
 
@@ -114,4 +114,24 @@ export async function getPublicationDiff(
     })),
     nextCursor: rows.length > limit ? (page[page.length - 1]?.nip ?? null) : null,
   };
+}
+
+/**
+ * Officers and active officers in the current register. Only a publication changes the register,
+ * so these are the latest version's figures; counted from the register only while no version
+ * exists. Call it under the reconciliation lock (inside `reconcileRun`) for an exact answer.
+ */
+export async function currentRegisterTotals(db: Db): Promise<{ officers: number; active: number }> {
+  const latest = await db
+    .selectFrom('publications')
+    .select('counts')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const c = (latest?.counts ?? {}) as { officers?: unknown; active?: unknown };
+  if (typeof c.officers === 'number' && typeof c.active === 'number') return { officers: c.officers, active: c.active };
+  const t = await sql<{ officers: number; active: number }>`
+    select count(*)::int as officers, (count(*) filter (where active))::int as active
+    from officer_records where valid_to is null`.execute(db);
+  return t.rows[0]!;
 }

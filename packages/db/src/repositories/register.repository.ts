@@ -16,6 +16,7 @@ import {
 import type { Db } from '../db.ts';
 import { isLevelCode, LEVEL_CODES, type LevelCode } from '@pksync/reference';
 import type { Database, OfficerRecord } from '../schema.ts';
+import { currentRegisterTotals } from './publication.repository.ts';
 import {
   bufferFindings,
   createFindingBuffer,
@@ -479,11 +480,15 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       await sql`analyze staged_officers`.execute(trx);
       lap('publish:analyze');
     }
-    const totals = (
-      await sql<{ officers: number; active: number }>`
-        select count(*)::int as officers, (count(*) filter (where active))::int as active
-        from officer_records where valid_to is null`.execute(trx)
-    ).rows[0]!;
+    // A new version counts its register; otherwise the register is the latest version's.
+    const totals =
+      version === null
+        ? await currentRegisterTotals(trx)
+        : (
+            await sql<{ officers: number; active: number }>`
+              select count(*)::int as officers, (count(*) filter (where active))::int as active
+              from officer_records where valid_to is null`.execute(trx)
+          ).rows[0]!;
     const counts = { added: sizes.added, removed: sizes.removed, changed: sizes.changed, ...totals };
     if (version !== null) {
       await sql`update publications set counts = ${JSON.stringify({ ...counts, formations_changed: sizes.formations })}::jsonb

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.ts';
 import type { SourceFetchRow } from './source.repository.ts';
+import { currentRegisterTotals } from './publication.repository.ts';
 import type { FetchStatus, Run, RunScopeKind, RunStatus, SourceFetch } from '../schema.ts';
 
 const jsonb = (v: unknown) => sql<never>`${JSON.stringify(v)}::jsonb`;
@@ -581,23 +582,8 @@ export async function completeRun(
     officers: c.officers,
   };
   if (register.active === undefined || register.officers === undefined) {
-    // Nothing published by this run: the register is the latest version's (only a publication
-    // changes it, and this runs under the reconciliation lock). Counted only before any version.
-    const latest = await db
-      .selectFrom('publications')
-      .select('counts')
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const l = (latest?.counts ?? {}) as unknown as Partial<RunCounts>;
-    if (typeof l.active === 'number' && typeof l.officers === 'number') {
-      register = { ...register, active: l.active, officers: l.officers };
-    } else {
-      const t = await sql<{ officers: number; active: number }>`
-        select count(*)::int as officers, (count(*) filter (where active))::int as active
-        from officer_records where valid_to is null`.execute(db);
-      register = { ...register, ...t.rows[0]! };
-    }
+    // Nothing published by this run: the register is the latest version's.
+    register = { ...register, ...(await currentRegisterTotals(db)) };
   }
   const counts: Partial<RunCounts> = {
     ...fetched,
