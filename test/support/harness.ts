@@ -9,7 +9,7 @@ import { getRun, importSources, type Db, type Run } from '@pksync/db';
 import { createQueueClient, type QueueClient } from '@pksync/queue';
 import { start as startSimulator, type Simulator, type SimulatorConfig } from '@pksync/simulator';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
-import { start as startWorker, type RunningWorker } from '@pksync/worker';
+import { start as startWorker, type RunningWorker, type WorkerStartOptions } from '@pksync/worker';
 
 /** One token key per test process (tokens of simulated `api` sources are encrypted with it). */
 export const TEST_TOKEN_KEY = randomBytes(32).toString('hex');
@@ -86,7 +86,10 @@ export interface PipelineEnv {
  * @example
  * const env = usePipeline((db, config) => simulatorWithSources(db, config, { defectRate: 0 }));
  */
-export function usePipeline(simulator: (db: Db, config: Config) => Promise<Simulator>): PipelineEnv {
+export function usePipeline(
+  simulator: (db: Db, config: Config) => Promise<Simulator>,
+  worker: Pick<WorkerStartOptions, 'probePart'> = {},
+): PipelineEnv {
   const t = useTestDatabase();
   const r = useTestRedis();
   const env = {} as Partial<PipelineEnv>;
@@ -94,7 +97,7 @@ export function usePipeline(simulator: (db: Db, config: Config) => Promise<Simul
     env.db = t.db;
     env.config = testConfig(t, r);
     env.sim = await simulator(env.db, env.config);
-    env.worker = await startWorker(env.config, { fetchLimits: FAST_FETCH });
+    env.worker = await startWorker(env.config, { fetchLimits: FAST_FETCH, ...worker });
     env.queues = createQueueClient({ redisUrl: env.config.redisUrl, prefix: env.config.queuePrefix });
   });
   afterAll(async () => {

@@ -84,11 +84,12 @@ export interface FetchContext {
 export interface Connector {
   fetch(source: SourceDefinition, ctx: FetchContext): AsyncIterable<FetchedItem>;
   /**
-   * Asks cheaply, without downloading the snapshot, whether it is still the reconciled one: `csv`
+   * Asks cheaply, without a fetch job, whether the snapshot is still the reconciled one: `csv`
    * and `xlsx` with one conditional GET per file (true only when every file answers 304 Not
    * Modified to the validators it came with; false when one has changed or has no validators),
-   * `upload` by the stored upload's hash. Throws a {@link FetchError} when the source cannot be
-   * asked (the caller then fetches it as usual). `api` has no probe: its API has no validators.
+   * `upload` by the stored upload's hash, `api` by downloading its pages (it has no validators)
+   * and comparing their raw hash — without a job, parsing or staging. Throws a {@link FetchError}
+   * when the source cannot be asked (the caller then fetches it as usual).
    */
   probe?(source: SourceDefinition, ctx: ProbeContext): Promise<boolean>;
 }
@@ -96,6 +97,8 @@ export interface Connector {
 /** What {@link Connector.probe} compares with: the reconciled snapshot's raw hash and validators. */
 export interface ProbeContext {
   signal: AbortSignal;
+  /** The run's `as_of` (`YYYY-MM-DD`): the `api` probe asks for that year's formations. Without it, `api` answers false. */
+  asOf?: string;
   contentHash: string;
   validators: Record<string, Validators>;
   limits?: Partial<FetchLimits>;

@@ -126,7 +126,43 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     expect(isFetchError(none) && none.code).toBe('no_upload');
   });
 
-  it('api has no probe: its API sends no validators', () => {
-    expect(createApiConnector().probe).toBeUndefined();
+  it('api: downloads the pages (no validators to ask with) and compares their raw hash', async () => {
+    let officers = JSON.stringify({ data: [{ nip: '198503122010011003' }], next_cursor: 'p2' });
+    const page2 = JSON.stringify({ data: [{ nip: '198503122010011004' }], next_cursor: null });
+    const formations = JSON.stringify({ data: [{ tahun: 2026 }] });
+    let fail = false;
+    const s = await localServer((req, res) => {
+      if (fail) return void res.writeHead(500).end();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const url = req.url ?? '';
+      res.end(url.startsWith('/v1/formations') ? formations : url.includes('cursor=p2') ? page2 : officers);
+    });
+    servers.push(s);
+    const src = sourceDef({ transport: 'api', url: `${s.url}/v1` });
+    const api = createApiConnector();
+    // The hash a fetch records for the same pages.
+    let reconciled = '';
+    for await (const _ of api.fetch(src, {
+      signal: new AbortController().signal,
+      asOf: '2026-11-27',
+      limits: FAST,
+      beforeParse: (raw) => ((reconciled = raw.sha256), true),
+    })) {
+      // beforeParse said stop: nothing is parsed
+    }
+    const ask = (asOf?: string) => api.probe!(src, { ...ctx({}, reconciled), ...(asOf ? { asOf } : {}) });
+    expect(await ask('2026-11-27')).toBe(true);
+    expect(s.requests.slice(-3).map((r) => r.path)).toEqual([
+      '/v1/officers?limit=500',
+      '/v1/officers?limit=500&cursor=p2',
+      '/v1/formations?year=2026',
+    ]);
+    expect(await ask('2025-11-27')).toBe(false); // another year's formations
+    expect(await ask()).toBe(false); // no as-of date: not asked
+    officers = officers.replace('003', '005');
+    expect(await ask('2026-11-27')).toBe(false);
+    fail = true;
+    const e = await ask('2026-11-27').catch((err: unknown) => err);
+    expect(isFetchError(e) && e.code).toBe('http_error');
   });
 });

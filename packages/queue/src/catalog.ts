@@ -30,7 +30,8 @@ const define = <Q extends QueueName, S extends z.ZodType>(
  * fails the type check.
  *
  * A run is a BullMQ flow: the `run.reconcile` parent waits for a `run.plan` child, which adds one
- * `source.fetch` child per source that needs fetching.
+ * `source.fetch` child per source that needs fetching and, for a large run, `run.probe` children
+ * that ask the other sources in parts (so every worker process helps).
  */
 export const jobCatalog = {
   /**
@@ -45,6 +46,22 @@ export const jobCatalog = {
     attempts: 3,
     backoff: { type: 'fixed', delay: 1_000 },
     jobId: (p) => `plan-${p.runId}`,
+  }),
+  /**
+   * One part of a large run's probes (`run.plan` splits them): asks these sources whether their
+   * snapshot is still the reconciled one, finishes the unchanged ones `unchanged`, and adds a
+   * `source.fetch` child for each other one. Source ids only, at most a few hundred per part.
+   */
+  'run.probe': define({
+    queue: 'fetch',
+    schema: z.object({
+      runId,
+      part: z.number().int().min(0).max(100_000),
+      sourceIds: z.array(z.string().min(1).max(200)).min(1).max(1_000),
+    }),
+    attempts: 3,
+    backoff: { type: 'fixed', delay: 1_000 },
+    jobId: (p) => `probe-${p.runId}-${p.part}`,
   }),
   /** Fetch → normalise → stage one source for one run (R9: a failed fetch completes the job). */
   'source.fetch': define({

@@ -42,6 +42,11 @@ export interface QueueClient {
    * run and source ids: adding a source twice adds nothing.
    */
   addFetches(runId: string, sourceIds: readonly string[]): Promise<void>;
+  /**
+   * Adds `run.probe` children (one per part of source ids) to a run's waiting `run.reconcile`
+   * parent, like {@link QueueClient.addFetches}. Ids are derived from the run and the part number.
+   */
+  addProbes(runId: string, parts: readonly (readonly string[])[]): Promise<void>;
   /** The BullMQ queue (dashboards, metrics, tests). */
   queue(name: QueueName): Queue;
   close(): Promise<void>;
@@ -111,6 +116,23 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
           },
         ],
       });
+    },
+    async addProbes(runId, parts) {
+      if (parts.length === 0) return;
+      await connection();
+      const parent = { id: jobOptions('run.reconcile', { runId }).jobId!, queue: queueOf('run').qualifiedName };
+      await queueOf('fetch').addBulk(
+        parts.map((sourceIds, part) => {
+          const data = parsePayload('run.probe', { runId, part, sourceIds: [...sourceIds] });
+          // As a fetch: a part that fails for good leaves its sources pending, and the parent
+          // fails them (R9) instead of waiting.
+          return {
+            name: 'run.probe',
+            data,
+            opts: { ...jobOptions('run.probe', data), parent, ignoreDependencyOnFailure: true },
+          };
+        }),
+      );
     },
     async addFetches(runId, sourceIds) {
       if (sourceIds.length === 0) return;

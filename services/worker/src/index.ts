@@ -4,11 +4,11 @@ import { createDb, createFetchLedger, markRunFailed, uploadReader, type Db } fro
 import { createLogger, createQueueClient, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
 import { deliverDue, startNotifyPoller, writeDigestOutboxIsolated, type NotifyPoller } from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
-import { planRunHandler } from './plan-run.job.ts';
+import { planRunHandler, probeRunHandler } from './plan-run.job.ts';
 import { reconcileRunHandler, type AfterFindingsHook } from './reconcile-run.job.ts';
 
 export { fetchSourceHandler, type FetchSourceSummary } from './fetch-source.job.ts';
-export { planRunHandler, type PlanRunSummary } from './plan-run.job.ts';
+export { planRunHandler, probeRunHandler, type PlanRunSummary, type ProbeRunSummary } from './plan-run.job.ts';
 export { reconcileRunHandler, type AfterFindingsHook, type ReconcileRunSummary } from './reconcile-run.job.ts';
 
 export interface WorkerStartOptions {
@@ -20,6 +20,8 @@ export interface WorkerStartOptions {
   stalledIntervalMs?: number;
   /** Connector overrides (tests: faster back-off). */
   fetchLimits?: Partial<FetchLimits>;
+  /** Sources per `run.probe` part (default 64; tests use fewer). */
+  probePart?: number;
   connectorDeps?: Partial<ConnectorDeps>;
   /**
    * Alerts: called inside the reconciliation transaction with the run's new/resolved findings.
@@ -70,7 +72,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     });
   let poller: NotifyPoller | undefined;
   const ledger = createFetchLedger(db);
-  // run.plan adds each run's fetch jobs.
+  // run.plan and run.probe add each run's fetch (and probe) jobs.
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
   const connectorDeps: ConnectorDeps = { uploads: uploadReader(db), ...options.connectorDeps };
   const limits: Partial<FetchLimits> = {
@@ -79,6 +81,14 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     fetchTimeoutMs: config.limits.fetchTimeoutMs,
     ...options.fetchLimits,
   };
+  const planDeps = {
+    db,
+    tokenKey: config.tokenKey,
+    connectorDeps,
+    limits,
+    queues,
+    ...(options.probePart ? { probePart: options.probePart } : {}),
+  };
   try {
     workers.push(
       createWorker({
@@ -86,7 +96,8 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         queue: 'fetch',
         concurrency,
         handlers: {
-          'run.plan': planRunHandler({ db, tokenKey: config.tokenKey, connectorDeps, limits, queues }),
+          'run.plan': planRunHandler(planDeps),
+          'run.probe': probeRunHandler(planDeps),
           'source.fetch': fetchSourceHandler({ db, ledger, tokenKey: config.tokenKey, connectorDeps, limits }),
         },
       }),

@@ -5,31 +5,63 @@ import { FetchError } from '../fetch-error.ts';
 import { openSourceSession } from '../http/source-session.ts';
 import { combineRawParts, sha256Hex, skipParse, type RawPart } from '../raw-hash.ts';
 import { getWithRetry, readBodyLimited, throwIfFetchAborted, type HttpSession } from '../http/http-client.ts';
-import { type Connector, type FetchContext, type FetchedItem, type SourceDefinition } from '../connector.types.ts';
+import {
+  type Connector,
+  type FetchContext,
+  type FetchedItem,
+  type FetchLimits,
+  type SourceDefinition,
+} from '../connector.types.ts';
 
 /**
  * The `api` transport (exchange-format-v1.md § api): `GET {url}/officers?limit=…[&cursor=…]`
  * following `next_cursor`, then `GET {url}/formations?year=…`. Every page is downloaded and
  * checked before the first record is yielded; raw pages are kept (memory up to 4 MB, then a
  * private temp file) and hashed, so `ctx.beforeParse` can skip an unchanged snapshot. Bytes and
- * records are counted over the whole snapshot.
+ * records are counted over the whole snapshot. `probe` downloads the same pages and compares
+ * their raw hash with the reconciled one (the exchange format gives an API no validators).
  *
  * @example
  * for await (const item of createApiConnector().fetch(source, { signal, asOf: '2026-11-27' })) stage(item);
  */
 export function createApiConnector(): Connector {
-  return { fetch: (source, ctx) => fetchApi(source, ctx) };
+  return {
+    fetch: (source, ctx) => fetchApi(source, ctx),
+    // No validators in the exchange format: the probe downloads the pages (one attempt each, no
+    // job) and compares their raw hash, which costs less than a fetch job that finds the same.
+    probe: async (source, ctx) => {
+      if (!ctx.asOf) return false;
+      const { url, limits, session } = openSourceSession(source, ctx);
+      const snapshot = await downloadPages(session, url, limits, ctx.asOf);
+      await snapshot.store.close();
+      return combineRawParts('api', snapshot.parts).sha256 === ctx.contentHash;
+    },
+  };
 }
 
-async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGenerator<FetchedItem> {
-  const { url, limits, session } = openSourceSession(source, ctx);
+/** A snapshot's pages, downloaded and checked: raw officer pages (in `store`), then formations. */
+interface DownloadedPages {
+  parts: RawPart[];
+  store: PageStore;
+  officerPages: number;
+  formations: Page;
+}
+
+/**
+ * Downloads every officer page (following `next_cursor`) and the formations of `asOf`'s year,
+ * checking shapes, cursors and limits, keeping the raw pages and their hashes. The caller closes
+ * `store` (also on failure: it is closed here before rethrowing).
+ */
+async function downloadPages(
+  session: HttpSession,
+  base: string,
+  limits: FetchLimits,
+  asOf: string,
+): Promise<DownloadedPages> {
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
-  const base = url;
   const seenCursors = new Set<string>();
   const store = new PageStore();
   try {
-    // 1. Download: every page, checked (shape, cursor, limits) and kept raw, before any record
-    //    goes out (R9: a fetch that fails on page 7 has yielded nothing).
     const parts: RawPart[] = [];
     let cursor: string | null = null;
     do {
@@ -49,14 +81,26 @@ async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGene
     } while (cursor !== null);
     const officerPages = parts.length;
 
-    const year = ctx.asOf.slice(0, 4);
+    const year = asOf.slice(0, 4);
     const formationsUrl = endpoint(base, 'formations');
     formationsUrl.searchParams.set('year', year);
     const formations = await getPage(session, formationsUrl.toString(), budget, false);
     takeRows(budget, formations.data.length, limits.maxRows);
     parts.push({ label: `formations?year=${year}`, sha256: sha256Hex(formations.body), bytes: formations.body.length });
     throwIfFetchAborted(session);
+    return { parts, store, officerPages, formations };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
 
+async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGenerator<FetchedItem> {
+  const { url, limits, session } = openSourceSession(source, ctx);
+  // 1. Download: every page, checked (shape, cursor, limits) and kept raw, before any record
+  //    goes out (R9: a fetch that fails on page 7 has yielded nothing).
+  const { parts, store, officerPages, formations } = await downloadPages(session, url, limits, ctx.asOf);
+  try {
     // 2. Unchanged raw pages: nothing to parse.
     if (await skipParse(ctx, combineRawParts('api', parts))) return;
 

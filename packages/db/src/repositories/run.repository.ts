@@ -306,14 +306,19 @@ export interface PendingFetch {
   heldRemovalOpen: boolean;
 }
 
-/** The run's fetches still pending (no job has claimed them), in source order. */
-export async function listPendingFetches(db: Db, runId: string): Promise<PendingFetch[]> {
+/** The run's fetches still pending (no job has claimed them), in source order; only `sourceIds` when given. */
+export async function listPendingFetches(
+  db: Db,
+  runId: string,
+  sourceIds?: readonly string[],
+): Promise<PendingFetch[]> {
   const res = await sql<{ source_id: string; source: SourceFetchRow | null; held_removal_open: boolean }>`
     select f.source_id,
       ${SOURCE_FETCH_COLUMNS}
     from source_fetches f
     left join sources s on s.id = f.source_id
     where f.run_id = ${runId} and f.status = 'pending'
+      ${sourceIds ? sql`and f.source_id = any(${[...sourceIds]}::text[])` : sql``}
     order by f.source_id`.execute(db);
   return res.rows.map((r) => ({
     sourceId: r.source_id,
