@@ -87,7 +87,7 @@ async function adminQuery(sql: string): Promise<void> {
 }
 
 /** The workers' V8 flags in production (`NODE_OPTIONS` in infra/Dockerfile); `--node-defaults`: none. */
-const WORKER_NODE_ARGS = args.has('--node-defaults') ? [] : ['--max-semi-space-size=32'];
+const WORKER_NODE_ARGS = args.has('--node-defaults') ? [] : ['--max-semi-space-size=24'];
 
 function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(
