@@ -20,7 +20,7 @@ export interface WorkerStartOptions {
   stalledIntervalMs?: number;
   /** Connector overrides (tests: faster back-off). */
   fetchLimits?: Partial<FetchLimits>;
-  /** Sources per `run.probe` part (default 64; tests use fewer). */
+  /** Sources per `run.probe` part (default 32; tests use fewer). */
   probePart?: number;
   connectorDeps?: Partial<ConnectorDeps>;
   /**

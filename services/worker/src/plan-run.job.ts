@@ -21,7 +21,7 @@ export interface PlanRunDeps {
   probeConcurrency?: number;
   /** Longest wait for one probe's answer; a slower agency is fetched as usual (default 10 s). */
   probeTimeoutMs?: number;
-  /** Sources per `run.probe` part; a run with no more than this many to ask is asked by the plan itself (default 64). */
+  /** Sources per `run.probe` part; a run with no more than this many to ask is asked by the plan itself (default 32). */
   probePart?: number;
 }
 
@@ -68,7 +68,7 @@ export interface ProbeRunSummary {
  */
 export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
   const { db, queues } = deps;
-  const partSize = Math.max(1, deps.probePart ?? 64);
+  const partSize = Math.max(1, deps.probePart ?? 32);
   return async ({ runId }, ctx): Promise<PlanRunSummary> => {
     const run = await getRun(db, runId);
     if (!run) throw new PermanentError(`run ${runId} does not exist`);

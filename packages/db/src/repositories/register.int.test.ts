@@ -567,6 +567,29 @@ describe('R9 failed and stale sources', () => {
     expect(plg?.stale).toBe(false);
   });
 
+  it('a quiet run (every source unchanged, same as_of) publishes nothing and still resolves a failure', async () => {
+    const { db } = t;
+    await addSource(db, 'qt', '16.72');
+    await addSource(db, 'qt2', '16.72');
+    const two = [officer('16.72'), officer('16.72')];
+    // An officer listed by both sources with the same TMT: a conflict (R10) stays open meanwhile.
+    const shared = officer('16.72');
+    await sync(db, { qt: snapshot([...two, shared]), qt2: snapshot([{ ...shared, regionCode: '16.72' }]) });
+    const conflicts = (await openFindings(db, 'conflicting_assignment')).length;
+    expect(conflicts).toBeGreaterThan(0);
+    const before = await current(db);
+    await sync(db, { qt: { failed: 'HTTP 503' }, qt2: 'unchanged' });
+    expect(await openFindings(db, 'source_failed')).toHaveLength(1);
+    const quiet = await sync(db, { qt: 'unchanged', qt2: 'unchanged' });
+    expect(quiet.version).toBeNull();
+    expect(quiet.timings).toHaveProperty('quiet');
+    expect(quiet.counts).toMatchObject({ added: 0, removed: 0, changed: 0 });
+    expect(quiet.findings.resolved).toBe(1);
+    expect(await openFindings(db, 'source_failed')).toEqual([]);
+    expect((await openFindings(db, 'conflicting_assignment')).length).toBe(conflicts);
+    expect(await current(db)).toEqual(before);
+  });
+
   it('raises source_stale for a source registered 3 days ago that never succeeded', async () => {
     const { db } = t;
     await addSource(db, 'never', '16.05');

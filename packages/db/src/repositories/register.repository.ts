@@ -205,280 +205,291 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
              case when h.status = 'confirmed' then 'removal_confirmed' else 'removal_repeated' end as reason
       from held_removals h where h.id = any(${applyHoldIds}::bigint[])`.execute(trx);
     lap('holds');
-    // --- The NIPs this run touches ------------------------------------------------------------
-    await sql`
-      create temporary table aff on commit drop as
-      select nip from staged_officers where run_id = ${runId} and source_id = any(${S}::text[])
-      union
-      select nip from officer_records
-      where valid_to is null and source_id = any(${S}::text[])
-        -- A source's rows carry its region (R4): found through the current-region index.
-        and province_code = any(${sProvinces}::text[]) and region_code = any(${sRegions}::text[])
-      union
-      select nip from h_apply
-      union
-      -- R10 findings a re-read source was given: re-evaluated even if it no longer lists the NIP.
-      select nip from findings
-      where status <> 'resolved' and nip is not null and source_id = any(${S}::text[])
-        and code in ('transferred_officer_still_listed', 'conflicting_assignment')`.execute(trx);
-    await sql`analyze aff`.execute(trx);
-
-    // Few NIPs (a region re-sync): look each one up in the listings by the NIP index; many (a
-    // national run): one hash join over the listings.
-    const affCount = Number(
-      (await sql<{ n: number }>`select count(*)::int as n from aff`.execute(trx)).rows[0]?.n ?? 0,
-    );
-    // (LATERAL makes the lookup a per-NIP index probe whatever the planner's statistics.)
-    const few = affCount < 50_000;
-    const listingRows = few
-      ? sql`aff a
-          cross join lateral (select * from staged_officers x where x.nip = a.nip) so
-          join source_listings l on l.run_id = so.run_id and l.source_id = so.source_id`
-      : sql`source_listings l
-          join staged_officers so on so.run_id = l.run_id and so.source_id = l.source_id
-          join aff a on a.nip = so.nip`;
-    const registerRows = few
-      ? sql`aff a cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) o`
-      : sql`officer_records o join aff a on a.nip = o.nip`;
-    // R10 candidates for those NIPs: the new snapshots; the register's entries of sources not
-    // re-read (minus held removals being applied); what other agencies last listed.
-    await sql`
-      create temporary table cand on commit drop as
-      select so.source_id, so.nip, so.name, so.name_normalised, so.gender, so.birth_date, so.level, so.grade,
-             so.unit, so.region_code, so.tmt_jabatan, so.status, so.active, so.email, so.phone, so.source_updated_at
-      from staged_officers so
-      where so.run_id = ${runId} and so.source_id = any(${S}::text[])
-      union all
-      select o.source_id, o.nip, o.name, o.name_normalised, o.gender, o.birth_date, o.level, o.grade,
-             o.unit, o.region_code, o.tmt_jabatan, o.status, o.active, o.email, o.phone, o.source_updated_at
-      from ${registerRows}
-      where o.valid_to is null and o.source_id <> all(${S}::text[])
-        and not exists (select 1 from h_apply h where h.nip = o.nip and h.source_id = o.source_id)
-      union all
-      select so.source_id, so.nip, so.name, so.name_normalised, so.gender, so.birth_date, so.level, so.grade,
-             so.unit, so.region_code, so.tmt_jabatan, so.status, so.active, so.email, so.phone, so.source_updated_at
-      from ${listingRows}
-      where l.source_id <> all(${S}::text[])
-        and not exists (
-          select 1 from officer_records o where o.nip = so.nip and o.valid_to is null and o.source_id = so.source_id)`.execute(
-      trx,
-    );
-    await sql`analyze cand`.execute(trx);
-
-    // R10 order (compareCandidates in @pksync/core): active first, later tmt_jabatan, the
-    // registered assignment, the smaller region code, the smaller source id. Most NIPs have one
-    // candidate: those skip the sort (a hash anti-join), only the contested ones are ordered.
-    await sql`
-      create temporary table contested on commit drop as
-      select nip from cand group by nip having count(*) > 1`.execute(trx);
-    await sql`
-      create temporary table win on commit drop as
-      select c.*, left(c.region_code, 2) as province_code,
-             coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
-               as past_retirement
-      from cand c
-      left join levels lv on lv.code = c.level
-      where not exists (select 1 from contested x where x.nip = c.nip)
-      union all
-      (select distinct on (c.nip) c.*, left(c.region_code, 2) as province_code,
-             coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
-               as past_retirement
-      from cand c
-      join contested x on x.nip = c.nip
-      left join levels lv on lv.code = c.level
-      left join officer_records cur on cur.nip = c.nip and cur.valid_to is null
-      order by c.nip, c.active desc, c.tmt_jabatan desc, coalesce(c.source_id = cur.source_id, false) desc,
-               c.region_code, c.source_id)`.execute(trx);
-    await sql`analyze win`.execute(trx);
-    lap('candidates');
-    // --- R8: disappearances and the mass-removal guard ----------------------------------------
-    await sql`
-      create temporary table gone on commit drop as
-      select o.id, o.nip, o.source_id, o.region_code, o.province_code, o.active, h.reason as hold_reason
-      from officer_records o
-      join aff a on a.nip = o.nip
-      left join h_apply h on h.nip = o.nip and h.source_id = o.source_id
-      where o.valid_to is null and not exists (select 1 from win w where w.nip = o.nip)`.execute(trx);
-    const goneStats = (
-      await sql<{ source_id: string; removing_active: number; removing: number; active_before: number }>`
-        select g.source_id,
-               count(*) filter (where g.hold_reason is null and g.active)::int as removing_active,
-               count(*) filter (where g.hold_reason is null)::int as removing,
-               (select count(*)::int from officer_records o
-                 where o.valid_to is null and o.source_id = g.source_id and o.active
-                   and o.province_code = left(s.region_code, 2) and o.region_code = s.region_code) as active_before
-        from gone g join sources s on s.id = g.source_id group by g.source_id, s.region_code`.execute(trx)
-    ).rows;
-    const holdSources: { sourceId: string; activeBefore: number; removing: number }[] = [];
-    for (const g of goneStats) {
-      if (g.removing > 0 && isMassRemoval({ removingActive: g.removing_active, activeBefore: g.active_before })) {
-        holdSources.push({ sourceId: g.source_id, activeBefore: g.active_before, removing: g.removing });
-      }
-    }
-    const holdIds = holdSources.map((h) => h.sourceId);
-    await sql`
-      create temporary table rem on commit drop as
-      select g.*, coalesce(g.hold_reason, 'disappeared') as reason from gone g
-      where g.hold_reason is not null or g.source_id <> all(${holdIds}::text[])`.execute(trx);
-
-    // Held removals applied (or moot: every held officer came back) by this run.
-    if (applyHoldIds.length) {
-      await sql`
-        update held_removals h set
-          status = case when exists (select 1 from rem r where r.source_id = h.source_id and r.hold_reason is not null)
-                        then 'applied' else 'superseded' end,
-          resolution = case
-            when not exists (select 1 from rem r where r.source_id = h.source_id and r.hold_reason is not null) then 'superseded'
-            when h.status = 'confirmed' then 'confirmed' else 'repeated' end,
-          resolved_run_id = ${runId}::uuid, resolved_at = now()
-        where h.id = any(${applyHoldIds}::bigint[])`.execute(trx);
-    }
-    for (const h of holdSources) {
-      await sql`
-        insert into held_removals (source_id, run_id, nips, active_before)
-        select ${h.sourceId}, ${runId}::uuid, array_agg(g.nip order by g.nip), ${h.activeBefore}::int
-        from gone g where g.source_id = ${h.sourceId} and g.hold_reason is null`.execute(trx);
-    }
-    lap('removals');
-    // --- The diff (R14) -----------------------------------------------------------------------
-    await sql`
-      create temporary table diff on commit drop as
-      select w.*, cur.id as cur_id, cur.region_code as prev_region_code, cur.source_id as prev_source_id,
-             case when cur.id is null then 'added' else 'changed' end as change,
-             case when cur.id is null then '{}'::text[] else array_remove(array[
-               case when w.source_id is distinct from cur.source_id then 'source_id' end,
-               case when w.region_code is distinct from cur.region_code then 'region_code' end,
-               case when (w.name, w.name_normalised) is distinct from (cur.name, cur.name_normalised) then 'name' end,
-               case when w.gender is distinct from cur.gender then 'gender' end,
-               case when w.birth_date is distinct from cur.birth_date then 'birth_date' end,
-               case when w.level is distinct from cur.level then 'level' end,
-               case when w.grade is distinct from cur.grade then 'grade' end,
-               case when w.unit is distinct from cur.unit then 'unit' end,
-               case when w.tmt_jabatan is distinct from cur.tmt_jabatan then 'tmt_jabatan' end,
-               case when w.status is distinct from cur.status then 'status' end,
-               case when w.email is distinct from cur.email then 'email' end,
-               case when w.phone is distinct from cur.phone then 'phone' end,
-               case when w.past_retirement is distinct from cur.past_retirement then 'past_retirement' end
-             ], null) end as fields
-      from win w
-      left join officer_records cur on cur.nip = w.nip and cur.valid_to is null
-      where cur.id is null
-         or (w.source_id, w.region_code, w.name, w.name_normalised, w.gender, w.birth_date, w.level, w.grade,
-             w.unit, w.tmt_jabatan, w.status, w.active, w.email, w.phone, w.past_retirement)
-            is distinct from
-            (cur.source_id, cur.region_code, cur.name, cur.name_normalised, cur.gender, cur.birth_date, cur.level,
-             cur.grade, cur.unit, cur.tmt_jabatan, cur.status, cur.active, cur.email, cur.phone, cur.past_retirement)`.execute(
-      trx,
-    );
-    // R11 over the rest of the register: as_of moves, so officers untouched by this run may
-    // reach (or, replaying an earlier as_of, fall below) their retirement age.
-    if (registerWide) {
-      await sql`
-      insert into diff
-      select cur.source_id, cur.nip, cur.name, cur.name_normalised, cur.gender, cur.birth_date, cur.level, cur.grade,
-             cur.unit, cur.region_code, cur.tmt_jabatan, cur.status, cur.active, cur.email, cur.phone,
-             cur.source_updated_at, cur.province_code, not cur.past_retirement,
-             cur.id, cur.region_code, cur.source_id, 'changed', array['past_retirement']
-      from officer_records cur
-      join levels lv on lv.code = cur.level
-      where cur.valid_to is null
-        and cur.past_retirement <> (cur.active and extract(year from age(${asOf}::date, cur.birth_date)) >= lv.retirement_age)
-        and not exists (select 1 from win w where w.nip = cur.nip)
-        and not exists (select 1 from gone g where g.nip = cur.nip)`.execute(trx);
-    }
-    lap('diff');
-    // --- Formations of re-read sources (R12) --------------------------------------------------
-    // A snapshot's formation rows replace the source's formations for the years it gives; a
-    // snapshot without formation rows leaves them as they are (e.g. a CSV source without a
-    // formation file). A key given by another source is taken over.
-    await sql`
-      create temporary table fdes on commit drop as
-      select distinct on (region_code, year, level) source_id, region_code, year, level, need, approved
-      from staged_formations where run_id = ${runId} and source_id = any(${S}::text[])
-      order by region_code, year, level, source_id`.execute(trx);
-    await sql`
-      create temporary table fclose on commit drop as
-      select f.id from formations f
-      where f.valid_to is null
-        and (exists (select 1 from fdes d where d.source_id = f.source_id and d.year = f.year)
-             or exists (select 1 from fdes d where d.region_code = f.region_code and d.year = f.year and d.level = f.level))
-        and not exists (select 1 from fdes d
-                        where (d.source_id, d.region_code, d.year, d.level, d.need, d.approved)
-                            = (f.source_id, f.region_code, f.year, f.level, f.need, f.approved))`.execute(trx);
-    await sql`
-      create temporary table fnew on commit drop as
-      select d.* from fdes d
-      where not exists (select 1 from formations f
-                        where f.valid_to is null
-                          and (d.source_id, d.region_code, d.year, d.level, d.need, d.approved)
-                            = (f.source_id, f.region_code, f.year, f.level, f.need, f.approved))`.execute(trx);
-
-    const sizes = (
-      await sql<{ added: number; changed: number; removed: number; formations: number }>`
-        select (select count(*) from diff where change = 'added')::int as added,
-               (select count(*) from diff where change = 'changed')::int as changed,
-               (select count(*) from rem)::int as removed,
-               ((select count(*) from fclose) + (select count(*) from fnew))::int as formations`.execute(trx)
-    ).rows[0]!;
-    lap('formations');
-    // --- Publish (R14): only when officers or formations changed --------------------------------
+    // A quiet run (no snapshot re-read, no held removal to apply, the same as_of as the last
+    // register-wide evaluation) cannot change the register: its candidates, removals, diff,
+    // formations and publication are skipped — each would be empty — and only its findings (R9
+    // staleness, resolutions) are evaluated. A repeat night is such a run.
+    const quiet = S.length === 0 && applyHoldIds.length === 0 && !registerWide;
+    let sizes = { added: 0, changed: 0, removed: 0, formations: 0 };
     let version: number | null = null;
-    if (sizes.added + sizes.changed + sizes.removed + sizes.formations > 0) {
-      version = (
-        await sql<{ v: number }>`select coalesce(max(version), 0)::int + 1 as v from publications`.execute(trx)
-      ).rows[0]!.v;
-      await sql`insert into publications (version, run_id, as_of) values (${version}, ${runId}::uuid, ${asOf}::date)`.execute(
+    if (quiet) {
+      await sql`create temporary table aff (nip text) on commit drop`.execute(trx);
+      lap('quiet');
+    } else {
+      // --- The NIPs this run touches ------------------------------------------------------------
+      await sql`
+        create temporary table aff on commit drop as
+        select nip from staged_officers where run_id = ${runId} and source_id = any(${S}::text[])
+        union
+        select nip from officer_records
+        where valid_to is null and source_id = any(${S}::text[])
+          -- A source's rows carry its region (R4): found through the current-region index.
+          and province_code = any(${sProvinces}::text[]) and region_code = any(${sRegions}::text[])
+        union
+        select nip from h_apply
+        union
+        -- R10 findings a re-read source was given: re-evaluated even if it no longer lists the NIP.
+        select nip from findings
+        where status <> 'resolved' and nip is not null and source_id = any(${S}::text[])
+          and code in ('transferred_officer_still_listed', 'conflicting_assignment')`.execute(trx);
+      await sql`analyze aff`.execute(trx);
+
+      // Few NIPs (a region re-sync): look each one up in the listings by the NIP index; many (a
+      // national run): one hash join over the listings.
+      const affCount = Number(
+        (await sql<{ n: number }>`select count(*)::int as n from aff`.execute(trx)).rows[0]?.n ?? 0,
+      );
+      // (LATERAL makes the lookup a per-NIP index probe whatever the planner's statistics.)
+      const few = affCount < 50_000;
+      const listingRows = few
+        ? sql`aff a
+            cross join lateral (select * from staged_officers x where x.nip = a.nip) so
+            join source_listings l on l.run_id = so.run_id and l.source_id = so.source_id`
+        : sql`source_listings l
+            join staged_officers so on so.run_id = l.run_id and so.source_id = l.source_id
+            join aff a on a.nip = so.nip`;
+      const registerRows = few
+        ? sql`aff a cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) o`
+        : sql`officer_records o join aff a on a.nip = o.nip`;
+      // R10 candidates for those NIPs: the new snapshots; the register's entries of sources not
+      // re-read (minus held removals being applied); what other agencies last listed.
+      await sql`
+        create temporary table cand on commit drop as
+        select so.source_id, so.nip, so.name, so.name_normalised, so.gender, so.birth_date, so.level, so.grade,
+               so.unit, so.region_code, so.tmt_jabatan, so.status, so.active, so.email, so.phone, so.source_updated_at
+        from staged_officers so
+        where so.run_id = ${runId} and so.source_id = any(${S}::text[])
+        union all
+        select o.source_id, o.nip, o.name, o.name_normalised, o.gender, o.birth_date, o.level, o.grade,
+               o.unit, o.region_code, o.tmt_jabatan, o.status, o.active, o.email, o.phone, o.source_updated_at
+        from ${registerRows}
+        where o.valid_to is null and o.source_id <> all(${S}::text[])
+          and not exists (select 1 from h_apply h where h.nip = o.nip and h.source_id = o.source_id)
+        union all
+        select so.source_id, so.nip, so.name, so.name_normalised, so.gender, so.birth_date, so.level, so.grade,
+               so.unit, so.region_code, so.tmt_jabatan, so.status, so.active, so.email, so.phone, so.source_updated_at
+        from ${listingRows}
+        where l.source_id <> all(${S}::text[])
+          and not exists (
+            select 1 from officer_records o where o.nip = so.nip and o.valid_to is null and o.source_id = so.source_id)`.execute(
         trx,
       );
+      await sql`analyze cand`.execute(trx);
+
+      // R10 order (compareCandidates in @pksync/core): active first, later tmt_jabatan, the
+      // registered assignment, the smaller region code, the smaller source id. Most NIPs have one
+      // candidate: those skip the sort (a hash anti-join), only the contested ones are ordered.
       await sql`
-        update officer_records o set valid_to = ${version}::int
-        where o.valid_to is null
-          and o.id in (select cur_id from diff where cur_id is not null union all select id from rem)`.execute(trx);
-      const inserted = sizes.added + sizes.changed;
-      const rebuild = [
-        ...(await bulkLoadIndexes(trx, 'officer_records', inserted, bulkLoadRows)),
-        ...(await bulkLoadIndexes(trx, 'publication_changes', inserted + sizes.removed, bulkLoadRows)),
-      ];
+        create temporary table contested on commit drop as
+        select nip from cand group by nip having count(*) > 1`.execute(trx);
       await sql`
-        insert into officer_records
-          (nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
-           tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, valid_from)
-        select nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
-               tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, ${version}::int
-        from diff
-        -- In NIP order: the NIP indexes grow by appending instead of random page splits.
-        order by nip`.execute(trx);
-      lap('publish:records');
-      await sql`
-        insert into publication_changes
-          (version, nip, change, fields, region_code, province_code, source_id, previous_region_code,
-           previous_source_id, reason)
-        select ${version}::int, d.nip, d.change, d.fields, d.region_code, d.province_code, d.source_id,
-               case when d.change = 'changed' and d.prev_region_code <> d.region_code then d.prev_region_code end,
-               case when d.change = 'changed' and d.prev_source_id <> d.source_id then d.prev_source_id end,
-               case when d.change = 'added' then 'new'
-                    when d.prev_source_id <> d.source_id then 'transfer'
-                    when d.fields = array['past_retirement'] then 'retirement_age'
-                    else 'updated' end
-        from diff d
+        create temporary table win on commit drop as
+        select c.*, left(c.region_code, 2) as province_code,
+               coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
+                 as past_retirement
+        from cand c
+        left join levels lv on lv.code = c.level
+        where not exists (select 1 from contested x where x.nip = c.nip)
         union all
-        select ${version}::int, r.nip, 'removed', '{}'::text[], r.region_code, r.province_code, r.source_id, null, null, r.reason
-        from rem r
-        order by 2`.execute(trx);
-      lap('publish:changes');
-      for (const def of rebuild) await sql.raw(def).execute(trx);
-      lap('publish:indexes');
-      await sql`update formations set valid_to = ${version}::int where id in (select id from fclose)`.execute(trx);
+        (select distinct on (c.nip) c.*, left(c.region_code, 2) as province_code,
+               coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
+                 as past_retirement
+        from cand c
+        join contested x on x.nip = c.nip
+        left join levels lv on lv.code = c.level
+        left join officer_records cur on cur.nip = c.nip and cur.valid_to is null
+        order by c.nip, c.active desc, c.tmt_jabatan desc, coalesce(c.source_id = cur.source_id, false) desc,
+                 c.region_code, c.source_id)`.execute(trx);
+      await sql`analyze win`.execute(trx);
+      lap('candidates');
+      // --- R8: disappearances and the mass-removal guard ----------------------------------------
       await sql`
-        insert into formations (source_id, region_code, year, level, need, approved, valid_from)
-        select source_id, region_code, year, level, need, approved, ${version}::int from fnew`.execute(trx);
-    }
-    // After a large change, refresh the planner's statistics now rather than waiting for
-    // autovacuum: the next (small) runs' index probes depend on them.
-    if (sizes.added + sizes.changed + sizes.removed > 100_000) {
-      await sql`analyze officer_records`.execute(trx);
-      await sql`analyze staged_officers`.execute(trx);
-      lap('publish:analyze');
+        create temporary table gone on commit drop as
+        select o.id, o.nip, o.source_id, o.region_code, o.province_code, o.active, h.reason as hold_reason
+        from officer_records o
+        join aff a on a.nip = o.nip
+        left join h_apply h on h.nip = o.nip and h.source_id = o.source_id
+        where o.valid_to is null and not exists (select 1 from win w where w.nip = o.nip)`.execute(trx);
+      const goneStats = (
+        await sql<{ source_id: string; removing_active: number; removing: number; active_before: number }>`
+          select g.source_id,
+                 count(*) filter (where g.hold_reason is null and g.active)::int as removing_active,
+                 count(*) filter (where g.hold_reason is null)::int as removing,
+                 (select count(*)::int from officer_records o
+                   where o.valid_to is null and o.source_id = g.source_id and o.active
+                     and o.province_code = left(s.region_code, 2) and o.region_code = s.region_code) as active_before
+          from gone g join sources s on s.id = g.source_id group by g.source_id, s.region_code`.execute(trx)
+      ).rows;
+      const holdSources: { sourceId: string; activeBefore: number; removing: number }[] = [];
+      for (const g of goneStats) {
+        if (g.removing > 0 && isMassRemoval({ removingActive: g.removing_active, activeBefore: g.active_before })) {
+          holdSources.push({ sourceId: g.source_id, activeBefore: g.active_before, removing: g.removing });
+        }
+      }
+      const holdIds = holdSources.map((h) => h.sourceId);
+      await sql`
+        create temporary table rem on commit drop as
+        select g.*, coalesce(g.hold_reason, 'disappeared') as reason from gone g
+        where g.hold_reason is not null or g.source_id <> all(${holdIds}::text[])`.execute(trx);
+
+      // Held removals applied (or moot: every held officer came back) by this run.
+      if (applyHoldIds.length) {
+        await sql`
+          update held_removals h set
+            status = case when exists (select 1 from rem r where r.source_id = h.source_id and r.hold_reason is not null)
+                          then 'applied' else 'superseded' end,
+            resolution = case
+              when not exists (select 1 from rem r where r.source_id = h.source_id and r.hold_reason is not null) then 'superseded'
+              when h.status = 'confirmed' then 'confirmed' else 'repeated' end,
+            resolved_run_id = ${runId}::uuid, resolved_at = now()
+          where h.id = any(${applyHoldIds}::bigint[])`.execute(trx);
+      }
+      for (const h of holdSources) {
+        await sql`
+          insert into held_removals (source_id, run_id, nips, active_before)
+          select ${h.sourceId}, ${runId}::uuid, array_agg(g.nip order by g.nip), ${h.activeBefore}::int
+          from gone g where g.source_id = ${h.sourceId} and g.hold_reason is null`.execute(trx);
+      }
+      lap('removals');
+      // --- The diff (R14) -----------------------------------------------------------------------
+      await sql`
+        create temporary table diff on commit drop as
+        select w.*, cur.id as cur_id, cur.region_code as prev_region_code, cur.source_id as prev_source_id,
+               case when cur.id is null then 'added' else 'changed' end as change,
+               case when cur.id is null then '{}'::text[] else array_remove(array[
+                 case when w.source_id is distinct from cur.source_id then 'source_id' end,
+                 case when w.region_code is distinct from cur.region_code then 'region_code' end,
+                 case when (w.name, w.name_normalised) is distinct from (cur.name, cur.name_normalised) then 'name' end,
+                 case when w.gender is distinct from cur.gender then 'gender' end,
+                 case when w.birth_date is distinct from cur.birth_date then 'birth_date' end,
+                 case when w.level is distinct from cur.level then 'level' end,
+                 case when w.grade is distinct from cur.grade then 'grade' end,
+                 case when w.unit is distinct from cur.unit then 'unit' end,
+                 case when w.tmt_jabatan is distinct from cur.tmt_jabatan then 'tmt_jabatan' end,
+                 case when w.status is distinct from cur.status then 'status' end,
+                 case when w.email is distinct from cur.email then 'email' end,
+                 case when w.phone is distinct from cur.phone then 'phone' end,
+                 case when w.past_retirement is distinct from cur.past_retirement then 'past_retirement' end
+               ], null) end as fields
+        from win w
+        left join officer_records cur on cur.nip = w.nip and cur.valid_to is null
+        where cur.id is null
+           or (w.source_id, w.region_code, w.name, w.name_normalised, w.gender, w.birth_date, w.level, w.grade,
+               w.unit, w.tmt_jabatan, w.status, w.active, w.email, w.phone, w.past_retirement)
+              is distinct from
+              (cur.source_id, cur.region_code, cur.name, cur.name_normalised, cur.gender, cur.birth_date, cur.level,
+               cur.grade, cur.unit, cur.tmt_jabatan, cur.status, cur.active, cur.email, cur.phone, cur.past_retirement)`.execute(
+        trx,
+      );
+      // R11 over the rest of the register: as_of moves, so officers untouched by this run may
+      // reach (or, replaying an earlier as_of, fall below) their retirement age.
+      if (registerWide) {
+        await sql`
+        insert into diff
+        select cur.source_id, cur.nip, cur.name, cur.name_normalised, cur.gender, cur.birth_date, cur.level, cur.grade,
+               cur.unit, cur.region_code, cur.tmt_jabatan, cur.status, cur.active, cur.email, cur.phone,
+               cur.source_updated_at, cur.province_code, not cur.past_retirement,
+               cur.id, cur.region_code, cur.source_id, 'changed', array['past_retirement']
+        from officer_records cur
+        join levels lv on lv.code = cur.level
+        where cur.valid_to is null
+          and cur.past_retirement <> (cur.active and extract(year from age(${asOf}::date, cur.birth_date)) >= lv.retirement_age)
+          and not exists (select 1 from win w where w.nip = cur.nip)
+          and not exists (select 1 from gone g where g.nip = cur.nip)`.execute(trx);
+      }
+      lap('diff');
+      // --- Formations of re-read sources (R12) --------------------------------------------------
+      // A snapshot's formation rows replace the source's formations for the years it gives; a
+      // snapshot without formation rows leaves them as they are (e.g. a CSV source without a
+      // formation file). A key given by another source is taken over.
+      await sql`
+        create temporary table fdes on commit drop as
+        select distinct on (region_code, year, level) source_id, region_code, year, level, need, approved
+        from staged_formations where run_id = ${runId} and source_id = any(${S}::text[])
+        order by region_code, year, level, source_id`.execute(trx);
+      await sql`
+        create temporary table fclose on commit drop as
+        select f.id from formations f
+        where f.valid_to is null
+          and (exists (select 1 from fdes d where d.source_id = f.source_id and d.year = f.year)
+               or exists (select 1 from fdes d where d.region_code = f.region_code and d.year = f.year and d.level = f.level))
+          and not exists (select 1 from fdes d
+                          where (d.source_id, d.region_code, d.year, d.level, d.need, d.approved)
+                              = (f.source_id, f.region_code, f.year, f.level, f.need, f.approved))`.execute(trx);
+      await sql`
+        create temporary table fnew on commit drop as
+        select d.* from fdes d
+        where not exists (select 1 from formations f
+                          where f.valid_to is null
+                            and (d.source_id, d.region_code, d.year, d.level, d.need, d.approved)
+                              = (f.source_id, f.region_code, f.year, f.level, f.need, f.approved))`.execute(trx);
+
+      sizes = (
+        await sql<{ added: number; changed: number; removed: number; formations: number }>`
+          select (select count(*) from diff where change = 'added')::int as added,
+                 (select count(*) from diff where change = 'changed')::int as changed,
+                 (select count(*) from rem)::int as removed,
+                 ((select count(*) from fclose) + (select count(*) from fnew))::int as formations`.execute(trx)
+      ).rows[0]!;
+      lap('formations');
+      // --- Publish (R14): only when officers or formations changed --------------------------------
+      if (sizes.added + sizes.changed + sizes.removed + sizes.formations > 0) {
+        version = (
+          await sql<{ v: number }>`select coalesce(max(version), 0)::int + 1 as v from publications`.execute(trx)
+        ).rows[0]!.v;
+        await sql`insert into publications (version, run_id, as_of) values (${version}, ${runId}::uuid, ${asOf}::date)`.execute(
+          trx,
+        );
+        await sql`
+          update officer_records o set valid_to = ${version}::int
+          where o.valid_to is null
+            and o.id in (select cur_id from diff where cur_id is not null union all select id from rem)`.execute(trx);
+        const inserted = sizes.added + sizes.changed;
+        const rebuild = [
+          ...(await bulkLoadIndexes(trx, 'officer_records', inserted, bulkLoadRows)),
+          ...(await bulkLoadIndexes(trx, 'publication_changes', inserted + sizes.removed, bulkLoadRows)),
+        ];
+        await sql`
+          insert into officer_records
+            (nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
+             tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, valid_from)
+          select nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
+                 tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, ${version}::int
+          from diff
+          -- In NIP order: the NIP indexes grow by appending instead of random page splits.
+          order by nip`.execute(trx);
+        lap('publish:records');
+        await sql`
+          insert into publication_changes
+            (version, nip, change, fields, region_code, province_code, source_id, previous_region_code,
+             previous_source_id, reason)
+          select ${version}::int, d.nip, d.change, d.fields, d.region_code, d.province_code, d.source_id,
+                 case when d.change = 'changed' and d.prev_region_code <> d.region_code then d.prev_region_code end,
+                 case when d.change = 'changed' and d.prev_source_id <> d.source_id then d.prev_source_id end,
+                 case when d.change = 'added' then 'new'
+                      when d.prev_source_id <> d.source_id then 'transfer'
+                      when d.fields = array['past_retirement'] then 'retirement_age'
+                      else 'updated' end
+          from diff d
+          union all
+          select ${version}::int, r.nip, 'removed', '{}'::text[], r.region_code, r.province_code, r.source_id, null, null, r.reason
+          from rem r
+          order by 2`.execute(trx);
+        lap('publish:changes');
+        for (const def of rebuild) await sql.raw(def).execute(trx);
+        lap('publish:indexes');
+        await sql`update formations set valid_to = ${version}::int where id in (select id from fclose)`.execute(trx);
+        await sql`
+          insert into formations (source_id, region_code, year, level, need, approved, valid_from)
+          select source_id, region_code, year, level, need, approved, ${version}::int from fnew`.execute(trx);
+      }
+      // After a large change, refresh the planner's statistics now rather than waiting for
+      // autovacuum: the next (small) runs' index probes depend on them.
+      if (sizes.added + sizes.changed + sizes.removed > 100_000) {
+        await sql`analyze officer_records`.execute(trx);
+        await sql`analyze staged_officers`.execute(trx);
+        lap('publish:analyze');
+      }
     }
     // A new version counts its register; otherwise the register is the latest version's.
     const totals =
@@ -498,16 +509,18 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     // --- Findings -----------------------------------------------------------------------------
     await createFindingBuffer(trx);
     await bufferRecordFindings(trx, runId, S);
-    await bufferAssignmentFindings(trx);
+    if (!quiet) await bufferAssignmentFindings(trx);
     await bufferFindings(trx, await sourceFindings(trx, runId, fetchRows, outcome));
     // Regions whose R12 figures this run may have changed (incremental mode).
-    await sql`
-      create temporary table treg on commit drop as
-      select region_code from cand
-      union select region_code from gone
-      union select prev_region_code from diff where prev_region_code is not null
-      union select region_code from fdes
-      union select f.region_code from formations f join fclose c on c.id = f.id`.execute(trx);
+    if (quiet) await sql`create temporary table treg (region_code text) on commit drop`.execute(trx);
+    else
+      await sql`
+        create temporary table treg on commit drop as
+        select region_code from cand
+        union select region_code from gone
+        union select prev_region_code from diff where prev_region_code is not null
+        union select region_code from fdes
+        union select f.region_code from formations f join fclose c on c.id = f.id`.execute(trx);
     await bufferRegisterFindings(trx, asOf, year, registerWide);
     const opened = await mergeFindingBuffer(trx, runId);
     const resolved = await resolveGoneFindings(trx, runId, {
