@@ -397,7 +397,9 @@ async function pipelineOnly(): Promise<void> {
 
 async function scale(): Promise<void> {
   const target = Number(argValue('--scale-officers') ?? 1_000_000);
-  const base = (await sim({ delays: false, faults: false })).agencies();
+  const probe = await sim({ delays: false, faults: false });
+  const base = probe.agencies();
+  await probe.close();
   const baseOfficers = base.reduce((s, a) => s + a.officers, 0);
   const factor = Math.ceil((target / baseOfficers) * 100) / 100;
   log(`\n[5] scale: ≈${target.toLocaleString('en')} officers (simulator scale ${factor}), no delays, no faults`);
