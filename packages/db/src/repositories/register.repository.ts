@@ -208,7 +208,8 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     // A quiet run (no snapshot re-read, no held removal to apply, the same as_of as the last
     // register-wide evaluation) cannot change the register: its candidates, removals, diff,
     // formations and publication are skipped — each would be empty — and only its findings (R9
-    // staleness, resolutions) are evaluated. A repeat night is such a run.
+    // staleness, resolutions) are evaluated. A repeat run on the same day is such a run; the next
+    // night (another as_of) evaluates R11/R12 over the whole register first.
     const quiet = S.length === 0 && applyHoldIds.length === 0 && !registerWide;
     let sizes = { added: 0, changed: 0, removed: 0, formations: 0 };
     let version: number | null = null;
