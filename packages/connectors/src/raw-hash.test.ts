@@ -6,22 +6,14 @@ import { createHttpSession } from './http/http-client.ts';
 import { downloadToFile } from './http/download.ts';
 import { csvFileItems } from './file-snapshot.ts';
 import { DEFAULT_LIMITS } from './connector.types.ts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApiConnector } from './api/api.connector.ts';
 import { createCsvConnector } from './csv/csv.connector.ts';
 import { combineRawParts, type RawSnapshotInfo } from './raw-hash.ts';
-import { etagFileServer, FAST, json, localServer, sourceDef } from './testing/local-server.ts';
+import { etagFileServer, FAST, json, sourceDef, useLocalServers } from './testing/local-server.ts';
 import type { Connector, FetchedItem, SourceDefinition } from './connector.types.ts';
 
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(...args: Parameters<typeof localServer>) {
-  const s = await localServer(...args);
-  servers.push(s);
-  return s;
-}
+const serve = useLocalServers();
 
 /** Fetches with a `beforeParse` that skips when the raw hash is `known`. */
 async function fetchWith(connector: Connector, source: SourceDefinition, known: string | null, pageSize = 500) {
@@ -127,8 +119,7 @@ describe('beforeParse (raw-bytes hash before any parsing)', () => {
       '/pejabat.csv': { body: 'NIP;Nama\r\n198503122010011003;Budi\r\n', etag: '"o1"' },
       '/formasi.csv': { body: 'Tahun,Kebutuhan\n2026,3\n', etag: '"f1"' },
     };
-    const s = await etagFileServer(files);
-    servers.push(s);
+    const s = serve.keep(await etagFileServer(files));
     const log = s.log;
     const src = sourceDef({ transport: 'csv', url: `${s.url}/pejabat.csv`, formationsUrl: `${s.url}/formasi.csv` });
     const fetchOnce = async (conditional?: { contentHash: string; validators: Record<string, { etag?: string }> }) => {

@@ -53,3 +53,30 @@ export function snapshotOf(accepted: Officer[], extra: Partial<SnapshotResult> =
     ...extra,
   };
 }
+
+/**
+ * The `i`-th of a set of already-normalised officers (distinct NIPs and names, Palembang, active
+ * Ahli Pertama), as the normaliser would hand it to `stageSnapshot`.
+ *
+ * @example snapshotOf(Array.from({ length: 40 }, (_, i) => numberedOfficer(i)))
+ */
+export function numberedOfficer(i: number, o: Partial<Officer> = {}): Officer {
+  return {
+    nip: String(198503122010011000n + BigInt(i)),
+    name: `Budi Santoso ${i}`,
+    nameNormalised: `budi santoso ${i}`,
+    gender: 'L',
+    birthDate: '1985-03-12',
+    level: 'ahli_pertama' as Officer['level'],
+    grade: 'III/a',
+    unit: 'Dinas Tenaga Kerja',
+    regionCode: '16.71',
+    tmtJabatan: '2020-01-01',
+    status: 'aktif',
+    email: null,
+    phone: null,
+    updatedAt: null,
+    position: i + 2,
+    ...o,
+  };
+}

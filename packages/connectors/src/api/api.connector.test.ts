@@ -1,20 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApiConnector } from './api.connector.ts';
 import { FetchError } from '../fetch-error.ts';
-import { FAST, json, localServer, sourceDef } from '../testing/local-server.ts';
+import { FAST, json, sourceDef, useLocalServers } from '../testing/local-server.ts';
 import type { FetchedItem, FetchLimits } from '../connector.types.ts';
 
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(...args: Parameters<typeof localServer>) {
-  const s = await localServer(...args);
-  servers.push(s);
-  return s;
-}
+const serve = useLocalServers();
 
 /** What a pipeline does (R9): stage everything, use it only if the iterable completed. */
 async function fetchAll(

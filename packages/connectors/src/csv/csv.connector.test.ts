@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createCsvConnector } from './csv.connector.ts';
 import { createXlsxConnector } from '../xlsx/xlsx.connector.ts';
 import { FetchError } from '../fetch-error.ts';
-import { FAST, localServer, sourceDef } from '../testing/local-server.ts';
+import { FAST, sourceDef, useLocalServers } from '../testing/local-server.ts';
 import type { Connector, FetchedItem, FetchLimits, SourceDefinition } from '../connector.types.ts';
 
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(...args: Parameters<typeof localServer>) {
-  const s = await localServer(...args);
-  servers.push(s);
-  return s;
-}
+const serve = useLocalServers();
 
 const OFFICERS =
   'NIP;Nama;Jenjang\r\n198503122010011003;Budi Santoso;Ahli Muda\r\n199001012015012001;Siti Rahayu;Pertama\r\n';

@@ -1,17 +1,9 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { localServer } from '../testing/local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { useLocalServers } from '../testing/local-server.ts';
 import { httpGet } from './http-get.ts';
 
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(...args: Parameters<typeof localServer>) {
-  const s = await localServer(...args);
-  servers.push(s);
-  return s;
-}
+const serve = useLocalServers();
 
 const never = () => new AbortController().signal;
 async function text(body: AsyncIterable<Buffer>): Promise<string> {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import type { SourceDefinition } from '../connector.types.ts';
 
 /** A throw-away HTTP server for connector tests; `handler` sees every request with its 1-based number. */
@@ -27,6 +28,26 @@ export async function localServer(
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * For a test file: `serve(handler)` starts a {@link localServer} that is closed after each test;
+ * `serve.keep(server)` closes any other server after the test too.
+ *
+ * @example const serve = useLocalServers(); const s = await serve((req, res) => res.end('ok'));
+ */
+export function useLocalServers(): ((...args: Parameters<typeof localServer>) => ReturnType<typeof localServer>) & {
+  keep<S extends { close(): Promise<void> }>(server: S): S;
+} {
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  const keep = <S extends { close(): Promise<void> }>(server: S): S => {
+    servers.push(server);
+    return server;
+  };
+  return Object.assign(async (...args: Parameters<typeof localServer>) => keep(await localServer(...args)), { keep });
 }
 
 /**

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Officer } from '@pksync/core';
-import type { LevelCode } from '@pksync/reference';
-import { insertSource, snapshotOf, useTestDatabase } from '@pksync/testing';
+import { insertSource, numberedOfficer, snapshotOf, useTestDatabase } from '@pksync/testing';
 import type { Db } from '../db.ts';
 import { reconcileRun } from './register.repository.ts';
 import { createRun } from './run.repository.ts';
@@ -12,26 +11,7 @@ import { stageSnapshot } from './staging.repository.ts';
 // row by row (the first load of a large register). The indexes must come back exactly as the
 // migrations made them, and the register must be the same as without the rebuild.
 
-function officer(i: number, o: Partial<Officer> = {}): Officer {
-  return {
-    nip: String(198503122010011000n + BigInt(i)),
-    name: `Budi Santoso ${i}`,
-    nameNormalised: `budi santoso ${i}`,
-    gender: 'L',
-    birthDate: '1985-03-12',
-    level: 'ahli_pertama' as LevelCode,
-    grade: 'III/a',
-    unit: 'Dinas Tenaga Kerja',
-    regionCode: '16.71',
-    tmtJabatan: '2020-01-01',
-    status: 'aktif',
-    email: null,
-    phone: null,
-    updatedAt: null,
-    position: i + 2,
-    ...o,
-  };
-}
+const officer = numberedOfficer;
 
 async function indexes(db: Db) {
   const { rows } = await sql<{ oid: number; name: string; def: string; valid: boolean }>`

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Officer, SnapshotResult } from '@pksync/core';
+import type { SnapshotResult } from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
-import { insertSource, snapshotOf, useTestDatabase } from '@pksync/testing';
+import { insertSource, numberedOfficer, snapshotOf, useTestDatabase } from '@pksync/testing';
 import type { Db } from '../db.ts';
 import { createRun } from './run.repository.ts';
 import { stageSnapshot, STAGE_COPY_ABOVE } from './staging.repository.ts';
@@ -16,26 +16,7 @@ const PATHS = [
 
 const WEIRD = 'Dr. A\tB\nC \\ D \'E\' "F" 😀 \u202eG =1+1 \\N {x,"y"}';
 
-function officer(i: number, o: Partial<Officer> = {}): Officer {
-  return {
-    nip: `1985031220100110${String(i).padStart(2, '0')}`,
-    name: 'Budi Santoso',
-    nameNormalised: 'budi santoso',
-    gender: 'L',
-    birthDate: '1985-03-12',
-    level: 'ahli_pertama' as LevelCode,
-    grade: 'III/a',
-    unit: 'Dinas Tenaga Kerja',
-    regionCode: '16.71',
-    tmtJabatan: '2020-01-01',
-    status: 'aktif',
-    email: null,
-    phone: null,
-    updatedAt: null,
-    position: i + 2,
-    ...o,
-  };
-}
+const officer = numberedOfficer;
 
 /** Every kind of row and value: odd text, nulls, a past status, findings, rejections, formations. */
 function richSnapshot(): SnapshotResult {
