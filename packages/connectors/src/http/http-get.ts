@@ -8,7 +8,7 @@ import { FetchError } from '../fetch-error.ts';
  * Keep-alive agents shared by every request of the process (downloads, API pages, probes): a
  * night's ~1,000 requests to a few hundred agencies reuse their sockets.
  */
-export const agents = {
+const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
@@ -27,7 +27,7 @@ export interface HttpResponse {
 const DRAIN_BYTES = 64 * 1024;
 
 /** The URL when it is http(s); a {@link FetchError} (`http_error`, not retryable) otherwise. */
-export function httpTarget(url: string): URL & { protocol: 'http:' | 'https:' } {
+function httpTarget(url: string): URL & { protocol: 'http:' | 'https:' } {
   let target: URL;
   try {
     target = new URL(url);
