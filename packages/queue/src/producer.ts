@@ -83,6 +83,27 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
     return q;
   };
 
+  /**
+   * Adds children to a run's waiting `run.reconcile` parent, in the `fetch` queue. R9: a child that
+   * still fails after its attempts (e.g. the database was down) must not block or fail the run:
+   * the parent proceeds and fails what that child left pending.
+   */
+  const addChildren = async <N extends 'source.fetch' | 'run.probe'>(
+    runId: string,
+    name: N,
+    payloads: readonly JobPayload<N>[],
+  ): Promise<void> => {
+    if (payloads.length === 0) return;
+    await connection();
+    const parent = { id: jobOptions('run.reconcile', { runId }).jobId!, queue: queueOf('run').qualifiedName };
+    await queueOf(jobCatalog[name].queue).addBulk(
+      payloads.map((payload) => {
+        const data = parsePayload(name, payload);
+        return { name, data, opts: { ...jobOptions(name, data), parent, ignoreDependencyOnFailure: true } };
+      }),
+    );
+  };
+
   return {
     async enqueue(name, payload, opts) {
       const data = parsePayload(name, payload);
@@ -117,40 +138,18 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
         ],
       });
     },
-    async addProbes(runId, parts) {
-      if (parts.length === 0) return;
-      await connection();
-      const parent = { id: jobOptions('run.reconcile', { runId }).jobId!, queue: queueOf('run').qualifiedName };
-      await queueOf('fetch').addBulk(
-        parts.map((sourceIds, part) => {
-          const data = parsePayload('run.probe', { runId, part, sourceIds: [...sourceIds] });
-          // As a fetch: a part that fails for good leaves its sources pending, and the parent
-          // fails them (R9) instead of waiting.
-          return {
-            name: 'run.probe',
-            data,
-            opts: { ...jobOptions('run.probe', data), parent, ignoreDependencyOnFailure: true },
-          };
-        }),
-      );
-    },
-    async addFetches(runId, sourceIds) {
-      if (sourceIds.length === 0) return;
-      await connection();
-      const parent = { id: jobOptions('run.reconcile', { runId }).jobId!, queue: queueOf('run').qualifiedName };
-      await queueOf('fetch').addBulk(
-        sourceIds.map((sourceId) => {
-          const data = parsePayload('source.fetch', { runId, sourceId });
-          return {
-            name: 'source.fetch',
-            data,
-            // R9: a child that still fails after its attempts (e.g. the database was down) must
-            // not block or fail the run: the parent proceeds and reports that source failed.
-            opts: { ...jobOptions('source.fetch', data), parent, ignoreDependencyOnFailure: true },
-          };
-        }),
-      );
-    },
+    addProbes: (runId, parts) =>
+      addChildren(
+        runId,
+        'run.probe',
+        parts.map((sourceIds, part) => ({ runId, part, sourceIds: [...sourceIds] })),
+      ),
+    addFetches: (runId, sourceIds) =>
+      addChildren(
+        runId,
+        'source.fetch',
+        sourceIds.map((sourceId) => ({ runId, sourceId })),
+      ),
     queue: queueOf,
     close() {
       closing ??= (async () => {
