@@ -18,17 +18,7 @@ export interface RowBudget {
   maxBytes: number;
 }
 
-/** Runs `body` with a fresh private temporary directory, removed afterwards whatever happens. */
-export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'pksync-fetch-'));
-  try {
-    return await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Same as {@link withTempDir} for generators: the directory lives until the generator ends. */
+/** Runs the generator `body` with a fresh private temporary directory, removed when the generator ends (whatever happens). */
 export async function* withTempDirGen<T>(body: (dir: string) => AsyncGenerator<T>): AsyncGenerator<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pksync-fetch-'));
   try {
