@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { createKey, revokeKey, type Db } from '@pksync/db';
-import { createQueueClient, type QueueClient } from '@pksync/queue';
+import { createQueueClient, producerConnection, waitReady, type QueueClient } from '@pksync/queue';
 import { buildApp, type ApiContext } from '../src/index.ts';
 
 /** A running API on a real loopback port, over a test database and Redis prefix. */
@@ -21,8 +21,10 @@ export async function startTestApi(
   prefix: string,
   overrides: Partial<ApiContext> = {},
 ): Promise<TestApi> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-  redis.on('error', () => {});
+  // As the API service starts (start.ts): ready before the first request, else the rate limiter's
+  // first command fails (no offline queue) and is skipped, and that request goes uncounted.
+  const redis = producerConnection(redisUrl);
+  await waitReady(redis);
   const queues = createQueueClient({ redisUrl, prefix });
   const ctx: ApiContext = {
     db,
