@@ -28,11 +28,12 @@ describe('createWorker / enqueue (real Redis)', () => {
         },
       },
     });
+    // Listen before enqueueing: the job can fail while the second enqueue is on the wire.
+    const failed = new Promise<void>((res) => w.worker.on('failed', () => res()));
     try {
       const id1 = await queues.enqueue('run.reconcile', { runId });
       const id2 = await queues.enqueue('run.reconcile', { runId });
       expect(id1).toBe(id2);
-      const failed = new Promise<void>((res) => w.worker.on('failed', () => res()));
       await failed;
       await new Promise((res) => setTimeout(res, 300));
       expect(attempts).toBe(1); // 5 attempts in the catalog, but permanent
