@@ -565,6 +565,21 @@ describe('R9 failed and stale sources', () => {
     expect(resolved[0]).toMatchObject({ status: 'resolved', resolved_run_id: ok.runId });
     plg = (await getRegionSummaries(db, { year: 2026 })).find((s) => s.code === '16.71');
     expect(plg?.stale).toBe(false);
+
+    // Failing again: "last success" is the latest of the source's successes, not an older one.
+    const latest = await db
+      .selectFrom('source_fetches')
+      .select('finished_at')
+      .where('source_id', '=', 'plg')
+      .where('status', '=', 'succeeded')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    await sync(db, { plg: { failed: 'HTTP 503' } });
+    const [again] = await openFindings(db, 'source_failed');
+    expect(new Date(again!.details.lastSuccessAt as string)).toEqual(latest.finished_at);
+    plg = (await getRegionSummaries(db, { year: 2026 })).find((s) => s.code === '16.71');
+    expect(plg?.lastSuccessAt).toEqual(latest.finished_at);
+    await sync(db, { plg: snapshot(two) }); // leave no open finding to the next test
   });
 
   it('a quiet run (every source unchanged, same as_of) publishes nothing and still resolves a failure', async () => {

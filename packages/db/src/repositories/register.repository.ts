@@ -721,14 +721,18 @@ async function sourceFindings(
   const covered = [...outcome.keys()];
   if (!covered.length) return [];
   const out: BufferedFinding[] = [];
+  // Every success stamps `last_success_at`; the latest successful fetch (one step down the
+  // (source_id, id) index, not the source's whole history) counts too, for a fetch recorded
+  // without the stamp.
   const lastSuccess = new Map(
     (
       await sql<{ source_id: string; last: Date | null; now: Date }>`
         select s.id as source_id, now() as now,
                greatest(s.last_success_at,
-                        (select max(coalesce(f.finished_at, f.started_at, r.created_at))
+                        (select coalesce(f.finished_at, f.started_at, r.created_at)
                          from source_fetches f join runs r on r.id = f.run_id
-                         where f.source_id = s.id and f.status in ('succeeded', 'unchanged'))) as last
+                         where f.source_id = s.id and f.status in ('succeeded', 'unchanged')
+                         order by f.id desc limit 1)) as last
         from sources s where s.id = any(${covered}::text[])`.execute(trx)
     ).rows.map((r) => [r.source_id, r] as const),
   );
@@ -1043,12 +1047,14 @@ export async function getRegionSummaries(
       formation.set(f.region_code, m);
     }
   }
+  // Last success as in sourceFindings: the stamp, or the latest successful fetch.
   const sourceRows = (
     await sql<{ region_code: string; created_at: Date; last: Date | null; latest_status: string | null; now: Date }>`
       select s.region_code, s.created_at, now() as now,
              greatest(s.last_success_at,
-                      (select max(coalesce(f.finished_at, f.started_at)) from source_fetches f
-                       where f.source_id = s.id and f.status in ('succeeded', 'unchanged'))) as last,
+                      (select coalesce(f.finished_at, f.started_at) from source_fetches f
+                       where f.source_id = s.id and f.status in ('succeeded', 'unchanged')
+                       order by f.id desc limit 1)) as last,
              (select f.status from source_fetches f
               where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
               order by f.id desc limit 1) as latest_status
