@@ -165,4 +165,36 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     const e = await ask('2026-11-27').catch((err: unknown) => err);
     expect(isFetchError(e) && e.code).toBe('http_error');
   });
+
+  it("api: keeps only the pages' hashes, never the pages (no spill file past 4 MB)", async () => {
+    // Two pages of ~3 MB each: a fetch keeps them, spilling the second to a temp file.
+    const big = (n: number) => [...Array(12_000)].map((_, i) => ({ nip: String(n * 1e6 + i), nama: 'x'.repeat(230) }));
+    const pages: Record<string, string> = {
+      first: JSON.stringify({ data: big(1), next_cursor: 'p2' }),
+      p2: JSON.stringify({ data: big(2), next_cursor: null }),
+    };
+    const s = await localServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const url = req.url ?? '';
+      res.end(url.startsWith('/v1/formations') ? '{"data":[]}' : url.includes('cursor=p2') ? pages.p2 : pages.first);
+    });
+    servers.push(s);
+    const src = sourceDef({ transport: 'api', url: `${s.url}/v1` });
+    const limits = { ...FAST, maxRows: 100_000, maxBytes: 64 * 1024 * 1024, pageSize: 12_000 };
+    const api = createApiConnector();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/pksync-probe-test'; // a page kept past 4 MB would fail here
+    try {
+      const fetching = (async () => {
+        for await (const _ of api.fetch(src, { signal: new AbortController().signal, asOf: '2026-11-27', limits })) {
+          // drain
+        }
+      })();
+      await expect(fetching).rejects.toThrow(/ENOENT/);
+      expect(await api.probe!(src, { ...ctx({}, 'other'), limits, asOf: '2026-11-27' })).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
 });

@@ -18,8 +18,9 @@ import {
  * following `next_cursor`, then `GET {url}/formations?year=…`. Every page is downloaded and
  * checked before the first record is yielded; raw pages are kept (memory up to 4 MB, then a
  * private temp file) and hashed, so `ctx.beforeParse` can skip an unchanged snapshot. Bytes and
- * records are counted over the whole snapshot. `probe` downloads the same pages and compares
- * their raw hash with the reconciled one (the exchange format gives an API no validators).
+ * records are counted over the whole snapshot. `probe` downloads the same pages, keeping only their
+ * hashes, and compares the raw hash with the reconciled one (the exchange format gives an API no
+ * validators).
  *
  * @example
  * for await (const item of createApiConnector().fetch(source, { signal, asOf: '2026-11-27' })) stage(item);
@@ -32,7 +33,7 @@ export function createApiConnector(): Connector {
     probe: async (source, ctx) => {
       if (!ctx.asOf) return false;
       const { url, limits, session } = openSourceSession(source, ctx);
-      const snapshot = await downloadPages(session, url, limits, ctx.asOf);
+      const snapshot = await downloadPages(session, url, limits, ctx.asOf, { keepPages: false });
       await snapshot.store.close();
       return combineRawParts('api', snapshot.parts).sha256 === ctx.contentHash;
     },
@@ -49,14 +50,16 @@ interface DownloadedPages {
 
 /**
  * Downloads every officer page (following `next_cursor`) and the formations of `asOf`'s year,
- * checking shapes, cursors and limits, keeping the raw pages and their hashes. The caller closes
- * `store` (also on failure: it is closed here before rethrowing).
+ * checking shapes, cursors and limits, keeping their hashes and (unless `keepPages` is false, as
+ * for a probe, which needs only the hashes) the raw pages. The caller closes `store` (also on
+ * failure: it is closed here before rethrowing).
  */
 async function downloadPages(
   session: HttpSession,
   base: string,
   limits: FetchLimits,
   asOf: string,
+  { keepPages = true }: { keepPages?: boolean } = {},
 ): Promise<DownloadedPages> {
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
   const seenCursors = new Set<string>();
@@ -71,7 +74,7 @@ async function downloadPages(
       const page = await getPage(session, url.toString(), budget, true);
       takeRows(budget, page.data.length, limits.maxRows);
       parts.push({ label: `officers#${parts.length}`, sha256: sha256Hex(page.body), bytes: page.body.length });
-      await store.add(page.body);
+      if (keepPages) await store.add(page.body);
       // A server that hands back a cursor it already gave would loop for ever.
       if (page.nextCursor !== null && seenCursors.has(page.nextCursor)) {
         throw new FetchError('invalid_response', 'next_cursor repeats an earlier cursor', { retryable: false });
