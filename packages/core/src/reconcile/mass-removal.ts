@@ -34,16 +34,18 @@ export type HeldRemovalOutcome = 'apply_confirmed' | 'apply_repeated' | 'keep';
 /**
  * R8: a held removal is applied when an admin has confirmed it (by the next run covering the
  * source, whatever its fetch outcome), or when a later snapshot shows the same removal again — a
- * new successful snapshot, or the same unchanged content served again on a later run. A failed
+ * new successful snapshot, or the same unchanged content served again on a later run. "Later"
+ * means fetched after the fetch that made the hold had finished: the same fetch (its own run) or
+ * one that overlapped it (two runs fetching the agency at once) is not a second look. A failed
  * fetch shows nothing, so the hold stays.
  */
 export function heldRemovalOutcome(input: {
   status: 'held' | 'confirmed';
-  /** The run that created the hold is the one reconciling now. */
-  sameRun: boolean;
+  /** This run's fetch of the source began after the fetch that made the hold had finished. */
+  laterLook: boolean;
   fetchStatus: 'succeeded' | 'unchanged' | 'failed';
 }): HeldRemovalOutcome {
   if (input.status === 'confirmed') return 'apply_confirmed';
-  if (input.sameRun || input.fetchStatus === 'failed') return 'keep';
+  if (!input.laterLook || input.fetchStatus === 'failed') return 'keep';
   return 'apply_repeated';
 }

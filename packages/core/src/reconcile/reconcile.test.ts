@@ -28,11 +28,15 @@ describe('R8 mass-removal guard', () => {
     expect(() => isMassRemoval({ removingActive: 1, activeBefore: 1.5 })).toThrow(/activeBefore/);
   });
   it('applies a held removal when confirmed, or when a later run shows it again', () => {
-    expect(heldRemovalOutcome({ status: 'confirmed', sameRun: false, fetchStatus: 'failed' })).toBe('apply_confirmed');
-    expect(heldRemovalOutcome({ status: 'held', sameRun: false, fetchStatus: 'succeeded' })).toBe('apply_repeated');
-    expect(heldRemovalOutcome({ status: 'held', sameRun: false, fetchStatus: 'unchanged' })).toBe('apply_repeated');
-    expect(heldRemovalOutcome({ status: 'held', sameRun: false, fetchStatus: 'failed' })).toBe('keep');
-    expect(heldRemovalOutcome({ status: 'held', sameRun: true, fetchStatus: 'succeeded' })).toBe('keep');
+    expect(heldRemovalOutcome({ status: 'confirmed', laterLook: true, fetchStatus: 'failed' })).toBe('apply_confirmed');
+    expect(heldRemovalOutcome({ status: 'held', laterLook: true, fetchStatus: 'succeeded' })).toBe('apply_repeated');
+    expect(heldRemovalOutcome({ status: 'held', laterLook: true, fetchStatus: 'unchanged' })).toBe('apply_repeated');
+    expect(heldRemovalOutcome({ status: 'held', laterLook: true, fetchStatus: 'failed' })).toBe('keep');
+    expect(heldRemovalOutcome({ status: 'held', laterLook: false, fetchStatus: 'succeeded' })).toBe('keep');
+    expect(heldRemovalOutcome({ status: 'held', laterLook: false, fetchStatus: 'unchanged' })).toBe('keep');
+    expect(heldRemovalOutcome({ status: 'confirmed', laterLook: false, fetchStatus: 'unchanged' })).toBe(
+      'apply_confirmed',
+    );
   });
 });
 

@@ -24,6 +24,7 @@ import {
 } from './register.repository.ts';
 import { getPublication, getPublicationDiff, listPublications } from './publication.repository.ts';
 import { discardStagedRun, stageSnapshot } from './staging.repository.ts';
+import { commitContentHashes } from './run.repository.ts';
 
 // --- Factories ----------------------------------------------------------------------------------
 
@@ -510,6 +511,44 @@ describe('R8 disappearance and the mass-removal guard', () => {
       (await db.selectFrom('held_removals').select('resolution').where('source_id', '=', 'oku').executeTakeFirst())
         ?.resolution,
     ).toBe('repeated');
+  });
+
+  it('a snapshot fetched while the held one was still being fetched is not a second look', async () => {
+    const { db } = t;
+    await addSource(db, 'ogi', '16.10');
+    const four = Array.from({ length: 4 }, () => officer('16.10'));
+    await sync(db, { ogi: snapshot(four) });
+    await sql`update sources set last_content_hash = 'before' where id = 'ogi'`.execute(db);
+    // Two runs fetch the agency at once and get the same mass removal; b's fetch began before a's
+    // had finished.
+    const a = await stageRun(db, { ogi: snapshot([four[0]!]) }, '2026-11-27');
+    const b = await stageRun(db, { ogi: snapshot([four[0]!]) }, '2026-11-27');
+    const at = (run: string, from: number, to: number) =>
+      sql`update source_fetches set content_hash = 'after', started_at = now() - make_interval(secs => ${from}),
+                                    finished_at = now() - make_interval(secs => ${to})
+          where run_id = ${run}`.execute(db);
+    await at(a, 10, 5);
+    await at(b, 8, 4);
+    const reconcile = (runId: string) =>
+      reconcileRun(db, {
+        runId,
+        asOf: '2026-11-27',
+        hooks: { afterFindings: (trx) => commitContentHashes(trx, runId) },
+      });
+    expect((await reconcile(a)).version).toBeNull();
+    const rb = await reconcile(b);
+    expect(rb.counts.removed).toBe(0);
+    expect((await current(db)).filter((o) => o.source_id === 'ogi')).toHaveLength(4);
+    const holds = () => db.selectFrom('held_removals').select(['status', 'resolution']).where('source_id', '=', 'ogi');
+    expect(await holds().execute()).toEqual([{ status: 'held', resolution: null }]);
+    // The hold kept, the old hash stays: the same snapshot next time is read again.
+    const hash = await db.selectFrom('sources').select('last_content_hash').where('id', '=', 'ogi').executeTakeFirst();
+    expect(hash?.last_content_hash).toBe('before');
+
+    // A later fetch showing the same removal applies it.
+    const later = await sync(db, { ogi: snapshot([four[0]!]) });
+    expect(later.counts.removed).toBe(3);
+    expect(await holds().execute()).toEqual([{ status: 'applied', resolution: 'repeated' }]);
   });
 
   it('counts only active officers for the guard (inactive ones stay on record, out of counts)', async () => {

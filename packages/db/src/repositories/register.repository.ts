@@ -178,27 +178,41 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
       // 'pending'/'running': not finished, not covered — its entries stay, nothing is evaluated.
     }
     const coveredSources = [...outcome.keys()];
+    // --- R8: open held removals of covered sources --------------------------------------------
+    // A later look at the source is a fetch begun after the fetch that made the hold had finished
+    // (not the same fetch, nor one that overlapped it while two runs fetched the agency at once).
+    const openHolds = (
+      await sql<{ id: number; source_id: string; status: 'held' | 'confirmed'; later_look: boolean }>`
+        select h.id, h.source_id, h.status,
+               coalesce(h.run_id <> ${runId}::uuid
+                        and (made.finished_at is null or mine.started_at >= made.finished_at), false) as later_look
+        from held_removals h
+        join source_fetches mine on mine.run_id = ${runId}::uuid and mine.source_id = h.source_id
+        left join source_fetches made on made.run_id = h.run_id and made.source_id = h.source_id
+        where h.status in ('held', 'confirmed') and h.source_id = any(${coveredSources}::text[])`.execute(trx)
+    ).rows;
+    const applyHoldIds: number[] = [];
+    for (const h of openHolds) {
+      const o = heldRemovalOutcome({
+        status: h.status,
+        laterLook: h.later_look,
+        fetchStatus: superseded.has(h.source_id) ? 'failed' : (outcome.get(h.source_id) ?? 'failed'),
+      });
+      if (o !== 'keep') applyHoldIds.push(Number(h.id));
+      // A snapshot that is no later look than the held one shows nothing new about the agency:
+      // like a superseded one, its source counts as unchanged and the hold stands as it is.
+      if (o === 'keep' && outcome.get(h.source_id) === 'succeeded') {
+        outcome.set(h.source_id, 'unchanged');
+        superseded.add(h.source_id);
+        snapshotSources.splice(snapshotSources.indexOf(h.source_id), 1);
+      }
+    }
     const regionOf = new Map(fetchRows.map((f) => [f.source_id, f.region_code]));
     const sRegions = [...new Set(snapshotSources.map((id) => regionOf.get(id)!))];
     const sProvinces = [...new Set(sRegions.map((r) => r.slice(0, 2)))];
     const S = snapshotSources;
     await assertStagedRowsPresent(trx, runId, S);
     lap('sources');
-    // --- R8: open held removals of covered sources --------------------------------------------
-    const openHolds = (
-      await sql<{ id: number; source_id: string; run_id: string; status: 'held' | 'confirmed' }>`
-        select id, source_id, run_id, status from held_removals
-        where status in ('held', 'confirmed') and source_id = any(${coveredSources}::text[])`.execute(trx)
-    ).rows;
-    const applyHoldIds: number[] = [];
-    for (const h of openHolds) {
-      const o = heldRemovalOutcome({
-        status: h.status,
-        sameRun: h.run_id === runId,
-        fetchStatus: superseded.has(h.source_id) ? 'failed' : (outcome.get(h.source_id) ?? 'failed'),
-      });
-      if (o !== 'keep') applyHoldIds.push(Number(h.id));
-    }
     await sql`
       create temporary table h_apply on commit drop as
       select unnest(h.nips) as nip, h.source_id, h.id as hold_id,

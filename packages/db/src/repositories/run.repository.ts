@@ -546,9 +546,10 @@ export async function fetchTotals(
 /**
  * R8/hash skip: after reconciliation, each source fetched successfully in this run remembers its
  * snapshot's content hash, so an identical snapshot next time is `unchanged`. A source whose
- * removal was held in this run keeps its old hash: the same snapshot next time must be
- * reconciled again, which applies the held removal (R8 "shows the same removal again"). The
- * fetch's HTTP validators go with the hash (never one without the other).
+ * removal is still held after this run (held by it, or kept because this run's fetch overlapped
+ * the one that made the hold) keeps its old hash: the same snapshot next time must be reconciled
+ * again, which applies the held removal (R8 "shows the same removal again"). The fetch's HTTP
+ * validators go with the hash (never one without the other).
  * Call inside the reconciliation transaction.
  */
 export async function commitContentHashes(db: Db, runId: string): Promise<void> {
@@ -557,7 +558,7 @@ export async function commitContentHashes(db: Db, runId: string): Promise<void> 
     from source_fetches f
     where f.run_id = ${runId} and f.status = 'succeeded' and f.content_hash is not null and s.id = f.source_id
       and not exists (
-        select 1 from held_removals h where h.source_id = s.id and h.run_id = ${runId} and h.status = 'held'
+        select 1 from held_removals h where h.source_id = s.id and h.status = 'held'
       )`.execute(db);
 }
 
