@@ -460,10 +460,13 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
           where o.valid_to is null
             and o.id in (select cur_id from diff where cur_id is not null union all select id from rem)`.execute(trx);
         const inserted = sizes.added + sizes.changed;
-        const rebuild = [
-          ...(await bulkLoadIndexes(trx, 'officer_records', inserted, bulkLoadRows)),
-          ...(await bulkLoadIndexes(trx, 'publication_changes', inserted + sizes.removed, bulkLoadRows)),
-        ];
+        const recordIndexes = await bulkLoadIndexes(trx, 'officer_records', inserted, bulkLoadRows);
+        const changeIndexes = await bulkLoadIndexes(trx, 'publication_changes', inserted + sizes.removed, bulkLoadRows);
+        const rebuild = [...recordIndexes, ...changeIndexes];
+        // In NIP order, the NIP indexes (and the diff's primary key) grow by appending instead of
+        // random page splits; indexes dropped for a bulk load are built afterwards, so the rows
+        // need no order. NIPs are digits: byte order ("C", a cheaper sort than the database's
+        // collation) is their order.
         await sql`
           insert into officer_records
             (nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
@@ -471,13 +474,13 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
           select nip, source_id, region_code, province_code, name, name_normalised, gender, birth_date, level, grade, unit,
                  tmt_jabatan, status, active, email, phone, source_updated_at, past_retirement, ${version}::int
           from diff
-          -- In NIP order: the NIP indexes grow by appending instead of random page splits.
-          order by nip`.execute(trx);
+          ${recordIndexes.length ? sql`` : sql`order by nip collate "C"`}`.execute(trx);
         lap('publish:records');
         await sql`
           insert into publication_changes
             (version, nip, change, fields, region_code, province_code, source_id, previous_region_code,
              previous_source_id, reason)
+          select * from (
           select ${version}::int, d.nip, d.change, d.fields, d.region_code, d.province_code, d.source_id,
                  case when d.change = 'changed' and d.prev_region_code <> d.region_code then d.prev_region_code end,
                  case when d.change = 'changed' and d.prev_source_id <> d.source_id then d.prev_source_id end,
@@ -489,7 +492,8 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
           union all
           select ${version}::int, r.nip, 'removed', '{}'::text[], r.region_code, r.province_code, r.source_id, null, null, r.reason
           from rem r
-          order by 2`.execute(trx);
+          ) c (version, nip)
+          ${changeIndexes.length ? sql`` : sql`order by nip collate "C"`}`.execute(trx);
         lap('publish:changes');
         for (const def of rebuild) await sql.raw(def).execute(trx);
         lap('publish:indexes');
@@ -597,9 +601,10 @@ const BULK_LOAD_ROWS = 100_000;
  * A publication that writes most of a table (the first load of a million officers) is faster
  * when the table's secondary indexes are built once afterwards than updated row by row (the
  * trigram name index most of all). When `rows` is at least `minRows` ({@link BULK_LOAD_ROWS}) and at least
- * the rows the table already holds, its indexes that back no constraint are dropped here and
- * their definitions returned, to be run again after the insert — in the same transaction, so a
- * failure rolls the drop back too. Readers of the table wait for the publication meanwhile.
+ * the rows the table already holds, its indexes (with the primary key or unique constraint an
+ * index backs, unless a foreign key depends on it) are dropped here and the statements that
+ * create them returned, to be run after the insert — in the same transaction, so a failure rolls
+ * the drop back too. Readers of the table wait for the publication meanwhile.
  */
 async function bulkLoadIndexes(
   trx: Transaction<Database>,
@@ -616,17 +621,28 @@ async function bulkLoadIndexes(
     ).rows[0]?.n ?? 0,
   );
   if (rows < held) return [];
+  // Plain indexes, and the primary key / unique constraints no foreign key depends on (dropped
+  // with their constraint, added back afterwards, which checks them over every row again).
   const indexes = (
-    await sql<{ name: string; def: string }>`
-      select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
+    await sql<{ name: string; drop: string; create: string }>`
+      select i.indexrelid::regclass::text as name,
+             case when c.oid is null then format('drop index %s', i.indexrelid::regclass)
+                  else format('alter table %s drop constraint %I', i.indrelid::regclass, c.conname) end as drop,
+             case when c.oid is null then pg_get_indexdef(i.indexrelid)
+                  else format('alter table %s add constraint %I %s', i.indrelid::regclass, c.conname,
+                              pg_get_constraintdef(c.oid)) end as create
       from pg_index i
+      left join pg_constraint c on c.conindid = i.indexrelid and c.conrelid = i.indrelid
       where i.indrelid = ${table}::regclass
-        and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)`.execute(trx)
+        and (c.oid is null
+             or (c.contype in ('p', 'u')
+                 and not exists (select 1 from pg_constraint f where f.contype = 'f' and f.conindid = i.indexrelid)))
+      order by i.indexrelid`.execute(trx)
   ).rows;
   if (!indexes.length) return [];
   await sql`set local maintenance_work_mem = '1GB'`.execute(trx);
-  for (const ix of indexes) await sql`drop index ${sql.raw(ix.name)}`.execute(trx);
-  return indexes.map((ix) => ix.def);
+  for (const ix of indexes) await sql.raw(ix.drop).execute(trx);
+  return indexes.map((ix) => ix.create);
 }
 
 /** Staged rows lost (UNLOGGED tables are emptied by a server crash) must not read as an empty snapshot. */
