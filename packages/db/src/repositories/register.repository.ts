@@ -707,7 +707,7 @@ async function bufferRecordFindings(trx: Transaction<Database>, runId: string, S
 
 /** R10 findings for the NIPs the run touched: losers still listing an officer, equal-tmt conflicts. */
 async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<void> {
-  // Only NIPs with more than one candidate can raise R10 findings; most runs have none.
+  // Only NIPs with more than one candidate (\`contested\`) can raise R10 findings; most runs have none.
   const multi = await sql<{
     n: number;
   }>`select ((select count(*) from cand) - (select count(*) from win))::int as n`.execute(trx);
@@ -723,7 +723,7 @@ async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<voi
                   w.tmt_jabatan, l.tmt_jabatan),
            jsonb_build_object('registeredSource', w.source_id, 'registeredRegion', w.region_code,
                               'registeredTmt', w.tmt_jabatan, 'listedTmt', l.tmt_jabatan)
-    from cand l join win w on w.nip = l.nip
+    from contested x join cand l on l.nip = x.nip join win w on w.nip = x.nip
     where l.active and w.active and l.source_id <> w.source_id and l.tmt_jabatan < w.tmt_jabatan`.execute(trx);
   // Both provinces get a conflict; one finding per province and NIP.
   await sql`
@@ -735,7 +735,7 @@ async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<voi
                   l.region_code, w.tmt_jabatan, w.source_id),
            jsonb_build_object('registeredSource', w.source_id, 'registeredRegion', w.region_code,
                               'otherSource', l.source_id, 'otherRegion', l.region_code, 'tmtJabatan', w.tmt_jabatan)
-    from cand l join win w on w.nip = l.nip
+    from contested x join cand l on l.nip = x.nip join win w on w.nip = x.nip
     cross join lateral (values (left(l.region_code, 2), l.region_code, l.source_id),
                                (left(w.region_code, 2), w.region_code, w.source_id)) as side(province, region, source)
     where l.active and w.active and l.source_id <> w.source_id and l.tmt_jabatan = w.tmt_jabatan`.execute(trx);
