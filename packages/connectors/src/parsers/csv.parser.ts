@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { CsvError, parse } from 'csv-parse';
+import Papa from 'papaparse';
 import { createDecoder, detectEncoding, type TextEncoding } from './encoding.ts';
 import {
   DEFAULT_MAX_BYTES,
@@ -26,6 +26,16 @@ export interface CsvOptions extends ParseLimits {
   /** Called once with the detected encoding, separator and header, before the first record. */
   onHeader?: (info: CsvInfo) => void;
 }
+
+/** What `Papa.Parser#parse` returns (its typings say `any`). */
+interface PapaResult {
+  data: string[][];
+  errors: { row: number; message: string }[];
+  meta: { cursor: number };
+}
+
+// A row's text may not exceed this: it bounds memory on a runaway quoted field.
+const MAX_ROW_CHARS = 4 * 1024 * 1024;
 
 // Enough to see the header line and a good sample of names for encoding detection.
 const SNIFF_BYTES = 64 * 1024;
@@ -118,73 +128,90 @@ export async function* parseCsv(
     if (rest) yield rest;
   }
 
-  const textStream = Readable.from(text());
-  const parser = parse({
-    delimiter,
-    relax_column_count: true,
-    relax_quotes: false,
-    skip_empty_lines: false,
-    bom: false,
-    // One record (row) may not exceed the whole-file limit anyway; this bounds memory on a
-    // runaway quoted field well before that.
-    max_record_size: 4 * 1024 * 1024,
-  });
-  textStream.on('error', (e) => parser.destroy(e));
-  textStream.pipe(parser);
+  // Papa Parse's core parser (RFC 4180 quoting, `""` inside quotes) over the decoded text, one
+  // chunk at a time: each parse stops before the last, possibly incomplete, row, which is carried
+  // into the next. Rows end at `\n` (a trailing `\r` is dropped, so CRLF files read the same) or at
+  // `\r` alone when the file has no `\n` at all (old Mac exports).
+  const newline = /\n/.test(firstText) || !/\r/.test(firstText) ? '\n' : '\r';
+  const parser = new Papa.Parser({ delimiter, newline, quoteChar: '"' });
+  const stripCr = newline === '\n';
 
   let keys: string[] | null = null;
   let records = 0;
-  try {
-    for await (const cells of parser as AsyncIterable<string[]>) {
-      row++;
-      if (!keys) {
-        const mapped = mapHeader(cells);
-        if (mapped.known === 0) {
-          throw new FileFormatError(
-            'unparseable_file',
-            `no recognised column in the header row (separator "${delimiter}", encoding ${encoding})`,
-            'baris pertama bukan judul kolom yang dikenal (misalnya NIP, Nama, Jenjang); periksa pemisah kolom dan baris judul',
-          );
-        }
-        keys = mapped.keys;
-        opts.onHeader?.({ encoding, delimiter, headers: cells, keys });
+  /** Yields the records of parsed rows; `null` for the header and blank rows. */
+  const toRecord = (cells: string[]): ParsedRow<string> | null => {
+    row++;
+    if (stripCr) {
+      const last = cells.length - 1;
+      const v = cells[last]!;
+      if (v.endsWith('\r')) cells[last] = v.slice(0, -1);
+    }
+    if (!keys) {
+      const mapped = mapHeader(cells);
+      if (mapped.known === 0) {
+        throw new FileFormatError(
+          'unparseable_file',
+          `no recognised column in the header row (separator "${delimiter}", encoding ${encoding})`,
+          'baris pertama bukan judul kolom yang dikenal (misalnya NIP, Nama, Jenjang); periksa pemisah kolom dan baris judul',
+        );
+      }
+      keys = mapped.keys;
+      opts.onHeader?.({ encoding, delimiter, headers: cells, keys });
+      return null;
+    }
+    let blank = true;
+    const record: Record<string, string> = {};
+    for (let i = 0; i < cells.length; i++) {
+      const v = cells[i]!;
+      if (v.trim() === '') {
+        if (i < keys.length) record[keys[i]!] = v;
         continue;
       }
-      let blank = true;
-      const record: Record<string, string> = {};
-      for (let i = 0; i < cells.length; i++) {
-        const v = cells[i]!;
-        if (v.trim() === '') {
-          if (i < keys.length) record[keys[i]!] = v;
-          continue;
-        }
-        blank = false;
-        record[keys[i] ?? `kolom ${i + 1}`] = v;
-      }
-      if (blank) continue;
-      if (++records > maxRows) throw tooManyRows(maxRows);
-      yield { row, record };
+      blank = false;
+      record[keys[i] ?? `kolom ${i + 1}`] = v;
     }
+    if (blank) return null;
+    if (++records > maxRows) throw tooManyRows(maxRows);
+    return { row, record };
+  };
+  const brokenQuoting = (at: number, why: string) =>
+    new FileFormatError(
+      'unparseable_file',
+      `CSV error near row ${at}: ${why}`,
+      `berkas CSV rusak di sekitar baris ${at} (misalnya tanda kutip yang tidak ditutup)`,
+    );
+
+  let pending = '';
+  try {
+    for await (const chunk of text()) {
+      pending += chunk;
+      const parsed = parser.parse(pending, 0, true) as PapaResult;
+      // Errors in the carried, incomplete row are not errors yet: it is parsed again whole.
+      const error = parsed.errors.find((e) => e.row < parsed.data.length);
+      for (let i = 0; i < parsed.data.length; i++) {
+        if (error && error.row === i) throw brokenQuoting(row + 1, error.message);
+        const r = toRecord(parsed.data[i]!);
+        if (r) yield r;
+      }
+      pending = pending.slice(parsed.meta.cursor);
+      // One row may not exceed this (a quote never closed would otherwise hold the whole file).
+      if (pending.length > MAX_ROW_CHARS) {
+        throw brokenQuoting(row + 1, `a row longer than ${MAX_ROW_CHARS} characters (an unclosed quote?)`);
+      }
+    }
+    const parsed = parser.parse(pending, 0, false) as PapaResult;
+    const error = parsed.errors[0];
+    for (let i = 0; i < parsed.data.length; i++) {
+      if (error && error.row === i) throw brokenQuoting(row + 1, error.message);
+      const r = toRecord(parsed.data[i]!);
+      if (r) yield r;
+    }
+    if (error) throw brokenQuoting(row + 1, error.message);
     if (!keys) {
       throw new FileFormatError('unparseable_file', 'the file is empty', 'berkas kosong (tidak ada baris judul)');
     }
-  } catch (e) {
-    if (e instanceof FileFormatError) throw e;
-    if (e instanceof CsvError) {
-      // csv-parse counts physical lines; a quoted field may span several.
-      const lines = (e as unknown as { lines?: unknown }).lines;
-      const line = typeof lines === 'number' ? lines : row + 1;
-      throw new FileFormatError(
-        'unparseable_file',
-        `CSV error near line ${line}: ${e.message}`,
-        `berkas CSV rusak di sekitar baris ${line} (misalnya tanda kutip yang tidak ditutup)`,
-        { cause: e },
-      );
-    }
-    throw e;
   } finally {
-    textStream.destroy();
-    parser.destroy();
+    parser.abort();
     if (input instanceof Readable) input.destroy();
   }
 }

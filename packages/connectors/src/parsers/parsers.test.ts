@@ -164,6 +164,52 @@ describe('parseCsv on real sample files', () => {
     await expectFileError(csvRows('broken-quote.csv'), 'unparseable_file');
   });
 
+  it('names the row of a quote closed in the middle of a field', async () => {
+    const bytes = Buffer.from('NIP,Nama\n1,Budi\n2,"Siti" Aminah\n3,Ani\n');
+    const rows: ParsedRow<string>[] = [];
+    const error = await (async () => {
+      for await (const r of parseCsv(Readable.from([bytes]))) rows.push(r);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileFormatError);
+    expect((error as FileFormatError).code).toBe('unparseable_file');
+    expect((error as FileFormatError).message).toContain('row 3');
+    expect(rows.map((r) => r.row)).toEqual([2]);
+  });
+
+  it('stops on a quote never closed once a row grows past 4 MB, without reading the rest', async () => {
+    let chunksRead = 0;
+    async function* chunks() {
+      yield Buffer.from('NIP,Nama\n1,"Budi\n');
+      for (let i = 0; i < 1000; i++) {
+        chunksRead++;
+        yield Buffer.alloc(64 * 1024, 'a');
+      }
+    }
+    await expectFileError(collect(parseCsv(chunks())), 'unparseable_file');
+    expect(chunksRead).toBeLessThan(100);
+  });
+
+  it('reads CRLF rows with quoted last fields, quotes inside unquoted text, and CR-only files', async () => {
+    const crlf = 'NIP,Nama,Unit Kerja\r\n1,Budi "Boss" Santoso,"Dinas, Kota"\r\n\r\n2,"Siti ""S"" Aminah",Disnaker\r\n';
+    // Every split point, so a chunk may end anywhere: in a quote, after one, between \r and \n.
+    for (let at = 1; at < crlf.length; at++) {
+      const rows = await collect(parseCsv(Readable.from([Buffer.from(crlf.slice(0, at)), Buffer.from(crlf.slice(at))])));
+      expect(rows).toEqual([
+        { row: 2, record: { nip: '1', nama: 'Budi "Boss" Santoso', unit_kerja: 'Dinas, Kota' } },
+        { row: 4, record: { nip: '2', nama: 'Siti "S" Aminah', unit_kerja: 'Disnaker' } },
+      ]);
+    }
+    const closedThenSpaces = await collect(
+      parseCsv(Readable.from([Buffer.from('NIP,Nama\n1,"Budi"  '), Buffer.from('\n2,Ani')])),
+    );
+    expect(closedThenSpaces.map((r) => r.record.nama)).toEqual(['Budi', 'Ani']);
+    const cr = await collect(parseCsv(Readable.from([Buffer.from('NIP;Nama\r1;Budi\r2;"Ani\rB"\r')])));
+    expect(cr).toEqual([
+      { row: 2, record: { nip: '1', nama: 'Budi' } },
+      { row: 3, record: { nip: '2', nama: 'Ani\rB' } },
+    ]);
+  });
+
   it('fails a file without a recognisable header, and an empty file', async () => {
     await expectFileError(collect(parseCsv(Readable.from([Buffer.from('a,b,c\n1,2,3\n')]))), 'unparseable_file');
     await expectFileError(collect(parseCsv(Readable.from([]))), 'unparseable_file');
