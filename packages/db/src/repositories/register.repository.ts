@@ -131,6 +131,8 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK}::bigint)`.execute(trx);
     // Sorts of up to ~1M rows (ordered index inserts below) stay in memory.
     await sql`set local work_mem = '512MB'`.execute(trx);
+    // JIT compiling costs 0.1–0.4 s per large statement here, more than it saves at these sizes.
+    await sql`set local jit = off`.execute(trx);
     const run = await trx.selectFrom('runs').select('id').where('id', '=', runId).executeTakeFirst();
     if (!run) throw new ReconcileError(`reconcileRun: run ${runId} does not exist`);
     // R11/R12 over the whole register only when as_of differs from the last full evaluation;
@@ -248,6 +250,7 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         where status <> 'resolved' and nip is not null and source_id = any(${S}::text[])
           and code in ('transferred_officer_still_listed', 'conflicting_assignment')`.execute(trx);
       await sql`analyze aff`.execute(trx);
+      lap('candidates:nips');
 
       // Few NIPs (a region re-sync): look each one up in the listings by the NIP index; many (a
       // national run): one hash join over the listings.
@@ -267,9 +270,14 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         ? sql`aff a cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) o`
         : sql`officer_records o join aff a on a.nip = o.nip`;
       // R10 candidates for those NIPs: the new snapshots; the register's entries of sources not
-      // re-read (minus held removals being applied); what other agencies last listed.
+      // re-read (minus held removals being applied); what other agencies last listed. Each with
+      // the columns a register row derives (province, R11 past retirement), so that the winners
+      // are this table minus the losers.
       await sql`
         create temporary table cand on commit drop as
+        select u.*, left(u.region_code, 2) as province_code,
+               coalesce(u.active and u.birth_date <= lv.born_by, false) as past_retirement
+        from (
         select so.source_id, so.nip, so.name, so.name_normalised, so.gender, so.birth_date, so.level, so.grade,
                so.unit, so.region_code, so.tmt_jabatan, so.status, so.active, so.email, so.phone, so.source_updated_at
         from staged_officers so
@@ -286,37 +294,38 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
         from ${listingRows}
         where l.source_id <> all(${S}::text[])
           and not exists (
-            select 1 from officer_records o where o.nip = so.nip and o.valid_to is null and o.source_id = so.source_id)`.execute(
-        trx,
-      );
-      await sql`analyze cand`.execute(trx);
+            select 1 from officer_records o where o.nip = so.nip and o.valid_to is null and o.source_id = so.source_id)
+        ) u
+        -- R11: at least retirement_age full years old on as_of, i.e. born on or before as_of
+        -- minus those years (the same test as age(), one date comparison per row).
+        left join (
+          select code, (${asOf}::date - make_interval(years => retirement_age))::date as born_by from levels
+        ) lv on lv.code = u.level`.execute(trx);
+      lap('candidates:rows');
 
       // R10 order (compareCandidates in @pksync/core): active first, later tmt_jabatan, the
       // registered assignment, the smaller region code, the smaller source id. Most NIPs have one
-      // candidate: those skip the sort (a hash anti-join), only the contested ones are ordered.
+      // candidate: only the contested ones are ordered. Their candidates are kept apart (for the
+      // R10 findings), the losers deleted, and what is left is the winners: \`win\` (no copy of a
+      // first load's million rows).
       await sql`
         create temporary table contested on commit drop as
         select nip from cand group by nip having count(*) > 1`.execute(trx);
       await sql`
-        create temporary table win on commit drop as
-        select c.*, left(c.region_code, 2) as province_code,
-               coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
-                 as past_retirement
+        create temporary table contenders on commit drop as
+        select c.*, c.ctid as tid, row_number() over (
+                 partition by c.nip
+                 order by c.active desc, c.tmt_jabatan desc, coalesce(c.source_id = cur.source_id, false) desc,
+                          c.region_code, c.source_id) as rank
         from cand c
-        left join levels lv on lv.code = c.level
-        where not exists (select 1 from contested x where x.nip = c.nip)
-        union all
-        (select distinct on (c.nip) c.*, left(c.region_code, 2) as province_code,
-               coalesce(c.active and extract(year from age(${asOf}::date, c.birth_date)) >= lv.retirement_age, false)
-                 as past_retirement
-        from cand c
-        join contested x on x.nip = c.nip
-        left join levels lv on lv.code = c.level
         left join officer_records cur on cur.nip = c.nip and cur.valid_to is null
-        order by c.nip, c.active desc, c.tmt_jabatan desc, coalesce(c.source_id = cur.source_id, false) desc,
-                 c.region_code, c.source_id)`.execute(trx);
+        -- (a hash semi-join: a join on cand, which has no statistics yet, was planned as a sort of all of it)
+        where exists (select 1 from contested x where x.nip = c.nip)`.execute(trx);
+      await sql`
+        delete from cand where ctid = any(array(select tid from contenders where rank > 1))`.execute(trx);
+      await sql`alter table cand rename to win`.execute(trx);
       await sql`analyze win`.execute(trx);
-      lap('candidates');
+      lap('candidates:winners');
       // --- R8: disappearances and the mass-removal guard ----------------------------------------
       await sql`
         create temporary table gone on commit drop as
@@ -535,7 +544,8 @@ export async function reconcileRun(db: Db, input: ReconcileInput): Promise<Recon
     else
       await sql`
         create temporary table treg on commit drop as
-        select region_code from cand
+        select region_code from win
+        union select region_code from contenders
         union select region_code from gone
         union select prev_region_code from diff where prev_region_code is not null
         union select region_code from fdes
@@ -708,9 +718,7 @@ async function bufferRecordFindings(trx: Transaction<Database>, runId: string, S
 /** R10 findings for the NIPs the run touched: losers still listing an officer, equal-tmt conflicts. */
 async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<void> {
   // Only NIPs with more than one candidate (\`contested\`) can raise R10 findings; most runs have none.
-  const multi = await sql<{
-    n: number;
-  }>`select ((select count(*) from cand) - (select count(*) from win))::int as n`.execute(trx);
+  const multi = await sql<{ n: number }>`select count(*)::int as n from contested`.execute(trx);
   if (!multi.rows[0]?.n) return;
   const t = finding('transferred_officer_still_listed');
   const c = finding('conflicting_assignment');
@@ -723,7 +731,7 @@ async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<voi
                   w.tmt_jabatan, l.tmt_jabatan),
            jsonb_build_object('registeredSource', w.source_id, 'registeredRegion', w.region_code,
                               'registeredTmt', w.tmt_jabatan, 'listedTmt', l.tmt_jabatan)
-    from contested x join cand l on l.nip = x.nip join win w on w.nip = x.nip
+    from contenders l join win w on w.nip = l.nip
     where l.active and w.active and l.source_id <> w.source_id and l.tmt_jabatan < w.tmt_jabatan`.execute(trx);
   // Both provinces get a conflict; one finding per province and NIP.
   await sql`
@@ -735,7 +743,7 @@ async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<voi
                   l.region_code, w.tmt_jabatan, w.source_id),
            jsonb_build_object('registeredSource', w.source_id, 'registeredRegion', w.region_code,
                               'otherSource', l.source_id, 'otherRegion', l.region_code, 'tmtJabatan', w.tmt_jabatan)
-    from contested x join cand l on l.nip = x.nip join win w on w.nip = x.nip
+    from contenders l join win w on w.nip = l.nip
     cross join lateral (values (left(l.region_code, 2), l.region_code, l.source_id),
                                (left(w.region_code, 2), w.region_code, w.source_id)) as side(province, region, source)
     where l.active and w.active and l.source_id <> w.source_id and l.tmt_jabatan = w.tmt_jabatan`.execute(trx);
