@@ -87,8 +87,9 @@ export interface Connector {
    * Asks cheaply, without a fetch job, whether the snapshot is still the reconciled one: `csv`
    * and `xlsx` with one conditional GET per file (true only when every file answers 304 Not
    * Modified to the validators it came with; false when one has changed or has no validators),
-   * `upload` by the stored upload's hash, `api` by downloading its pages (it has no validators)
-   * and comparing their raw hash — without a job, parsing or staging. Throws a {@link FetchError}
+   * `upload` by the stored upload's hash, `api` by conditional GETs of its pages when they came
+   * with ETags, else by downloading them and comparing their raw hash — without a job, parsing
+   * or staging. Throws a {@link FetchError}
    * when the source cannot be asked (the caller then fetches it as usual).
    */
   probe?(source: SourceDefinition, ctx: ProbeContext): Promise<boolean>;
@@ -159,6 +160,10 @@ export function fetchLimitsFromConfig(l: {
 export interface Validators {
   etag?: string;
   lastModified?: string;
+  /** `api` pages: the cursor the page was asked with (none for the first page). */
+  cursor?: string;
+  /** `api` pages: the last officer page (its `next_cursor` was null). */
+  last?: boolean;
 }
 
 /** The raw-bytes identity of a whole snapshot, known before any record is parsed. */

@@ -166,6 +166,67 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     expect(isFetchError(e) && e.code).toBe('http_error');
   });
 
+  it('api: pages that came with ETags are asked again with If-None-Match, reading no body', async () => {
+    const pages: Record<string, { body: string; etag: string }> = {
+      '/v1/officers?limit=500': { body: JSON.stringify({ data: [{ nip: '1' }], next_cursor: 'p2' }), etag: '"a1"' },
+      '/v1/officers?limit=500&cursor=p2': {
+        body: JSON.stringify({ data: [{ nip: '2' }], next_cursor: null }),
+        etag: '"b1"',
+      },
+      '/v1/formations?year=2026': { body: JSON.stringify({ data: [{ tahun: 2026 }] }), etag: '"f1"' },
+      '/v1/formations?year=2027': { body: JSON.stringify({ data: [{ tahun: 2027 }] }), etag: '"g1"' },
+    };
+    const log: [string, string | undefined, string | undefined][] = [];
+    const s = await localServer((req, res) => {
+      log.push([req.url ?? '', req.headers['if-none-match'], req.headers.authorization]);
+      const page = pages[req.url ?? '']!;
+      if (req.headers['if-none-match'] === page.etag) return void res.writeHead(304, { etag: page.etag }).end();
+      res.writeHead(200, { 'content-type': 'application/json', etag: page.etag }).end(page.body);
+    });
+    servers.push(s);
+    const src = sourceDef({ transport: 'api', url: `${s.url}/v1`, token: 'secret-token' });
+    const api = createApiConnector();
+    // A fetch records each page's ETag with the cursor it was asked with.
+    let validators: ProbeContext['validators'] = {};
+    let hash = '';
+    for await (const _ of api.fetch(src, {
+      signal: new AbortController().signal,
+      asOf: '2026-11-27',
+      limits: FAST,
+      beforeParse: (raw) => ((validators = raw.validators ?? {}), (hash = raw.sha256), true),
+    })) {
+      // beforeParse said stop
+    }
+    expect(validators).toEqual({
+      'officers#0': { etag: '"a1"' },
+      'officers#1': { etag: '"b1"', cursor: 'p2', last: true },
+      'formations?year=2026': { etag: '"f1"' },
+    });
+    const asked = () => log.length;
+    const ask = (v = validators, asOf = '2026-11-27') => api.probe!(src, { ...ctx(v, hash), asOf });
+
+    let before = asked();
+    expect(await ask()).toBe(true);
+    expect(log.slice(before)).toEqual([
+      ['/v1/officers?limit=500', '"a1"', 'Bearer secret-token'],
+      ['/v1/officers?limit=500&cursor=p2', '"b1"', 'Bearer secret-token'],
+      ['/v1/formations?year=2026', '"f1"', 'Bearer secret-token'],
+    ]);
+    // A changed page: false at once, the later pages are not asked.
+    pages['/v1/officers?limit=500']!.etag = '"a2"';
+    before = asked();
+    expect(await ask()).toBe(false);
+    expect(asked() - before).toBe(1);
+    pages['/v1/officers?limit=500']!.etag = '"a1"';
+    // Validators that do not make a whole chain (a page without its ETag, another year's
+    // formations) are not asked by ETag: the pages are downloaded and hashed instead.
+    before = asked();
+    const { 'officers#1': _, ...gap } = validators;
+    expect(await ask(gap)).toBe(true); // the same pages, by their hash
+    expect(log.slice(before).every(([, ifNoneMatch]) => ifNoneMatch === undefined)).toBe(true);
+    expect(await ask(validators, '2027-01-02')).toBe(false); // 2027's formations: another hash
+  });
+
   it("api: keeps only the pages' hashes, never the pages (no spill file past 4 MB)", async () => {
     // Two pages of ~3 MB each: a fetch keeps them, spilling the second to a temp file.
     const big = (n: number) => [...Array(12_000)].map((_, i) => ({ nip: String(n * 1e6 + i), nama: 'x'.repeat(230) }));

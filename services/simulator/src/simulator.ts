@@ -165,7 +165,9 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
   /** A strong ETag that changes exactly when the file's content can (see Timeline.contentVersion). */
   const etagOf = (agency: SimAgency, file: string) =>
     `"${createHash('sha256')
-      .update(`${worldTag}\n${agency.id}\n${file}\n${file === 'formasi.csv' ? 0 : timeline.contentVersion(agency)}`)
+      .update(
+        `${worldTag}\n${agency.id}\n${file}\n${file === 'formasi.csv' || file.startsWith('v1/formations') ? 0 : timeline.contentVersion(agency)}`,
+      )
       .digest('base64url')
       .slice(0, 27)}"`;
   const stats = new Map<string, SourceStats>(agencies.map((a) => [a.id, { requests: 0, faults: 0, notModified: 0 }]));
@@ -278,11 +280,20 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     }
     switch (m[2]) {
       case 'v1/officers':
-        return officersPage(agency, url, res, truncate);
+        return officersPage(agency, url, req, res, truncate);
       case 'v1/formations': {
         const year = Number(url.searchParams.get('year') ?? formationYears()[1]);
         if (!Number.isInteger(year))
           return sendJson(res, 400, { error: { code: 'bad_year', message: 'year must be a number' } });
+        // Formations do not change with the days (as formasi.csv): one tag per year asked.
+        const etag = etagOf(agency, `v1/formations?year=${year}`);
+        res.setHeader('etag', etag);
+        if (ifNoneMatch(req.headers['if-none-match'], etag)) {
+          st.notModified++;
+          res.writeHead(304);
+          res.end();
+          return;
+        }
         const data = formationsOf(seed, agency, formationYears()).filter((r) => r.tahun === year);
         return sendJson(res, 200, { data });
       }
@@ -362,7 +373,13 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     return cache.stats();
   }
 
-  function officersPage(agency: SimAgency, url: URL, res: http.ServerResponse, truncate: boolean): void {
+  function officersPage(
+    agency: SimAgency,
+    url: URL,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    truncate: boolean,
+  ): void {
     const limitText = url.searchParams.get('limit') ?? String(DEFAULT_PAGE);
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000) {
@@ -377,6 +394,16 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       if (!Number.isInteger(decoded) || decoded < 0)
         return sendJson(res, 400, { error: { code: 'bad_cursor', message: 'cursor tidak valid' } });
       from = decoded;
+    }
+    // Pages answer conditional GETs as files do (as web frameworks' JSON responses commonly do):
+    // a page's bytes are those of its agency, position and size while the content holds.
+    const etag = etagOf(agency, `v1/officers?from=${from}&limit=${limit}`);
+    res.setHeader('etag', etag);
+    if (!truncate && ifNoneMatch(req.headers['if-none-match'], etag)) {
+      stats.get(agency.id)!.notModified++;
+      res.writeHead(304);
+      res.end();
+      return;
     }
     const body = pageBody(agency, from, limit);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });

@@ -2,15 +2,19 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FetchError } from '../fetch-error.ts';
-import { openSourceSession } from '../http/source-session.ts';
+import { probeStatus } from '../http/probe-request.ts';
+import { openSourceSession, sourceUrl } from '../http/source-session.ts';
 import { combineRawParts, sha256Hex, skipParse, type RawPart } from '../raw-hash.ts';
 import { getWithRetry, readBodyLimited, throwIfFetchAborted, type HttpSession } from '../http/http-client.ts';
 import {
+  resolveLimits,
   type Connector,
   type FetchContext,
   type FetchedItem,
   type FetchLimits,
+  type ProbeContext,
   type SourceDefinition,
+  type Validators,
 } from '../connector.types.ts';
 
 /**
@@ -18,9 +22,13 @@ import {
  * following `next_cursor`, then `GET {url}/formations?year=…`. Every page is downloaded and
  * checked before the first record is yielded; raw pages are kept (memory up to 4 MB, then a
  * private temp file) and hashed, so `ctx.beforeParse` can skip an unchanged snapshot. Bytes and
- * records are counted over the whole snapshot. `probe` downloads the same pages, keeping only their
- * hashes, and compares the raw hash with the reconciled one (the exchange format gives an API no
- * validators).
+ * records are counted over the whole snapshot.
+ *
+ * The exchange format gives an API no validators, but many servers send an `ETag` anyway: when
+ * every page of a snapshot came with one, the snapshot records them (with the cursor each page
+ * was asked with), and `probe` asks the same pages again with `If-None-Match`: all 304 means
+ * the same pages, so the same snapshot. Otherwise `probe` downloads the pages, keeping only their
+ * hashes, and compares the raw hash with the reconciled one.
  *
  * @example
  * for await (const item of createApiConnector().fetch(source, { signal, asOf: '2026-11-27' })) stage(item);
@@ -32,6 +40,8 @@ export function createApiConnector(): Connector {
     // job) and compares their raw hash, which costs less than a fetch job that finds the same.
     probe: async (source, ctx) => {
       if (!ctx.asOf) return false;
+      const pages = knownPages(ctx.validators, ctx.asOf);
+      if (pages) return probePages(source, ctx, pages);
       const { url, limits, session } = openSourceSession(source, ctx);
       const snapshot = await downloadPages(session, url, limits, ctx.asOf, { keepPages: false });
       await snapshot.store.close();
@@ -40,9 +50,65 @@ export function createApiConnector(): Connector {
   };
 }
 
+/** One page a probe asks again: its URL parts and the ETag it came with. */
+interface KnownPage {
+  segment: 'officers' | 'formations';
+  cursor?: string;
+  year?: string;
+  etag: string;
+}
+
+/**
+ * The reconciled snapshot's pages, in order, from its validators: `officers#0…n-1` (each with
+ * the cursor it was asked with, the last one marked as such) and the formations of `asOf`'s
+ * year. Null when they do not make such a whole chain (no validators, a page without an ETag or
+ * missing, another year's formations): the probe then downloads the pages.
+ */
+function knownPages(validators: Record<string, Validators>, asOf: string): KnownPage[] | null {
+  const year = asOf.slice(0, 4);
+  const pages: KnownPage[] = [];
+  for (let i = 0, last = false; !last; i++) {
+    const v = validators[`officers#${i}`];
+    if (!v?.etag || (i === 0) !== (v.cursor === undefined)) return null;
+    pages.push({ segment: 'officers', etag: v.etag, ...(v.cursor === undefined ? {} : { cursor: v.cursor }) });
+    last = v.last === true;
+  }
+  const f = validators[`formations?year=${year}`];
+  if (!f?.etag || Object.keys(validators).length !== pages.length + 1) return null;
+  pages.push({ segment: 'formations', year, etag: f.etag });
+  return pages;
+}
+
+/**
+ * Asks each known page again with `If-None-Match` (no body read, {@link probeStatus}): true when
+ * every one answers 304 Not Modified — each page, and so the chain its cursors make, is the one
+ * reconciled. False as soon as one answers otherwise.
+ */
+async function probePages(source: SourceDefinition, ctx: ProbeContext, pages: KnownPage[]): Promise<boolean> {
+  const limits = resolveLimits(source, ctx);
+  const base = sourceUrl(source);
+  for (const p of pages) {
+    const url = endpoint(base, p.segment);
+    if (p.segment === 'officers') {
+      url.searchParams.set('limit', String(limits.pageSize));
+      if (p.cursor !== undefined) url.searchParams.set('cursor', p.cursor);
+    } else url.searchParams.set('year', p.year!);
+    const headers: Record<string, string> = { accept: 'application/json', 'if-none-match': p.etag };
+    if (source.token) headers.authorization = `Bearer ${source.token}`;
+    const status = await probeStatus(url.toString(), headers, {
+      signal: ctx.signal,
+      timeoutMs: limits.requestTimeoutMs,
+    });
+    if (status !== 304) return false;
+  }
+  return true;
+}
+
 /** A snapshot's pages, downloaded and checked: raw officer pages (in `store`), then formations. */
 interface DownloadedPages {
   parts: RawPart[];
+  /** Per part label, the page's ETag and the cursor it was asked with; null unless every page had an ETag. */
+  validators: Record<string, Validators> | null;
   store: PageStore;
   officerPages: number;
   formations: Page;
@@ -66,6 +132,12 @@ async function downloadPages(
   const store = new PageStore();
   try {
     const parts: RawPart[] = [];
+    const validators: Record<string, Validators> = {};
+    let everyEtag = true;
+    const remember = (label: string, etag: string | null, cursor: string | null, last = false) => {
+      if (etag === null) everyEtag = false;
+      else validators[label] = { etag, ...(cursor === null ? {} : { cursor }), ...(last ? { last } : {}) };
+    };
     let cursor: string | null = null;
     do {
       const url = endpoint(base, 'officers');
@@ -73,6 +145,7 @@ async function downloadPages(
       if (cursor !== null) url.searchParams.set('cursor', cursor);
       const page = await getPage(session, url.toString(), budget, true);
       takeRows(budget, page.data.length, limits.maxRows);
+      remember(`officers#${parts.length}`, page.etag, cursor, page.nextCursor === null);
       parts.push({ label: `officers#${parts.length}`, sha256: sha256Hex(page.body), bytes: page.body.length });
       if (keepPages) await store.add(page.body);
       // A server that hands back a cursor it already gave would loop for ever.
@@ -89,9 +162,10 @@ async function downloadPages(
     formationsUrl.searchParams.set('year', year);
     const formations = await getPage(session, formationsUrl.toString(), budget, false);
     takeRows(budget, formations.data.length, limits.maxRows);
+    remember(`formations?year=${year}`, formations.etag, null);
     parts.push({ label: `formations?year=${year}`, sha256: sha256Hex(formations.body), bytes: formations.body.length });
     throwIfFetchAborted(session);
-    return { parts, store, officerPages, formations };
+    return { parts, validators: everyEtag ? validators : null, store, officerPages, formations };
   } catch (e) {
     await store.close();
     throw e;
@@ -102,10 +176,11 @@ async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGene
   const { url, limits, session } = openSourceSession(source, ctx);
   // 1. Download: every page, checked (shape, cursor, limits) and kept raw, before any record
   //    goes out (R9: a fetch that fails on page 7 has yielded nothing).
-  const { parts, store, officerPages, formations } = await downloadPages(session, url, limits, ctx.asOf);
+  const { parts, validators, store, officerPages, formations } = await downloadPages(session, url, limits, ctx.asOf);
   try {
     // 2. Unchanged raw pages: nothing to parse.
-    if (await skipParse(ctx, combineRawParts('api', parts))) return;
+    const raw = combineRawParts('api', parts);
+    if (await skipParse(ctx, validators ? { ...raw, validators } : raw)) return;
 
     // 3. Parse: the pages again, one at a time (already checked, so this cannot fail on shape).
     let position = 0;
@@ -184,6 +259,8 @@ function endpoint(base: string, segment: string): URL {
 interface Page {
   data: Record<string, unknown>[];
   nextCursor: string | null;
+  /** The page's `ETag`, when the server sent one. */
+  etag: string | null;
   /** The response body as received (hashed, and parsed again after the download phase). */
   body: Buffer;
 }
@@ -212,12 +289,12 @@ async function getPage(session: HttpSession, url: string, budget: { bytes: numbe
         status: res.status,
       });
     }
-    return { ...checkShape(json, paged, new URL(url).pathname), body };
+    return { ...checkShape(json, paged, new URL(url).pathname), body, etag: res.headers.get('etag') };
   });
 }
 
 /** `{"data": [object…], "next_cursor": string|null}`; anything else fails the fetch. */
-function checkShape(json: unknown, paged: boolean, path: string): Omit<Page, 'body'> {
+function checkShape(json: unknown, paged: boolean, path: string): Omit<Page, 'body' | 'etag'> {
   const bad = (why: string) =>
     new FetchError('invalid_response', `response from ${path}: ${why}`, { retryable: false });
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');

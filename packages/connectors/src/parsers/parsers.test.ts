@@ -193,7 +193,9 @@ describe('parseCsv on real sample files', () => {
     const crlf = 'NIP,Nama,Unit Kerja\r\n1,Budi "Boss" Santoso,"Dinas, Kota"\r\n\r\n2,"Siti ""S"" Aminah",Disnaker\r\n';
     // Every split point, so a chunk may end anywhere: in a quote, after one, between \r and \n.
     for (let at = 1; at < crlf.length; at++) {
-      const rows = await collect(parseCsv(Readable.from([Buffer.from(crlf.slice(0, at)), Buffer.from(crlf.slice(at))])));
+      const rows = await collect(
+        parseCsv(Readable.from([Buffer.from(crlf.slice(0, at)), Buffer.from(crlf.slice(at))])),
+      );
       expect(rows).toEqual([
         { row: 2, record: { nip: '1', nama: 'Budi "Boss" Santoso', unit_kerja: 'Dinas, Kota' } },
         { row: 4, record: { nip: '2', nama: 'Siti "S" Aminah', unit_kerja: 'Disnaker' } },
