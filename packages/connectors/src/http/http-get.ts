@@ -44,10 +44,15 @@ function httpTarget(url: string): URL & { protocol: 'http:' | 'https:' } {
  * One GET over `node:http(s)` with keep-alive: no redirect followed, no retry (see
  * `getWithRetry`). `signal` aborts the request and, once the answer has come, its body. Costs a
  * fraction of `fetch` per request (no WHATWG streams), which counts over a night of hundreds of
- * agencies. Rejects with the signal's reason, a {@link FetchError} for a URL that is not http(s),
- * or the network error.
+ * agencies. Rejects with the signal's reason, a {@link FetchError} for a URL that is not http(s)
+ * or for no answer within `responseTimeoutMs`, or the network error.
  */
-export function httpGet(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
+export function httpGet(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  opts: { responseTimeoutMs?: number } = {},
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const target = httpTarget(url);
     if (signal.aborted) {
@@ -72,6 +77,7 @@ export function httpGet(url: string, headers: Record<string, string>, signal: Ab
         agent: agents[target.protocol],
       },
       (res) => {
+        clearTimeout(timer);
         response = res;
         res.once('close', done);
         const encoding = String(res.headers['content-encoding'] ?? '')
@@ -115,8 +121,15 @@ export function httpGet(url: string, headers: Record<string, string>, signal: Ab
         });
       },
     );
+    // Without an answer (status and headers) in `responseTimeoutMs`: a `timeout` FetchError.
+    const ms = opts.responseTimeoutMs;
+    const timer =
+      ms === undefined
+        ? undefined
+        : setTimeout(() => req.destroy(new FetchError('timeout', `no response for ${ms} ms`, { retryable: true })), ms);
     signal.addEventListener('abort', onAbort, { once: true });
     req.on('error', (e) => {
+      clearTimeout(timer);
       done();
       reject(signal.aborted ? signal.reason : e);
     });
