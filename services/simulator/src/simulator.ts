@@ -162,11 +162,12 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     officers: config.officers ?? null,
     transports: config.transports ?? null,
   });
+  const worldDigest = createHash('sha256').update(worldTag).digest('base64url');
   /** A strong ETag that changes exactly when the file's content can (see Timeline.contentVersion). */
   const etagOf = (agency: SimAgency, file: string) =>
     `"${createHash('sha256')
       .update(
-        `${worldTag}\n${agency.id}\n${file}\n${file === 'formasi.csv' || file.startsWith('v1/formations') ? 0 : timeline.contentVersion(agency)}`,
+        `${worldDigest}\n${agency.id}\n${file}\n${file === 'formasi.csv' || file.startsWith('v1/formations') ? 0 : timeline.contentVersion(agency)}`,
       )
       .digest('base64url')
       .slice(0, 27)}"`;
