@@ -36,8 +36,9 @@ import {
 export function createApiConnector(): Connector {
   return {
     fetch: (source, ctx) => fetchApi(source, ctx),
-    // No validators in the exchange format: the probe downloads the pages (one attempt each, no
-    // job) and compares their raw hash, which costs less than a fetch job that finds the same.
+    // By the pages' ETags when the reconciled snapshot recorded them; else the probe downloads the
+    // pages (one attempt each, no job) and compares their raw hash, which costs less than a fetch
+    // job that finds the same.
     probe: async (source, ctx) => {
       if (!ctx.asOf) return false;
       const pages = knownPages(ctx.validators, ctx.asOf);
