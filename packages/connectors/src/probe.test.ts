@@ -104,6 +104,37 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     expect(seen).toHaveLength(1);
   });
 
+  it('stops when the signal fires mid-request, and leaves a large changed file unread', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 'x');
+    let sent = 0;
+    const s = await localServer((req, res) => {
+      if (req.url === '/hang.xlsx') return; // never answers
+      res.writeHead(200, { 'content-length': big.length });
+      // Written in pieces: a reader that drained the body would take all of it.
+      const write = (at: number) => {
+        if (at >= big.length || res.destroyed) return res.end();
+        sent = at + 64 * 1024;
+        if (res.write(big.subarray(at, at + 64 * 1024))) setImmediate(() => write(at + 64 * 1024));
+        else res.once('drain', () => write(at + 64 * 1024));
+      };
+      write(0);
+    });
+    servers.push(s);
+    const xlsx = createXlsxConnector();
+    const changed = sourceDef({ transport: 'xlsx', url: `${s.url}/data.xlsx` });
+    expect(await xlsx.probe!(changed, ctx({ workbook: { etag: '"w1"' } }))).toBe(false);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sent).toBeLessThan(big.length);
+
+    const ctl = new AbortController();
+    const hanging = xlsx.probe!(sourceDef({ transport: 'xlsx', url: `${s.url}/hang.xlsx` }), {
+      ...ctx({ workbook: { etag: '"w1"' } }),
+      signal: ctl.signal,
+    });
+    setTimeout(() => ctl.abort(new Error('worker stopping')), 50);
+    await expect(hanging).rejects.toThrow('worker stopping');
+  });
+
   it('upload: compares the latest upload with the reconciled hash, without reading its bytes', async () => {
     let opened = 0;
     const upload: StoredUpload = {
