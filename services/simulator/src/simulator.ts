@@ -270,14 +270,7 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     }
     if (!m[2]!.startsWith('v1/')) {
       // Files answer conditional GETs (RFC 9110 § 13.1.2): an unchanged file is not sent again.
-      const etag = etagOf(agency, m[2]!);
-      res.setHeader('etag', etag);
-      if (!truncate && ifNoneMatch(req.headers['if-none-match'], etag)) {
-        st.notModified++;
-        res.writeHead(304);
-        res.end();
-        return;
-      }
+      if (answeredNotModified(agency, req, res, etagOf(agency, m[2]!), !truncate)) return;
     }
     switch (m[2]) {
       case 'v1/officers':
@@ -287,14 +280,7 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
         if (!Number.isInteger(year))
           return sendJson(res, 400, { error: { code: 'bad_year', message: 'year must be a number' } });
         // Formations do not change with the days (as formasi.csv): one tag per year asked.
-        const etag = etagOf(agency, `v1/formations?year=${year}`);
-        res.setHeader('etag', etag);
-        if (ifNoneMatch(req.headers['if-none-match'], etag)) {
-          st.notModified++;
-          res.writeHead(304);
-          res.end();
-          return;
-        }
+        if (answeredNotModified(agency, req, res, etagOf(agency, `v1/formations?year=${year}`))) return;
         const data = formationsOf(seed, agency, formationYears()).filter((r) => r.tahun === year);
         return sendJson(res, 200, { data });
       }
@@ -374,6 +360,26 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     return cache.stats();
   }
 
+  /**
+   * Sends `etag`, and (when `honour`: not while a fault truncates the answer) answers 304,
+   * counted in `stats().notModified`, if the request's `If-None-Match` lists it: true when that
+   * answer was sent.
+   */
+  function answeredNotModified(
+    agency: SimAgency,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    etag: string,
+    honour = true,
+  ): boolean {
+    res.setHeader('etag', etag);
+    if (!honour || !ifNoneMatch(req.headers['if-none-match'], etag)) return false;
+    stats.get(agency.id)!.notModified++;
+    res.writeHead(304);
+    res.end();
+    return true;
+  }
+
   function officersPage(
     agency: SimAgency,
     url: URL,
@@ -398,14 +404,8 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     }
     // Pages answer conditional GETs as files do (as web frameworks' JSON responses commonly do):
     // a page's bytes are those of its agency, position and size while the content holds.
-    const etag = etagOf(agency, `v1/officers?from=${from}&limit=${limit}`);
-    res.setHeader('etag', etag);
-    if (!truncate && ifNoneMatch(req.headers['if-none-match'], etag)) {
-      stats.get(agency.id)!.notModified++;
-      res.writeHead(304);
-      res.end();
-      return;
-    }
+    const tag = etagOf(agency, `v1/officers?from=${from}&limit=${limit}`);
+    if (answeredNotModified(agency, req, res, tag, !truncate)) return;
     const body = pageBody(agency, from, limit);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     if (truncate) {

@@ -2,9 +2,9 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FetchError } from '../fetch-error.ts';
-import { probeStatus } from '../http/probe-request.ts';
 import { openSourceSession, sourceUrl } from '../http/source-session.ts';
 import { combineRawParts, sha256Hex, skipParse, type RawPart } from '../raw-hash.ts';
+import { probeSnapshotFiles } from '../snapshot-download.ts';
 import { getWithRetry, readBodyLimited, throwIfFetchAborted, type HttpSession } from '../http/http-client.ts';
 import {
   resolveLimits,
@@ -12,7 +12,6 @@ import {
   type FetchContext,
   type FetchedItem,
   type FetchLimits,
-  type ProbeContext,
   type SourceDefinition,
   type Validators,
 } from '../connector.types.ts';
@@ -41,8 +40,8 @@ export function createApiConnector(): Connector {
     // job that finds the same.
     probe: async (source, ctx) => {
       if (!ctx.asOf) return false;
-      const pages = knownPages(ctx.validators, ctx.asOf);
-      if (pages) return probePages(source, ctx, pages);
+      const pages = knownPages(ctx.validators, ctx.asOf, sourceUrl(source), resolveLimits(source, ctx).pageSize);
+      if (pages) return probeSnapshotFiles(source, ctx, () => pages);
       const { url, limits, session } = openSourceSession(source, ctx);
       const snapshot = await downloadPages(session, url, limits, ctx.asOf, { keepPages: false });
       await snapshot.store.close();
@@ -51,58 +50,48 @@ export function createApiConnector(): Connector {
   };
 }
 
-/** One page a probe asks again: its URL parts and the ETag it came with. */
-interface KnownPage {
-  segment: 'officers' | 'formations';
-  cursor?: string;
-  year?: string;
-  etag: string;
-}
-
 /**
- * The reconciled snapshot's pages, in order, from its validators: `officers#0…n-1` (each with
- * the cursor it was asked with, the last one marked as such) and the formations of `asOf`'s
- * year. Null when they do not make such a whole chain (no validators, a page without an ETag or
- * missing, another year's formations): the probe then downloads the pages.
+ * The reconciled snapshot's pages, in order, as files to ask again by their ETags
+ * (`probeSnapshotFiles`): `officers#0…n-1` (each asked with the cursor it came with, the last one
+ * marked as such) and the formations of `asOf`'s year. Null when the validators do not make such
+ * a whole chain (none, a page without an ETag or missing, another year's formations): the probe
+ * then downloads the pages. All answering 304 means each page, and so the chain its cursors
+ * make, is the one reconciled.
  */
-function knownPages(validators: Record<string, Validators>, asOf: string): KnownPage[] | null {
+function knownPages(
+  validators: Record<string, Validators>,
+  asOf: string,
+  base: string,
+  pageSize: number,
+): { label: string; url: string }[] | null {
   const year = asOf.slice(0, 4);
-  const pages: KnownPage[] = [];
+  const pages: { label: string; url: string }[] = [];
   for (let i = 0, last = false; !last; i++) {
-    const v = validators[`officers#${i}`];
+    const label = `officers#${i}`;
+    const v = validators[label];
     if (!v?.etag || (i === 0) !== (v.cursor === undefined)) return null;
-    pages.push({ segment: 'officers', etag: v.etag, ...(v.cursor === undefined ? {} : { cursor: v.cursor }) });
+    pages.push({ label, url: officersUrl(base, pageSize, v.cursor ?? null) });
     last = v.last === true;
   }
-  const f = validators[`formations?year=${year}`];
-  if (!f?.etag || Object.keys(validators).length !== pages.length + 1) return null;
-  pages.push({ segment: 'formations', year, etag: f.etag });
+  const label = `formations?year=${year}`;
+  if (!validators[label]?.etag || Object.keys(validators).length !== pages.length + 1) return null;
+  pages.push({ label, url: formationsUrl(base, year) });
   return pages;
 }
 
-/**
- * Asks each known page again with `If-None-Match` (no body read, {@link probeStatus}): true when
- * every one answers 304 Not Modified — each page, and so the chain its cursors make, is the one
- * reconciled. False as soon as one answers otherwise.
- */
-async function probePages(source: SourceDefinition, ctx: ProbeContext, pages: KnownPage[]): Promise<boolean> {
-  const limits = resolveLimits(source, ctx);
-  const base = sourceUrl(source);
-  for (const p of pages) {
-    const url = endpoint(base, p.segment);
-    if (p.segment === 'officers') {
-      url.searchParams.set('limit', String(limits.pageSize));
-      if (p.cursor !== undefined) url.searchParams.set('cursor', p.cursor);
-    } else url.searchParams.set('year', p.year!);
-    const headers: Record<string, string> = { accept: 'application/json', 'if-none-match': p.etag };
-    if (source.token) headers.authorization = `Bearer ${source.token}`;
-    const status = await probeStatus(url.toString(), headers, {
-      signal: ctx.signal,
-      timeoutMs: limits.requestTimeoutMs,
-    });
-    if (status !== 304) return false;
-  }
-  return true;
+/** `GET {base}/officers?limit=…[&cursor=…]`. */
+function officersUrl(base: string, pageSize: number, cursor: string | null): string {
+  const url = endpoint(base, 'officers');
+  url.searchParams.set('limit', String(pageSize));
+  if (cursor !== null) url.searchParams.set('cursor', cursor);
+  return url.toString();
+}
+
+/** `GET {base}/formations?year=…`. */
+function formationsUrl(base: string, year: string): string {
+  const url = endpoint(base, 'formations');
+  url.searchParams.set('year', year);
+  return url.toString();
 }
 
 /** A snapshot's pages, downloaded and checked: raw officer pages (in `store`), then formations. */
@@ -141,10 +130,7 @@ async function downloadPages(
     };
     let cursor: string | null = null;
     do {
-      const url = endpoint(base, 'officers');
-      url.searchParams.set('limit', String(limits.pageSize));
-      if (cursor !== null) url.searchParams.set('cursor', cursor);
-      const page = await getPage(session, url.toString(), budget, true);
+      const page = await getPage(session, officersUrl(base, limits.pageSize, cursor), budget, true);
       takeRows(budget, page.data.length, limits.maxRows);
       remember(`officers#${parts.length}`, page.etag, cursor, page.nextCursor === null);
       parts.push({ label: `officers#${parts.length}`, sha256: sha256Hex(page.body), bytes: page.body.length });
@@ -159,9 +145,7 @@ async function downloadPages(
     const officerPages = parts.length;
 
     const year = asOf.slice(0, 4);
-    const formationsUrl = endpoint(base, 'formations');
-    formationsUrl.searchParams.set('year', year);
-    const formations = await getPage(session, formationsUrl.toString(), budget, false);
+    const formations = await getPage(session, formationsUrl(base, year), budget, false);
     takeRows(budget, formations.data.length, limits.maxRows);
     remember(`formations?year=${year}`, formations.etag, null);
     parts.push({ label: `formations?year=${year}`, sha256: sha256Hex(formations.body), bytes: formations.body.length });

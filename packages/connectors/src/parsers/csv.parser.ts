@@ -181,18 +181,26 @@ export async function* parseCsv(
       `berkas CSV rusak di sekitar baris ${at} (misalnya tanda kutip yang tidak ditutup)`,
     );
 
+  /** The records of parsed rows, up to `error`'s row (thrown there). */
+  function* recordsOf(parsed: PapaResult, error: PapaResult['errors'][number] | undefined) {
+    for (let i = 0; i < parsed.data.length; i++) {
+      if (error?.row === i) throw brokenQuoting(row + 1, error.message);
+      const r = toRecord(parsed.data[i]!);
+      if (r) yield r;
+    }
+    if (error) throw brokenQuoting(row + 1, error.message);
+  }
+
   let pending = '';
   try {
     for await (const chunk of text()) {
       pending += chunk;
       const parsed = parser.parse(pending, 0, true) as PapaResult;
       // Errors in the carried, incomplete row are not errors yet: it is parsed again whole.
-      const error = parsed.errors.find((e) => e.row < parsed.data.length);
-      for (let i = 0; i < parsed.data.length; i++) {
-        if (error && error.row === i) throw brokenQuoting(row + 1, error.message);
-        const r = toRecord(parsed.data[i]!);
-        if (r) yield r;
-      }
+      yield* recordsOf(
+        parsed,
+        parsed.errors.find((e) => e.row < parsed.data.length),
+      );
       pending = pending.slice(parsed.meta.cursor);
       // One row may not exceed this (a quote never closed would otherwise hold the whole file).
       if (pending.length > MAX_ROW_CHARS) {
@@ -200,18 +208,11 @@ export async function* parseCsv(
       }
     }
     const parsed = parser.parse(pending, 0, false) as PapaResult;
-    const error = parsed.errors[0];
-    for (let i = 0; i < parsed.data.length; i++) {
-      if (error && error.row === i) throw brokenQuoting(row + 1, error.message);
-      const r = toRecord(parsed.data[i]!);
-      if (r) yield r;
-    }
-    if (error) throw brokenQuoting(row + 1, error.message);
+    yield* recordsOf(parsed, parsed.errors[0]);
     if (!keys) {
       throw new FileFormatError('unparseable_file', 'the file is empty', 'berkas kosong (tidak ada baris judul)');
     }
   } finally {
-    parser.abort();
     if (input instanceof Readable) input.destroy();
   }
 }
