@@ -1,5 +1,6 @@
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { setTimeout as delay } from 'node:timers/promises';
 import { jobCatalog, parsePayload, QUEUE_NAMES, type JobName, type JobPayload, type QueueName } from './catalog.ts';
 import { producerConnection, waitReady } from './connection.ts';
 
@@ -153,7 +154,16 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
     queue: queueOf,
     close() {
       closing ??= (async () => {
-        await Promise.allSettled([...queues.values()].map((q) => q.close()));
+        // A queue made just before (the API's dashboard makes them at start) may still be
+        // connecting: closing it then lets BullMQ emit its connection's failure where nothing
+        // listens, which ends the process. Let the connection settle first (bounded, fails fast).
+        if (redis) await waitReady(redis).catch(() => {});
+        await Promise.allSettled(
+          [...queues.values()].map(async (q) => {
+            await Promise.race([q.waitUntilReady(), delay(5_000, undefined, { ref: false })]).catch(() => {});
+            await q.close();
+          }),
+        );
         if (flow) await flow.close().catch(() => {});
         if (redis) redis.disconnect();
       })();
