@@ -45,6 +45,7 @@ async function freePort(): Promise<number> {
 
 async function buildDatabase(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  admin.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await admin.connect();
   await admin.query('drop database if exists pksync_bench_api with (force)');
   await admin.query('create database pksync_bench_api');
@@ -53,6 +54,7 @@ async function buildDatabase(): Promise<void> {
   await migrateToLatest(db);
   await db.destroy();
   const c = new pg.Client({ connectionString: benchUrl.toString() });
+  c.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await c.connect();
   const t0 = Date.now();
   await c.query(`insert into sources (id, agency, region_code, transport, last_success_at)

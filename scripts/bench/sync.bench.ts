@@ -78,6 +78,7 @@ interface Env {
 
 async function adminQuery(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: ADMIN_URL });
+  c.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await c.connect();
   try {
     await c.query(sql);
@@ -178,6 +179,7 @@ async function tearDown(env: Env): Promise<(number | null)[]> {
   await env.queues.close();
   await env.db.destroy();
   const redis = new Redis(REDIS_URL);
+  redis.on('error', () => {}); // ioredis reconnects; a command in flight rejects
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(
@@ -418,6 +420,8 @@ async function scale(): Promise<void> {
 
     // A plain COPY of the same rows (the published register) into a fresh table.
     const pool = new pg.Pool({ connectionString: env.url, max: 2 });
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {})); // as createDb does
     const a = await pool.connect();
     const b = await pool.connect();
     try {

@@ -14,6 +14,12 @@ export interface CreateDbOptions {
   /** Pool size; keep it small per process: workers scale by process count. */
   max?: number;
   applicationName?: string;
+  /**
+   * Told about every connection the server dropped (restart, failover, `pg_terminate_backend`), idle
+   * or in use, e.g. to log it. The process carries on either way: a query in flight rejects, the
+   * broken connection is discarded, the next query opens a new one.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 /** A Kysely instance over a pg pool. Call `db.destroy()` to close it. */
@@ -23,8 +29,14 @@ export function createDb(connectionString: string, options: CreateDbOptions = {}
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'pksync',
   });
-  // An idle client's error (e.g. server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  const onConnectionError = options.onConnectionError ?? (() => {});
+  // pg emits 'error' on a client whose connection breaks, and an 'error' event with no listener ends
+  // the process. pg-pool listens only while a client is idle (and re-emits on the pool); a client
+  // checked out (inside a transaction, between two queries, during a COPY) has no listener of its
+  // own. So every client gets one for its whole life: its query in flight rejects anyway, and the
+  // pool discards it on release (it is no longer queryable).
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('error', () => {}); // an idle client's: already reported by its own listener above
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
   return db;

@@ -82,6 +82,7 @@ export function useTestRedis(): TestRedis {
   let redis: Redis | undefined;
   beforeAll(async () => {
     redis = new Redis(url, { maxRetriesPerRequest: null });
+    redis.on('error', () => {}); // ioredis reconnects; a command in flight rejects
   });
   afterAll(async () => {
     if (!redis) return;

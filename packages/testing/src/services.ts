@@ -17,6 +17,7 @@ export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Why PostgreSQL at `url` cannot be used (connect + `select 1`, 3 s), or null when it can. */
 export async function postgresError(url: string): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   try {
     await client.connect();
     await client.query('select 1');

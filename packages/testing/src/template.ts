@@ -35,6 +35,7 @@ export function withDatabase(url: string, database: string): string {
 export async function ensureTemplate(adminUrl: string): Promise<string> {
   const name = `pksync_tpl_${schemaHash()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await admin.connect();
   try {
     await admin.query('select pg_advisory_lock(727001)');
@@ -68,6 +69,7 @@ export async function createDatabaseFromTemplate(
 ): Promise<{ name: string; url: string }> {
   const name = `pksync_t_${process.pid}_${Date.now().toString(36)}_${(counter++).toString(36)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await admin.connect();
   try {
     // CREATE DATABASE … TEMPLATE fails while another session copies the same template: retry.
@@ -88,6 +90,7 @@ export async function createDatabaseFromTemplate(
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await admin.connect();
   try {
     await admin.query(`drop database if exists ${name} with (force)`);

@@ -708,7 +708,8 @@ export async function copyOfficersCsv(
     });
     const stream = client.query(copyTo(`copy (${text}) to stdout with (format csv, header true)`));
     stream.once('end', () => void release(true));
-    stream.once('error', () => void release(false, true));
+    // `on`, not `once`: pg-copy-streams emits 'error' itself, and a second one with no listener would end the process.
+    stream.on('error', () => void release(false, true));
     stream.once('close', () => void release(stream.readableEnded, !stream.readableEnded));
     return { version, stream, rowCount: () => stream.rowCount };
   } catch (e) {

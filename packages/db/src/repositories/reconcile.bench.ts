@@ -128,6 +128,7 @@ async function cpuSince(db: Db, label: string, before: { node: number; pg: numbe
 
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await admin.connect();
   await admin.query(`drop database if exists ${dbName}`);
   await admin.query(`create database ${dbName}`);

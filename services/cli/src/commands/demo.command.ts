@@ -134,6 +134,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  client.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await client.connect();
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [name]);
