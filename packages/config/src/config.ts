@@ -61,6 +61,21 @@ export const envSchema = z.object({
   FETCH_TIMEOUT_S: positiveInt.default(60),
   WORKER_CONCURRENCY: positiveInt.default(8),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+  /**
+   * Lock of a running job, renewed every half of it; a killed worker's jobs are taken over within
+   * about 1.5× this (stalled jobs are looked for every half of it).
+   */
+  JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /** How often a worker's run healer looks for runs that lost their jobs or staged rows. */
+  RUN_HEAL_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
+  /** A run created or resumed less than this long ago is never taken for lost. */
+  RUN_HEAL_GRACE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(15_000),
+  /** Resumes of one run before the healer fails it instead. */
+  RUN_MAX_RESUMES: z.coerce.number().int().min(0).max(100).default(5),
+  /** Scheduled runs one night may start: the first and, after it failed, the retries. */
+  SYNC_SLOT_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** The scheduler's back-off between retries of a night (a failed trigger or a failed run). */
+  SYNC_RETRY_DELAY_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -88,6 +103,10 @@ export interface Config {
   };
   readonly workerConcurrency: number;
   readonly shutdownTimeoutMs: number;
+  readonly jobLockMs: number;
+  readonly heal: { readonly intervalMs: number; readonly graceMs: number; readonly maxResumes: number };
+  readonly syncSlotAttempts: number;
+  readonly syncRetryDelayMs: number;
 }
 
 /** Thrown by {@link loadConfig}; its message names every bad variable. */
@@ -149,5 +168,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    jobLockMs: e.JOB_LOCK_MS,
+    heal: Object.freeze({
+      intervalMs: e.RUN_HEAL_INTERVAL_MS,
+      graceMs: e.RUN_HEAL_GRACE_MS,
+      maxResumes: e.RUN_MAX_RESUMES,
+    }),
+    syncSlotAttempts: e.SYNC_SLOT_ATTEMPTS,
+    syncRetryDelayMs: e.SYNC_RETRY_DELAY_MS,
   });
 }

@@ -79,9 +79,9 @@ export function createFetchLedger(db: Db, options: FetchLedgerOptions = {}) {
 
   return {
     /** Claims one source's fetch of a run (see `claimSourceFetches`); undefined when already finished. */
-    claim(runId: string, sourceId: string): Promise<ClaimedFetch | undefined> {
+    claim(runId: string, sourceId: string, generation?: number): Promise<ClaimedFetch | undefined> {
       stats.claims++;
-      return claims.load({ runId, sourceId });
+      return claims.load({ runId, sourceId, generation });
     },
     /** Records a fetch's outcome (see `finishSourceFetches`); false when it was already finished. */
     finish(fetchId: number, input: FinishFetchInput): Promise<boolean> {

@@ -1,4 +1,5 @@
 export * from './db.ts';
+export * from './connection-errors.ts';
 export * from './migrate.ts';
 export * from './schema.ts';
 export * from './repositories/key.repository.ts';
@@ -15,3 +16,4 @@ export * from './repositories/staging.repository.ts';
 export * from './repositories/register.repository.ts';
 export * from './repositories/finding.repository.ts';
 export * from './repositories/publication.repository.ts';
+export * from './repositories/recovery.repository.ts';

@@ -56,7 +56,8 @@ export interface SourceTable {
 }
 
 export type RunScopeKind = 'national' | 'province' | 'region' | 'source';
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed';
+/** `cancelled`: ended by an operator (migration 0010_run_recovery). */
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface RunTable {
   id: Generated<string>;
@@ -75,6 +76,11 @@ export interface RunTable {
   created_at: DefaultTimestamp;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  /** The flow the run's current jobs belong to; bumped by every resume (0010_run_recovery). */
+  generation: Generated<number>;
+  resumes: Generated<number>;
+  resumed_at: Timestamp | null;
+  resumed_by: string | null;
 }
 
 export type FetchStatus = 'pending' | 'running' | 'succeeded' | 'unchanged' | 'failed';
@@ -376,6 +382,15 @@ export interface UploadChunkTable {
   data: Buffer;
 }
 
+/**
+ * One row in an UNLOGGED table: PostgreSQL empties such tables when it recovers from a crash, so a
+ * missing row means the staged rows may be lost too (0010_run_recovery).
+ */
+export interface StagingSentinelTable {
+  id: number;
+  written_at: DefaultTimestamp;
+}
+
 export interface Database {
   regions: RegionTable;
   levels: LevelTable;
@@ -400,6 +415,7 @@ export interface Database {
   staged_findings: StagedFindingTable;
   source_listings: SourceListingTable;
   register_state: RegisterStateTable;
+  staging_sentinel: StagingSentinelTable;
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
 }

@@ -8,6 +8,13 @@ export const QUEUE_NAMES = ['fetch', 'run', 'notify'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 const runId = z.uuid();
+/**
+ * The flow of the run a job belongs to (`runs.generation`): 0 for a run's first flow, one more for
+ * each resume. Optional (jobs queued before it existed are generation 0).
+ */
+const gen = z.number().int().min(0).max(1_000_000).optional();
+/** The job-id suffix of a generation: none for the first flow, `-g<n>` after a resume. */
+export const genSuffix = (g: number | undefined): string => (g ? `-g${g}` : '');
 
 /** How one job is defined: its queue, payload schema, retry policy and deterministic id. */
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
@@ -42,10 +49,10 @@ export const jobCatalog = {
    */
   'run.plan': define({
     queue: 'fetch',
-    schema: z.object({ runId }),
+    schema: z.object({ runId, gen }),
     attempts: 3,
     backoff: { type: 'fixed', delay: 1_000 },
-    jobId: (p) => `plan-${p.runId}`,
+    jobId: (p) => `plan-${p.runId}${genSuffix(p.gen)}`,
   }),
   /**
    * One part of a large run's probes (`run.plan` splits them): asks these sources whether their
@@ -58,28 +65,29 @@ export const jobCatalog = {
       runId,
       part: z.number().int().min(0).max(100_000),
       sourceIds: z.array(z.string().min(1).max(200)).min(1).max(1_000),
+      gen,
     }),
     attempts: 3,
     backoff: { type: 'fixed', delay: 1_000 },
-    jobId: (p) => `probe-${p.runId}-${p.part}`,
+    jobId: (p) => `probe-${p.runId}-${p.part}${genSuffix(p.gen)}`,
   }),
   /** Fetch → normalise → stage one source for one run (R9: a failed fetch completes the job). */
   'source.fetch': define({
     queue: 'fetch',
-    schema: z.object({ runId, sourceId: z.string().min(1).max(200) }),
+    schema: z.object({ runId, sourceId: z.string().min(1).max(200), gen }),
     // The connector already retries each request (5 tries, back-off, Retry-After); one more whole
     // attempt covers a lost worker or a blip between requests without holding the run for long.
     attempts: 2,
     backoff: { type: 'fixed', delay: 1_000 },
-    jobId: (p) => `fetch-${p.runId}-${p.sourceId}`,
+    jobId: (p) => `fetch-${p.runId}-${p.sourceId}${genSuffix(p.gen)}`,
   }),
   /** Reconcile → publish → findings for one run, after all its fetches (R8–R14). */
   'run.reconcile': define({
     queue: 'run',
-    schema: z.object({ runId }),
+    schema: z.object({ runId, gen }),
     attempts: 5,
     backoff: { type: 'exponential', delay: 1_000 },
-    jobId: (p) => `reconcile-${p.runId}`,
+    jobId: (p) => `reconcile-${p.runId}${genSuffix(p.gen)}`,
   }),
   /**
    * R15: deliver a run's alert digests from the outbox (`@pksync/notify` `deliverDue`). Retries of

@@ -5,3 +5,4 @@ export * from './producer.ts';
 export * from './worker.ts';
 export * from './logger.ts';
 export * from './trigger.ts';
+export * from './recovery.ts';

@@ -36,18 +36,23 @@ export interface QueueClient {
    * `source.fetch` children with {@link QueueClient.addFetches}). Job ids are derived from the run
    * id, so adding the same run twice adds nothing.
    */
-  enqueueRun(run: { runId: string }): Promise<void>;
+  enqueueRun(run: { runId: string; gen?: number }): Promise<void>;
   /**
    * Adds `source.fetch` children to a run's waiting `run.reconcile` parent (called by `run.plan`
    * while it runs, so the parent cannot start before they are added). Ids are derived from the
    * run and source ids: adding a source twice adds nothing.
    */
-  addFetches(runId: string, sourceIds: readonly string[]): Promise<void>;
+  addFetches(runId: string, sourceIds: readonly string[], gen?: number): Promise<void>;
   /**
    * Adds `run.probe` children (one per part of source ids) to a run's waiting `run.reconcile`
    * parent, like {@link QueueClient.addFetches}. Ids are derived from the run and the part number.
    */
-  addProbes(runId: string, parts: readonly (readonly string[])[]): Promise<void>;
+  addProbes(runId: string, parts: readonly (readonly string[])[], gen?: number): Promise<void>;
+  /**
+   * The BullMQ state of a run's `run.reconcile` parent in generation `gen` (`unknown` when Redis
+   * no longer has it, e.g. after Redis lost its data): what the run healer looks at.
+   */
+  runJobState(runId: string, gen: number): Promise<string>;
   /** The BullMQ queue (dashboards, metrics, tests). */
   queue(name: QueueName): Queue;
   close(): Promise<void>;
@@ -91,12 +96,13 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
    */
   const addChildren = async <N extends 'source.fetch' | 'run.probe'>(
     runId: string,
+    gen: number | undefined,
     name: N,
     payloads: readonly JobPayload<N>[],
   ): Promise<void> => {
     if (payloads.length === 0) return;
     await connection();
-    const parent = { id: jobOptions('run.reconcile', { runId }).jobId!, queue: queueOf('run').qualifiedName };
+    const parent = { id: jobOptions('run.reconcile', { runId, gen }).jobId!, queue: queueOf('run').qualifiedName };
     await queueOf(jobCatalog[name].queue).addBulk(
       payloads.map((payload) => {
         const data = parsePayload(name, payload);
@@ -114,14 +120,14 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
       const job = await queueOf(jobCatalog[name].queue).add(name, data, jobOpts);
       return job.id ?? String(jobOpts.jobId);
     },
-    async enqueueRun({ runId }) {
+    async enqueueRun({ runId, gen }) {
       const conn = await connection();
       if (!flow) {
         flow = new FlowProducer({ connection: conn, prefix: options.prefix });
         flow.on('error', () => {});
       }
-      const parent = parsePayload('run.reconcile', { runId });
-      const plan = parsePayload('run.plan', { runId });
+      const parent = parsePayload('run.reconcile', gen ? { runId, gen } : { runId });
+      const plan = parsePayload('run.plan', gen ? { runId, gen } : { runId });
       await flow.add({
         name: 'run.reconcile',
         queueName: jobCatalog['run.reconcile'].queue,
@@ -139,18 +145,24 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
         ],
       });
     },
-    addProbes: (runId, parts) =>
+    addProbes: (runId, parts, gen) =>
       addChildren(
         runId,
+        gen,
         'run.probe',
-        parts.map((sourceIds, part) => ({ runId, part, sourceIds: [...sourceIds] })),
+        parts.map((sourceIds, part) => ({ runId, part, sourceIds: [...sourceIds], ...(gen ? { gen } : {}) })),
       ),
-    addFetches: (runId, sourceIds) =>
+    addFetches: (runId, sourceIds, gen) =>
       addChildren(
         runId,
+        gen,
         'source.fetch',
-        sourceIds.map((sourceId) => ({ runId, sourceId })),
+        sourceIds.map((sourceId) => ({ runId, sourceId, ...(gen ? { gen } : {}) })),
       ),
+    async runJobState(runId, gen) {
+      await connection();
+      return queueOf('run').getJobState(jobOptions('run.reconcile', { runId, gen }).jobId!);
+    },
     queue: queueOf,
     close() {
       closing ??= (async () => {

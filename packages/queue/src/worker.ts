@@ -1,4 +1,5 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { isConnectionError } from '@pksync/db';
 import type { Logger } from 'pino';
 import {
   isJobName,
@@ -48,6 +49,21 @@ export interface CreateWorkerOptions<Q extends QueueName> {
   globalConcurrency?: number;
   /** Called when a job failed for good (no attempt left), e.g. to mark its run failed. */
   onFinalFailure?: (name: JobName, payload: unknown, error: Error) => Promise<void>;
+  /**
+   * On close, abort the running jobs at once and put them back in the queue for another worker
+   * (for jobs that are safe to start again, like fetches), instead of letting them finish.
+   */
+  releaseOnClose?: boolean;
+  /**
+   * A job that fails because PostgreSQL is unreachable is delayed (back-off up to 10 s) without
+   * using an attempt, up to this many times (default 60, a few minutes): an outage does not fail it.
+   */
+  maxOutageDelays?: number;
+}
+
+/** The delay before retrying a job after its `n`-th (0-based) database outage: 1, 2, 4, 8, then 10 s. */
+export function outageDelayMs(n: number): number {
+  return Math.min(10_000, 1_000 * 2 ** Math.min(n, 10));
 }
 
 export interface PipelineWorker {
@@ -85,9 +101,10 @@ export function createWorker<Q extends QueueName>(options: CreateWorkerOptions<Q
   const handlers = options.handlers as unknown as Record<string, JobHandler<JobName>>;
   const log = options.log.child({ queue: options.queue });
 
+  let releasing = false;
   const worker = new Worker(
     options.queue,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const name = job.name;
       if (!isJobName(name) || jobCatalog[name].queue !== options.queue || !handlers[name]) {
         throw new UnrecoverableError(`no handler for job "${name}" on queue "${options.queue}"`);
@@ -97,6 +114,11 @@ export function createWorker<Q extends QueueName>(options: CreateWorkerOptions<Q
         payload = parsePayload(name, job.data);
       } catch (e) {
         throw new UnrecoverableError(`bad payload for ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (releasing && token) {
+        // Taken while this worker stops (a slot was already waiting for a job): hand it back untouched.
+        await job.moveToWait(token);
+        throw new WaitingError();
       }
       const attempt = job.attemptsMade + 1;
       const maxAttempts = job.opts.attempts ?? 1;
@@ -113,6 +135,20 @@ export function createWorker<Q extends QueueName>(options: CreateWorkerOptions<Q
         });
       } catch (e) {
         if (e instanceof PermanentError) throw new UnrecoverableError(e.message);
+        if (releasing && ctl.signal.aborted && token) {
+          // Graceful stop: the job goes back to the queue now, for another worker.
+          await job.moveToWait(token);
+          jobLog.info('job released at shutdown: back in the queue for another worker');
+          throw new WaitingError();
+        }
+        // An outage of PostgreSQL is not the job's failure: wait for the server, keep the attempt.
+        const outages = Math.max(0, (job.attemptsStarted ?? 1) - 1 - job.attemptsMade);
+        if (token && isConnectionError(e) && outages < (options.maxOutageDelays ?? 60)) {
+          const delayMs = outageDelayMs(outages);
+          jobLog.warn({ err: e, delayMs, outages: outages + 1 }, 'database unreachable: job delayed, attempt kept');
+          await job.moveToDelayed(Date.now() + delayMs, token);
+          throw new DelayedError();
+        }
         throw e;
       } finally {
         active.delete(ctl);
@@ -131,6 +167,7 @@ export function createWorker<Q extends QueueName>(options: CreateWorkerOptions<Q
 
   if (options.globalConcurrency) {
     const q = new Queue(options.queue, { connection, prefix: options.prefix });
+    q.on('error', () => {}); // it re-emits its connection's errors; the worker's own 'error' logs them
     q.setGlobalConcurrency(options.globalConcurrency)
       .catch((err: unknown) => log.error({ err }, 'could not set the global concurrency'))
       .finally(() => void q.close().catch(() => {}));
@@ -160,9 +197,17 @@ export function createWorker<Q extends QueueName>(options: CreateWorkerOptions<Q
     close() {
       closing ??= (async () => {
         const timeoutMs = options.shutdownTimeoutMs ?? 15_000;
+        // Stop taking jobs first, so a released job is not picked up again by this worker.
+        const closed = worker.close();
+        if (options.releaseOnClose) {
+          releasing = true;
+          if (active.size > 0)
+            log.info({ running: active.size }, 'stopping: releasing the running jobs to other workers');
+          for (const ctl of active) ctl.abort(new Error('worker shutting down: job released'));
+        }
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
-          worker.close().then(() => false),
+          closed.then(() => false),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
         ]).catch(() => true);
         clearTimeout(timer);

@@ -40,10 +40,10 @@ const message = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : St
  */
 export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fetch'> {
   const { db, ledger } = deps;
-  return async ({ runId, sourceId }, ctx): Promise<FetchSourceSummary> => {
-    const claimed = await ledger.claim(runId, sourceId);
+  return async ({ runId, sourceId, gen }, ctx): Promise<FetchSourceSummary> => {
+    const claimed = await ledger.claim(runId, sourceId, gen ?? 0);
     if (!claimed) {
-      ctx.log.info('fetch already finished (duplicate or recovered execution): nothing to do');
+      ctx.log.info('fetch already finished, or its run finished or resumed since: nothing to do');
       return { status: 'already_done' };
     }
     const fetchRow = claimed.fetch;

@@ -1,7 +1,15 @@
 import type { Config } from '@pksync/config';
 import type { ConnectorDeps, FetchLimits } from '@pksync/connectors';
-import { createDb, createFetchLedger, markRunFailed, uploadReader, type Db } from '@pksync/db';
-import { createLogger, createQueueClient, createWorker, type Logger, type PipelineWorker } from '@pksync/queue';
+import { createDb, createFetchLedger, isConnectionError, markRunFailed, uploadReader, type Db } from '@pksync/db';
+import {
+  createLogger,
+  createQueueClient,
+  createWorker,
+  startRunHealer,
+  type Logger,
+  type PipelineWorker,
+  type RunHealer,
+} from '@pksync/queue';
 import { deliverDue, startNotifyPoller, writeDigestOutboxIsolated, type NotifyPoller } from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
 import { planRunHandler, probeRunHandler } from './plan-run.job.ts';
@@ -15,9 +23,12 @@ export interface WorkerStartOptions {
   log?: Logger;
   /** Parallel fetches in this process (default `config.workerConcurrency`). */
   concurrency?: number;
-  /** Job lock; a killed worker's jobs are recovered after this (default 30 s). */
+  /** Job lock; a killed worker's jobs are recovered within about 1.5× this (default `JOB_LOCK_MS`, 10 s). */
   lockDurationMs?: number;
+  /** How often stalled jobs are looked for (default: half the lock). */
   stalledIntervalMs?: number;
+  /** The run healer's interval (default `RUN_HEAL_INTERVAL_MS`; 0: no healer in this process). */
+  healIntervalMs?: number;
   /** Connector overrides (tests: faster back-off). */
   fetchLimits?: Partial<FetchLimits>;
   /** Sources per `run.probe` part (default 32; tests use fewer). */
@@ -34,9 +45,14 @@ export interface WorkerStartOptions {
 }
 
 export interface RunningWorker {
-  /** Graceful stop (running jobs finish or are released after the shutdown time-out). Safe to call twice. */
+  /**
+   * Graceful stop: fetches, plans and probes running are handed back to the queue at once, a
+   * reconciliation finishes (or is aborted and released after the shutdown time-out). Safe to call twice.
+   */
   close(): Promise<void>;
   readonly db: Db;
+  /** One pass of this process's run healer now (undefined without a healer, or when another process healed). */
+  heal(): Promise<unknown>;
 }
 
 /**
@@ -52,12 +68,15 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'worker' } });
   const concurrency = options.concurrency ?? config.workerConcurrency;
   const db = createDb(config.databaseUrl, { max: concurrency + 3, applicationName: 'pksync-worker' });
+  // A killed worker's jobs are taken over once their lock expires (at most one lock after its last
+  // renewal) and the next stalled check sees it: within 1.5 locks, 15 s by default.
+  const lockDurationMs = options.lockDurationMs ?? config.jobLockMs;
   const common = {
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     log,
-    lockDurationMs: options.lockDurationMs,
-    stalledIntervalMs: options.stalledIntervalMs,
+    lockDurationMs,
+    stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.round(lockDurationMs / 2)),
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   };
   const workers: PipelineWorker[] = [];
@@ -71,6 +90,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
       );
     });
   let poller: NotifyPoller | undefined;
+  let healer: RunHealer | undefined;
   const ledger = createFetchLedger(db);
   // run.plan and run.probe add each run's fetch (and probe) jobs.
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
@@ -95,6 +115,8 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         ...common,
         queue: 'fetch',
         concurrency,
+        // Plans, probes and fetches may start again anywhere: a stopping worker hands them back.
+        releaseOnClose: true,
         handlers: {
           'run.plan': planRunHandler(planDeps),
           'run.probe': probeRunHandler(planDeps),
@@ -107,9 +129,11 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         concurrency: 1,
         // R14: runs reconcile one at a time across every worker process (versions are a sequence).
         globalConcurrency: 1,
-        handlers: { 'run.reconcile': reconcileRunHandler({ db, afterFindings }) },
+        handlers: { 'run.reconcile': reconcileRunHandler({ db, queues, afterFindings }) },
         onFinalFailure: async (name, payload, error) => {
           const runId = (payload as { runId?: string }).runId;
+          // An outage is not the run's failure: the healer resumes the run once the database is back.
+          if (isConnectionError(error)) return;
           if (name === 'run.reconcile' && runId && (await markRunFailed(db, runId, error.message)))
             log.error({ runId, err: error }, 'run failed: it could not be reconciled');
         },
@@ -130,7 +154,20 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
       workers[1]?.worker.on('completed', () => void poller?.tick());
     }
     await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
+    const healIntervalMs = options.healIntervalMs ?? config.heal.intervalMs;
+    if (healIntervalMs > 0) {
+      const runQueue = queues.queue('run');
+      healer = startRunHealer(db, queues, {
+        intervalMs: healIntervalMs,
+        graceMs: config.heal.graceMs,
+        maxResumes: config.heal.maxResumes,
+        log,
+        // R14's one-at-a-time reconcile lives in Redis: set it again should Redis have lost it.
+        beforePass: async () => void (await runQueue.setGlobalConcurrency(1)),
+      });
+    }
   } catch (e) {
+    await healer?.stop();
     await poller?.stop();
     await Promise.allSettled(workers.map((w) => w.close()));
     await queues.close();
@@ -142,9 +179,11 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   let closing: Promise<void> | undefined;
   return {
     db,
+    heal: async () => healer?.tick(),
     close() {
       closing ??= (async () => {
         log.info('worker stopping');
+        await healer?.stop().catch(() => {});
         await Promise.allSettled(workers.map((w) => w.close()));
         await poller?.stop().catch(() => {});
         await queues.close().catch(() => {});

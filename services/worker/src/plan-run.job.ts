@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createConnector, type ConnectorDeps, type FetchLimits, type Validators } from '@pksync/connectors';
 import {
   getRun,
+  isRunActive,
   listPendingFetches,
   markFetchesUnchanged,
   toSourceWithToken,
@@ -69,17 +70,18 @@ export interface ProbeRunSummary {
 export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
   const { db, queues } = deps;
   const partSize = Math.max(1, deps.probePart ?? 32);
-  return async ({ runId }, ctx): Promise<PlanRunSummary> => {
+  return async ({ runId, gen }, ctx): Promise<PlanRunSummary> => {
     const run = await getRun(db, runId);
     if (!run) throw new PermanentError(`run ${runId} does not exist`);
-    if (run.status === 'completed' || run.status === 'failed') {
+    // A finished run, or a flow the run was resumed past (its newer flow plans instead).
+    if (!isRunActive(run.status) || run.generation !== (gen ?? 0)) {
       return { status: 'run_finished', sources: 0, probed: 0, unchanged: 0, fetchJobs: 0, probeJobs: 0 };
     }
     const started = performance.now();
     const pending = await listPendingFetches(db, runId);
     const probeable = pending.filter(canProbe);
     const direct = pending.filter((p) => !canProbe(p)).map((p) => p.sourceId);
-    await queues.addFetches(runId, direct);
+    await queues.addFetches(runId, direct, gen);
     let summary: PlanRunSummary;
     if (probeable.length <= partSize) {
       const asked = await probeSources(deps, run, probeable, ctx);
@@ -96,7 +98,7 @@ export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
       for (let i = 0; i < probeable.length; i += partSize) {
         parts.push(probeable.slice(i, i + partSize).map((p) => p.sourceId));
       }
-      await queues.addProbes(runId, parts);
+      await queues.addProbes(runId, parts, gen);
       summary = {
         status: 'planned',
         sources: pending.length,
@@ -120,17 +122,17 @@ export function planRunHandler(deps: PlanRunDeps): JobHandler<'run.plan'> {
  */
 export function probeRunHandler(deps: PlanRunDeps): JobHandler<'run.probe'> {
   const { db } = deps;
-  return async ({ runId, sourceIds }, ctx): Promise<ProbeRunSummary> => {
+  return async ({ runId, sourceIds, gen }, ctx): Promise<ProbeRunSummary> => {
     const run = await getRun(db, runId);
     if (!run) throw new PermanentError(`run ${runId} does not exist`);
-    if (run.status === 'completed' || run.status === 'failed') {
+    if (!isRunActive(run.status) || run.generation !== (gen ?? 0)) {
       return { status: 'run_finished', sources: 0, unchanged: 0, fetchJobs: 0 };
     }
     const started = performance.now();
     const pending = await listPendingFetches(db, runId, sourceIds);
     // Still probeable (a removal may have been held since the plan): else fetched as usual.
     const direct = pending.filter((p) => !canProbe(p)).map((p) => p.sourceId);
-    await deps.queues.addFetches(runId, direct);
+    await deps.queues.addFetches(runId, direct, gen);
     const asked = await probeSources(deps, run, pending.filter(canProbe), ctx);
     const summary: ProbeRunSummary = {
       status: 'probed',
@@ -215,7 +217,7 @@ async function probeSources(
             probeMs: Math.round(performance.now() - started),
           });
         } else {
-          await deps.queues.addFetches(run.id, [p.sourceId]);
+          await deps.queues.addFetches(run.id, [p.sourceId], run.generation);
           fetchJobs++;
         }
       }

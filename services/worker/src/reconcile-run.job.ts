@@ -4,13 +4,16 @@ import {
   completeRun,
   failUnfinishedFetches,
   getRun,
+  lostStagedSources,
   reconcileRun,
+  repairLostStaging,
+  stagingSentinelPresent,
   type Db,
   type RunCounts,
 } from '@pksync/db';
-import { PermanentError, type JobHandler } from '@pksync/queue';
+import { PermanentError, resumeRun, type JobHandler, type QueueClient } from '@pksync/queue';
 
-/** The hook helper-6's alert outbox plugs into: called inside the reconciliation transaction. */
+/** The hook the alert outbox plugs into: called inside the reconciliation transaction. */
 export type AfterFindingsHook = (
   trx: Db,
   info: { runId: string; openedFindingIds: number[]; resolvedFindingIds: number[] },
@@ -18,11 +21,13 @@ export type AfterFindingsHook = (
 
 export interface ReconcileRunDeps {
   db: Db;
+  /** Resumes a run whose staged rows were lost (its fresh flow is enqueued here). */
+  queues: Pick<QueueClient, 'enqueueRun'>;
   afterFindings?: AfterFindingsHook;
 }
 
 export interface ReconcileRunSummary {
-  status: 'completed' | 'already_completed' | 'already_failed';
+  status: 'completed' | 'already_completed' | 'already_failed' | 'already_cancelled' | 'superseded' | 'resumed';
   version: number | null;
   counts: Partial<RunCounts>;
 }
@@ -30,18 +35,32 @@ export interface ReconcileRunSummary {
 /**
  * `run.reconcile`, the parent of a run's flow: runs after every `source.fetch` child. Fetches that
  * never finished are failed first (R9 keeps those sources' entries), then R8–R14 run in one
- * transaction (helper-4's `reconcileRun`), which also marks the run completed and remembers the
+ * transaction (`reconcileRun`), which also marks the run completed and remembers the
  * reconciled content hashes, so a retried job after a crash never publishes twice.
  */
 export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.reconcile'> {
   const { db } = deps;
-  return async ({ runId }, ctx): Promise<ReconcileRunSummary> => {
+  return async ({ runId, gen }, ctx): Promise<ReconcileRunSummary> => {
     const run = await getRun(db, runId);
     if (!run) throw new PermanentError(`run ${runId} does not exist`);
     if (run.status === 'failed') return { status: 'already_failed', version: null, counts: {} };
+    if (run.status === 'cancelled') return { status: 'already_cancelled', version: null, counts: {} };
     if (run.status === 'completed') {
       // A retried execution after the transaction had committed: the outcome is already stored.
       return { status: 'already_completed', version: run.version_published, counts: run.counts as Partial<RunCounts> };
+    }
+    // The run was resumed since this flow began: its newer flow reconciles it.
+    if (run.generation !== (gen ?? 0)) return { status: 'superseded', version: null, counts: {} };
+    // Staged rows lost to a PostgreSQL crash: fetch those sources again instead of failing the run.
+    const repair = (await stagingSentinelPresent(db)) ? undefined : await repairLostStaging(db);
+    const lostStaged = await lostStagedSources(db, runId);
+    if (repair?.runs.includes(runId) || lostStaged.length > 0) {
+      const resumed = await resumeRun(db, deps.queues, runId, { by: 'worker', expectGeneration: run.generation });
+      ctx.log.warn(
+        { lostStaged, repair, generation: resumed?.generation },
+        'staged rows were lost (PostgreSQL crash): the run is resumed, those sources are fetched again',
+      );
+      return { status: resumed?.resumed ? 'resumed' : 'superseded', version: null, counts: {} };
     }
     const lost = await failUnfinishedFetches(
       db,

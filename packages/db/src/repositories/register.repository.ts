@@ -17,6 +17,7 @@ import type { Db } from '../db.ts';
 import { isLevelCode, LEVEL_CODES, type LevelCode } from '@pksync/reference';
 import type { Database, OfficerRecord } from '../schema.ts';
 import { currentRegisterTotals } from './publication.repository.ts';
+import { lostStagedSources } from './staging.repository.ts';
 import {
   bufferFindings,
   createFindingBuffer,
@@ -657,19 +658,7 @@ async function bulkLoadIndexes(
 
 /** Staged rows lost (UNLOGGED tables are emptied by a server crash) must not read as an empty snapshot. */
 async function assertStagedRowsPresent(trx: Transaction<Database>, runId: string, S: string[]): Promise<void> {
-  if (!S.length) return;
-  // One grouped count per table (the run's rows, by index), compared with the header counts.
-  const counted = new Map<string, number>();
-  for (const table of ['staged_officers', 'staged_formations', 'staged_findings']) {
-    const rows = await sql<{ source_id: string; n: number }>`
-      select source_id, count(*)::int as n from ${sql.table(table)}
-      where run_id = ${runId} and source_id = any(${S}::text[]) group by source_id`.execute(trx);
-    for (const r of rows.rows) counted.set(r.source_id, (counted.get(r.source_id) ?? 0) + r.n);
-  }
-  const headers = await sql<{ source_id: string; expected: number }>`
-    select source_id, (officer_count + formation_count + finding_count)::int as expected
-    from staged_snapshots where run_id = ${runId} and source_id = any(${S}::text[])`.execute(trx);
-  const lost = headers.rows.filter((h) => (counted.get(h.source_id) ?? 0) !== h.expected).map((h) => h.source_id);
+  const lost = await lostStagedSources(trx, runId, S);
   if (lost.length) {
     throw new ReconcileError(
       `reconcileRun: the staged snapshot of ${lost.join(', ')} in run ${runId} is incomplete (staging rows lost, ` +

@@ -243,6 +243,8 @@ const SOURCE_FETCH_COLUMNS = sql`case when s.id is null then null else json_buil
 export interface FetchKey {
   runId: string;
   sourceId: string;
+  /** The generation of the job's flow: a job of an older flow (the run was resumed since) claims nothing. */
+  generation?: number;
 }
 
 /**
@@ -262,13 +264,16 @@ export async function claimSourceFetches(db: Db, keys: readonly FetchKey[]): Pro
     }
   >`
     with wanted as (
-      select distinct run_id, source_id
-      from unnest(${keys.map((k) => k.runId)}::uuid[], ${keys.map((k) => k.sourceId)}::text[]) as t(run_id, source_id)
+      select distinct run_id, source_id, generation
+      from unnest(${keys.map((k) => k.runId)}::uuid[], ${keys.map((k) => k.sourceId)}::text[],
+                  ${keys.map((k) => k.generation ?? null)}::int[]) as t(run_id, source_id, generation)
     ), claimed as (
       update source_fetches f
       set status = 'running', attempts = f.attempts + 1, started_at = coalesce(f.started_at, now())
-      from wanted w
+      from wanted w join runs wr on wr.id = w.run_id
       where f.run_id = w.run_id and f.source_id = w.source_id and f.status in ('pending', 'running')
+        -- Only the run's current flow claims: a job of a flow the run was resumed past does nothing.
+        and wr.status in ('queued', 'running') and wr.generation = coalesce(w.generation, wr.generation)
       returning f.*
     ), started as (
       update runs set status = 'running', started_at = coalesce(started_at, now())
@@ -293,8 +298,13 @@ export async function claimSourceFetches(db: Db, keys: readonly FetchKey[]): Pro
 }
 
 /** {@link claimSourceFetches} for one source of one run. */
-export async function claimSourceFetch(db: Db, runId: string, sourceId: string): Promise<ClaimedFetch | undefined> {
-  return (await claimSourceFetches(db, [{ runId, sourceId }]))[0];
+export async function claimSourceFetch(
+  db: Db,
+  runId: string,
+  sourceId: string,
+  generation?: number,
+): Promise<ClaimedFetch | undefined> {
+  return (await claimSourceFetches(db, [{ runId, sourceId, generation }]))[0];
 }
 
 /** A fetch of a run not started yet, with what its source's probe needs. */
@@ -686,3 +696,16 @@ export async function markRunFailed(
 }
 
 export type { Run, RunStatus, SourceFetch };
+
+/** The scheduled national runs of one night (`as_of`), oldest first: the first and its retries. */
+export async function listScheduledRuns(db: Db, asOf: string): Promise<Run[]> {
+  return db
+    .selectFrom('runs')
+    .selectAll()
+    .where('trigger', '=', 'schedule')
+    .where('scope_key', '=', 'national')
+    .where('as_of', '=', asOf)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}

@@ -271,3 +271,27 @@ async function copyRows<T>(
   stream.end();
   await done;
 }
+
+/**
+ * The sources of a run whose staged snapshot lost rows: the header (`staged_snapshots`, logged)
+ * counts more or fewer rows than the UNLOGGED row tables hold, as after a server crash, which
+ * empties those tables. Only headers not discarded, of `sourceIds` when given. One grouped count
+ * per table (by the run/source index). Read by `reconcileRun` (which must never take lost rows for
+ * an empty snapshot: R8 would read it as a mass removal) and by `resumeRunRecord` (which re-fetches
+ * them).
+ */
+export async function lostStagedSources(db: Db, runId: string, sourceIds?: readonly string[]): Promise<string[]> {
+  if (sourceIds && sourceIds.length === 0) return [];
+  const only = (col: string) => (sourceIds ? sql`and ${sql.ref(col)} = any(${[...sourceIds]}::text[])` : sql``);
+  const counted = new Map<string, number>();
+  for (const table of ['staged_officers', 'staged_formations', 'staged_findings']) {
+    const rows = await sql<{ source_id: string; n: number }>`
+      select source_id, count(*)::int as n from ${sql.table(table)}
+      where run_id = ${runId} ${only('source_id')} group by source_id`.execute(db);
+    for (const r of rows.rows) counted.set(r.source_id, (counted.get(r.source_id) ?? 0) + r.n);
+  }
+  const headers = await sql<{ source_id: string; expected: number }>`
+    select source_id, (officer_count + formation_count + finding_count)::int as expected
+    from staged_snapshots where run_id = ${runId} and discarded_at is null ${only('source_id')}`.execute(db);
+  return headers.rows.filter((h) => (counted.get(h.source_id) ?? 0) !== h.expected).map((h) => h.source_id);
+}
