@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '@pksync/config';
-import { calendarDateIn, createDb, RunScopeError, type CreateRunResult } from '@pksync/db';
+import { calendarDateIn, createDb, listScheduledRuns, RunScopeError, type CreateRunResult } from '@pksync/db';
 import { createLogger, createQueueClient, triggerRun, type Logger } from '@pksync/queue';
 
 export interface SchedulerStartOptions {
@@ -11,17 +11,17 @@ export interface SchedulerStartOptions {
   retries?: number;
 }
 
+/** The `n`-th (1-based) scheduled run of a night: `national:<as_of>`, then `national:<as_of>#2`, … */
+export function scheduleSlot(asOf: string, n = 1): string {
+  return n <= 1 ? `national:${asOf}` : `national:${asOf}#${n}`;
+}
+
 export interface RunningScheduler {
   /** One tick now, as the cron would at `at`: returns the night's run (created or existing). */
   tick(at?: Date): Promise<CreateRunResult | null>;
   /** The next scheduled tick. */
   nextRun(): Date | null;
   close(): Promise<void>;
-}
-
-/** The schedule slot of a night: two schedulers firing the same night insert one run. */
-export function scheduleSlot(asOf: string): string {
-  return `national:${asOf}`;
 }
 
 /**
@@ -37,17 +37,27 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
   const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-scheduler' });
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
 
-  /** One trigger; `retry` says whether a failure may pass (database or Redis down). */
+  /**
+   * One trigger; `retry` says whether a failure may pass (database or Redis down). The night's
+   * slot is its first scheduled run's; after that run failed, the next slot (`#2`, …) while
+   * `SYNC_SLOT_ATTEMPTS` allows, so a failed night is run again (never a cancelled one).
+   */
   const attempt = async (at: Date): Promise<{ result: CreateRunResult | null; retry: boolean }> => {
     const asOf = calendarDateIn(config.syncTimezone, at);
     try {
+      const night = (await listScheduledRuns(db, asOf)).filter((r) => r.schedule_slot !== null);
+      const latest = night.at(-1);
+      const again = latest?.status === 'failed' && night.length < config.syncSlotAttempts;
+      const slot = again ? scheduleSlot(asOf, night.length + 1) : (latest?.schedule_slot ?? scheduleSlot(asOf));
+      if (again)
+        log.warn({ asOf, failedRun: latest.id, attempt: night.length + 1 }, 'the night failed: running it again');
       const result = await triggerRun(db, queues, {
         scope: { kind: 'national' },
         trigger: 'schedule',
         requestedBy: 'scheduler',
         reason: 'nightly national sync',
         asOf,
-        scheduleSlot: scheduleSlot(asOf),
+        scheduleSlot: slot,
       });
       const l = log.child({ runId: result.run.id });
       if (result.created) l.info({ asOf, sources: result.sourceIds.length }, 'nightly run queued');
@@ -71,9 +81,25 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
   const tickWithRetry = async (at: Date, n = 0): Promise<void> => {
     const { retry } = await attempt(at);
     if (!retry || closed || n >= (options.retries ?? 30)) return;
-    log.warn({ retryInMs: options.retryDelayMs ?? 60_000, attempt: n + 1 }, 'retrying the nightly trigger');
-    retryTimer = setTimeout(() => void tickWithRetry(at, n + 1), options.retryDelayMs ?? 60_000);
+    log.warn(
+      { retryInMs: options.retryDelayMs ?? config.syncRetryDelayMs, attempt: n + 1 },
+      'retrying the nightly trigger',
+    );
+    retryTimer = setTimeout(() => void tickWithRetry(at, n + 1), options.retryDelayMs ?? config.syncRetryDelayMs);
   };
+  // A night whose scheduled run failed is run again after the back-off (the cron fires once a night).
+  const watcher = setInterval(() => {
+    if (closed) return;
+    const asOf = calendarDateIn(config.syncTimezone);
+    void listScheduledRuns(db, asOf)
+      .then((runs) => {
+        const night = runs.filter((r) => r.schedule_slot !== null);
+        if (night.at(-1)?.status === 'failed' && night.length < config.syncSlotAttempts && !closed)
+          return attempt(new Date());
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not check tonight’s run (database down?)'));
+  }, options.retryDelayMs ?? config.syncRetryDelayMs);
+  watcher.unref();
   const task: ScheduledTask = cron.schedule(config.syncCron, (ctx) => tickWithRetry(ctx.date), {
     timezone: config.syncTimezone,
     name: 'pksync-nightly-sync',
@@ -89,6 +115,7 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
       closing ??= (async () => {
         closed = true;
         clearTimeout(retryTimer);
+        clearInterval(watcher);
         await Promise.resolve(task.destroy()).catch(() => {});
         await queues.close();
         await db.destroy().catch(() => {});
