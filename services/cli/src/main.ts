@@ -3,7 +3,7 @@
  * The `pksync` command line. Each command lives in `./commands/<name>.command.ts` and exports
  * `register(program)`; add one line per command below.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { register as registerCheck } from './commands/check.command.ts';
 import { register as registerSources } from './commands/sources.command.ts';
 import { register as registerSimulate } from './commands/simulate.command.ts';
@@ -18,9 +18,11 @@ import { register as registerFindings } from './commands/findings.command.ts';
 import { register as registerKeys } from './commands/keys.command.ts';
 import { register as registerExport } from './commands/export.command.ts';
 
-const program = new Command('pksync').description(
-  'National register of Pejabat Fungsional Pengantar Kerja: sync pipeline',
-);
+const program = new Command('pksync')
+  .description('National register of Pejabat Fungsional Pengantar Kerja: sync pipeline')
+  // Bad usage (an unknown option, a missing argument) exits 2, like every other usage error here;
+  // set before the commands are added, so each of them inherits it.
+  .exitOverride();
 
 registerCheck(program);
 registerSources(program);
@@ -55,6 +57,10 @@ exitQuietlyWhenReaderCloses(process.stderr);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  console.error(e instanceof Error ? e.message : e);
-  process.exitCode = 2;
+  if (e instanceof CommanderError)
+    process.exitCode = e.exitCode === 0 ? 0 : 2; // commander printed it
+  else {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 2;
+  }
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '@pksync/config';
 import { calendarDateIn, confirmRemoval, createDb, getHeldRemoval, getSourceRow, RunScopeError } from '@pksync/db';
 import { createQueueClient, triggerRun } from '@pksync/queue';
-import { cliRequester, formatRunSummary, waitForRun } from './sync.command.ts';
+import { cliRequester } from './runs.command.ts';
+import { formatRunSummary, waitForRun } from './sync.command.ts';
 
 export interface ConfirmRemovalOptions {
   reason?: string;
@@ -14,7 +15,7 @@ export interface ConfirmRemovalOptions {
 /**
  * `pksync sources confirm-removal ID --reason TEXT`: an admin confirms a source's held mass
  * removal (R8); then a run of that source applies it at once (`--no-sync` leaves it to the next
- * run). Registered under helper-2's `sources` command (this file's register runs after theirs).
+ * run). Registered under the `sources` command (this file's register runs after that one).
  */
 export function register(program: Command): void {
   const sources =

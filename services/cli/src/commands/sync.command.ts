@@ -1,4 +1,3 @@
-import os from 'node:os';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '@pksync/config';
@@ -6,6 +5,8 @@ import {
   calendarDateIn,
   createDb,
   getRunProgress,
+  isConnectionError,
+  isRunActive,
   listSourceFetches,
   RunScopeError,
   type Db,
@@ -13,11 +14,15 @@ import {
   type RunScope,
 } from '@pksync/db';
 import { createQueueClient, triggerRun } from '@pksync/queue';
-import { asDate } from './runs.command.ts';
+import { asDate, cliRequester } from './runs.command.ts';
 import { normaliseRegionCode, regionByCode } from '@pksync/reference';
 
-/** Exit codes of `pksync sync`. */
-export const SYNC_EXIT = { completed: 0, failed: 1, usage: 2, timeout: 3 } as const;
+/**
+ * Exit codes of `pksync sync` (and `pksync runs`): 0 the run completed (some sources may have
+ * failed: that is reported), 1 the run failed or was cancelled, 2 bad usage or PostgreSQL/Redis
+ * unreachable, 3 `--wait` gave up after `--timeout` (the run goes on).
+ */
+export const SYNC_EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 2, timeout: 3 } as const;
 
 export interface SyncOptions {
   national?: boolean;
@@ -55,15 +60,6 @@ export function scopeFromOptions(o: Pick<SyncOptions, 'national' | 'province' | 
   return { kind: 'national' };
 }
 
-/** Who asked: `cli:<os user>` (or `cli` when the user cannot be read). */
-export function cliRequester(): string {
-  try {
-    return `cli:${os.userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
-
 const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /** One plain progress line (non-terminal output). */
@@ -72,14 +68,30 @@ export function progressLine(p: RunProgress, elapsedMs: number): string {
   return `run ${p.run.id.slice(0, 8)} ${p.run.status}: sources ${s.done}/${s.total} done (${s.failed} failed, ${s.unchanged} unchanged), records ${p.records.rows}, rejects ${p.records.rejected}, ${fmtSeconds(elapsedMs)}`;
 }
 
+/** Thrown by {@link waitForRun} when PostgreSQL stayed unreachable longer than its `outageMs`. */
+export class UnreachableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnreachableError';
+  }
+}
+
 /**
- * Polls a run until it is completed or failed, showing a live bar on a terminal (sources
- * done/failed/total, records, rejects, elapsed) and a plain line every few seconds otherwise.
+ * Polls a run until it is completed, failed or cancelled, showing a live bar on a terminal
+ * (sources done/failed/total, records, rejects, elapsed) and a plain line every few seconds
+ * otherwise. PostgreSQL unreachable for a while (a restart) is waited out with a message; past
+ * `outageMs` (default 5 min) it throws {@link UnreachableError}.
  */
 export async function waitForRun(
   db: Db,
   runId: string,
-  options: { tty?: boolean; timeoutMs?: number; pollMs?: number; write?: (line: string) => void } = {},
+  options: {
+    tty?: boolean;
+    timeoutMs?: number;
+    pollMs?: number;
+    outageMs?: number;
+    write?: (line: string) => void;
+  } = {},
 ): Promise<RunProgress & { timedOut: boolean }> {
   const tty = options.tty ?? Boolean(process.stderr.isTTY);
   const write = options.write ?? ((l: string) => console.log(l));
@@ -98,12 +110,37 @@ export async function waitForRun(
   let lastLine = 0;
   let lastDone = -1;
   let warnedIdle = false;
+  let outageSince: number | undefined;
+  const outageMs = options.outageMs ?? 300_000;
   try {
     for (;;) {
-      const p = await getRunProgress(db, runId);
+      let p: RunProgress | undefined;
+      try {
+        p = await getRunProgress(db, runId);
+      } catch (e) {
+        if (!isConnectionError(e)) throw e;
+        const now = Date.now();
+        if (outageSince === undefined) {
+          outageSince = now;
+          bar?.stop();
+          write(`PostgreSQL is unreachable (${(e as Error).message}); still waiting for run ${runId}`);
+        } else if (now - outageSince > outageMs) {
+          throw new UnreachableError(
+            `PostgreSQL has been unreachable for ${Math.round((now - outageSince) / 1000)} s; stopped waiting (the run may still go on: pksync runs show ${runId})`,
+            { cause: e },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 1_000));
+        continue;
+      }
       if (!p) throw new Error(`run ${runId} not found`);
+      if (outageSince !== undefined) {
+        write(`PostgreSQL is back after ${fmtSeconds(Date.now() - outageSince)}`);
+        outageSince = undefined;
+        if (bar) lastDone = -1;
+      }
       const elapsed = Date.now() - started;
-      const finished = p.run.status === 'completed' || p.run.status === 'failed';
+      const finished = !isRunActive(p.run.status);
       if (bar) {
         const payload = {
           failed: p.sources.failed,
@@ -213,6 +250,11 @@ export function register(program: Command): void {
             process.exitCode = SYNC_EXIT.usage;
             return;
           }
+          if (isConnectionError(e)) {
+            console.error(`PostgreSQL is not reachable: ${(e as Error).message}; no run was started`);
+            process.exitCode = SYNC_EXIT.unreachable;
+            return;
+          }
           throw e;
         }
         const { run, created, sourceIds } = result;
@@ -223,7 +265,15 @@ export function register(program: Command): void {
         );
         if (!o.wait) return;
         const timeoutS = Number(o.timeout);
-        const p = await waitForRun(db, run.id, { timeoutMs: timeoutS > 0 ? timeoutS * 1000 : undefined });
+        let p;
+        try {
+          p = await waitForRun(db, run.id, { timeoutMs: timeoutS > 0 ? timeoutS * 1000 : undefined });
+        } catch (e) {
+          if (!(e instanceof UnreachableError)) throw e;
+          console.error(e.message);
+          process.exitCode = SYNC_EXIT.unreachable;
+          return;
+        }
         if (p.timedOut) {
           console.error(`gave up waiting after ${o.timeout} s; the run continues (pksync runs)`);
           process.exitCode = SYNC_EXIT.timeout;
