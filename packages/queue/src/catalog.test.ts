@@ -29,3 +29,16 @@ describe('job catalog', () => {
     expect(isJobName('toString')).toBe(false);
   });
 });
+
+describe('job ids across generations', () => {
+  it('a resumed run’s jobs have ids of their own; generation 0 keeps the ids jobs always had', () => {
+    expect(jobOptions('run.reconcile', { runId }).jobId).toBe(`reconcile-${runId}`);
+    expect(jobOptions('run.reconcile', { runId, gen: 0 }).jobId).toBe(`reconcile-${runId}`);
+    expect(jobOptions('run.reconcile', { runId, gen: 2 }).jobId).toBe(`reconcile-${runId}-g2`);
+    expect(jobOptions('source.fetch', { runId, sourceId: '16.71-disnaker', gen: 1 }).jobId).toBe(
+      `fetch-${runId}-16.71-disnaker-g1`,
+    );
+    expect(jobOptions('run.probe', { runId, part: 3, sourceIds: ['a'], gen: 1 }).jobId).toBe(`probe-${runId}-3-g1`);
+    expect(jobOptions('run.plan', { runId, gen: 1 }).jobId).toBe(`plan-${runId}-g1`);
+  });
+});

@@ -34,7 +34,11 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
   const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'scheduler' } });
   if (!cron.validate(config.syncCron))
     throw new Error(`SYNC_CRON: "${config.syncCron}" is not a valid cron expression`);
-  const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-scheduler' });
+  const db = createDb(config.databaseUrl, {
+    max: 2,
+    applicationName: 'pksync-scheduler',
+    onConnectionError: (err) => log.warn({ err }, 'PostgreSQL connection lost (reconnecting on the next query)'),
+  });
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
 
   /**

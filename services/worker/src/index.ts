@@ -67,7 +67,11 @@ export interface RunningWorker {
 export async function start(config: Config, options: WorkerStartOptions = {}): Promise<RunningWorker> {
   const log = options.log ?? createLogger({ level: config.logLevel, base: { service: 'worker' } });
   const concurrency = options.concurrency ?? config.workerConcurrency;
-  const db = createDb(config.databaseUrl, { max: concurrency + 3, applicationName: 'pksync-worker' });
+  const db = createDb(config.databaseUrl, {
+    max: concurrency + 3,
+    applicationName: 'pksync-worker',
+    onConnectionError: (err) => log.warn({ err }, 'PostgreSQL connection lost (reconnecting on the next query)'),
+  });
   // A killed worker's jobs are taken over once their lock expires (at most one lock after its last
   // renewal) and the next stalled check sees it: within 1.5 locks, 15 s by default.
   const lockDurationMs = options.lockDurationMs ?? config.jobLockMs;
