@@ -2,18 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, useTestDatabase, useTestRedis } from '@pksync/testing';
-import { getRunProgress, importSources, listSourceFetches, type Db } from '@pksync/db';
+import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { getRunProgress, listSourceFetches, type Db } from '@pksync/db';
 import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
-import { start as startWorker } from '@pksync/worker';
 import type { Simulator } from '@pksync/simulator';
 import type { Config } from '@pksync/config';
 import {
   dayDate,
-  FAST_FETCH,
-  registerSnapshot,
+  runOutcome,
   simulatorWithSources,
   testConfig,
+  undisturbedOutcome,
   waitForRun,
 } from './support/harness.ts';
 
@@ -120,42 +119,12 @@ describe('crash safety', () => {
     rescuer.kill('SIGTERM');
     await once(rescuer, 'exit');
 
-    // Reference: the same day read by an undisturbed worker into a fresh database.
-    const ref = await createTestDatabase();
-    const refPrefix = `${config.queuePrefix.slice(0, -1)}-ref}`;
-    const refConfig = testConfig(ref, { url: config.redisUrl, prefix: refPrefix });
-    const refQueues = createQueueClient({ redisUrl: config.redisUrl, prefix: refPrefix });
-    const refWorker = await startWorker(refConfig, { fetchLimits: FAST_FETCH });
-    try {
-      await importSources(ref.db, sim.sourcesFile(), refConfig.tokenKey);
-      const a = await triggerRun(ref.db, refQueues, {
-        scope: { kind: 'national' },
-        trigger: 'manual',
-        requestedBy: 't',
-        asOf: dayDate(0),
-      });
-      const refRun = await waitForRun(ref.db, a.run.id, 90_000);
-      expect(await registerSnapshot(db)).toEqual(await registerSnapshot(ref.db));
-      // Nothing doubled: the same counts, one row per officer, the same findings and rejections.
-      const c = done.counts as unknown as Record<string, number>;
-      const rc = refRun.counts as unknown as Record<string, number>;
-      for (const k of ['added', 'officers', 'active', 'fetched', 'accepted', 'rejected'])
-        expect([k, c[k]]).toEqual([k, rc[k]]);
-      const count = async (d: Db, table: 'findings' | 'rejected_records' | 'officer_records' | 'formations') =>
-        Number(
-          (
-            await d
-              .selectFrom(table)
-              .select((eb) => eb.fn.countAll().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        );
-      for (const table of ['findings', 'rejected_records', 'officer_records', 'formations'] as const)
-        expect([table, await count(db, table)]).toEqual([table, await count(ref.db, table)]);
-    } finally {
-      await refWorker.close();
-      await refQueues.close();
-      await ref.drop();
-    }
+    // Reference: the same day read by an undisturbed worker into a fresh database. Nothing lost,
+    // nothing doubled: the same register, counts, one row per officer, findings and rejections.
+    const ref = await undisturbedOutcome(sim, config, dayDate(0));
+    const got = await runOutcome(db, done);
+    expect(got.register).toEqual(ref.register);
+    expect(got.counts).toEqual(ref.counts);
+    expect(got.rows).toEqual(ref.rows);
   }, 180_000);
 });

@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '@pksync/config';
 import { getRun, importSources, type Db, type Run } from '@pksync/db';
-import { createQueueClient, type QueueClient } from '@pksync/queue';
+import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
 import { start as startSimulator, type Simulator, type SimulatorConfig } from '@pksync/simulator';
-import { useTestDatabase, useTestRedis } from '@pksync/testing';
+import { createTestDatabase, useTestDatabase, useTestRedis } from '@pksync/testing';
 import { start as startWorker, type RunningWorker, type WorkerStartOptions } from '@pksync/worker';
 
 /** One token key per test process (tokens of simulated `api` sources are encrypted with it). */
@@ -133,4 +133,76 @@ export async function registerSnapshot(db: Db): Promise<Map<string, string>> {
       [r.source_id, r.region_code, r.status, r.active, r.level, r.grade, r.tmt_jabatan, r.past_retirement].join('|'),
     ]),
   );
+}
+
+/** What two runs of the same scenario must agree on: the register, the run's counts, the tables' sizes. */
+export interface RunOutcome {
+  register: Map<string, string>;
+  counts: Record<string, number>;
+  /** Rows of findings, rejected records, officer records, formations, publications and alert outbox. */
+  rows: Record<string, number>;
+}
+
+const OUTCOME_COUNTS = ['added', 'officers', 'active', 'fetched', 'accepted', 'rejected'] as const;
+const OUTCOME_TABLES = [
+  'findings',
+  'rejected_records',
+  'officer_records',
+  'formations',
+  'publications',
+  'alert_outbox',
+] as const;
+
+/** The outcome of `run` in `db`, to compare with {@link undisturbedOutcome}. */
+export async function runOutcome(db: Db, run: Run): Promise<RunOutcome> {
+  const c = run.counts as unknown as Record<string, number>;
+  const rows: Record<string, number> = {};
+  for (const table of OUTCOME_TABLES)
+    rows[table] = Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return {
+    register: await registerSnapshot(db),
+    counts: Object.fromEntries(OUTCOME_COUNTS.map((k) => [k, c[k] ?? 0])),
+    rows,
+  };
+}
+
+/**
+ * The same national run read by an undisturbed worker into a fresh database (its own Redis
+ * prefix): the reference a disturbed run must equal — nothing lost, nothing doubled.
+ */
+export async function undisturbedOutcome(
+  sim: Simulator,
+  config: Config,
+  asOf: string,
+): Promise<RunOutcome & { ms: number }> {
+  const ref = await createTestDatabase();
+  const refPrefix = `${config.queuePrefix.slice(0, -1)}-ref}`;
+  const refConfig = testConfig(ref, { url: config.redisUrl, prefix: refPrefix });
+  const refQueues = createQueueClient({ redisUrl: config.redisUrl, prefix: refPrefix });
+  const refWorker = await startWorker(refConfig, { fetchLimits: FAST_FETCH });
+  try {
+    await importSources(ref.db, sim.sourcesFile(), refConfig.tokenKey);
+    const started = Date.now();
+    const { run } = await triggerRun(ref.db, refQueues, {
+      scope: { kind: 'national' },
+      trigger: 'manual',
+      requestedBy: 'reference',
+      asOf,
+    });
+    const done = await waitForRun(ref.db, run.id, 120_000);
+    const ms = Date.now() - started;
+    if (done.status !== 'completed') throw new Error(`the reference run ${done.status}: ${done.error}`);
+    return { ...(await runOutcome(ref.db, done)), ms };
+  } finally {
+    await refWorker.close();
+    await refQueues.close();
+    await ref.drop();
+  }
 }

@@ -99,7 +99,7 @@ export async function healRuns(
         const failed = await markRunFailed(
           db,
           run.id,
-          `the run lost its jobs again after ${run.resumes} resumes (${why}); trigger it again`,
+          `the run was not resumed again (${why}): resumed ${run.resumes} times already (RUN_MAX_RESUMES); trigger it again`,
         );
         if (failed) report.failed.push(run.id);
         continue;
