@@ -14,6 +14,7 @@ export * from './repositories/run.repository.ts';
 export * from './fetch-ledger.ts';
 export * from './repositories/staging.repository.ts';
 export * from './repositories/register.repository.ts';
-export * from './repositories/finding.repository.ts';
+export * from './repositories/held-removal.repository.ts';
+export * from './reconcile/index.ts';
 export * from './repositories/publication.repository.ts';
 export * from './repositories/recovery.repository.ts';

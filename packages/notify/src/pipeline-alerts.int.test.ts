@@ -6,8 +6,8 @@ import { addContact, reconcileRun, stageSnapshot, type Db } from '@pksync/db';
 import { deliverDue, writeDigestOutbox, type NotifyConfig } from './index.ts';
 import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from './test-support.ts';
 
-// R15 through the real pipeline: helper-4's stageSnapshot + reconcileRun raise and resolve the
-// findings, and call writeDigestOutbox in the reconciliation transaction (the afterFindings hook).
+// R15 through the real pipeline: stageSnapshot + reconcileRun raise and resolve the
+// findings, and writeDigestOutbox runs in the reconciliation transaction after it.
 
 const AS_OF = '2026-11-27';
 const key = randomBytes(32);
@@ -71,16 +71,17 @@ async function sync(db: Db, world: World, now: Date): Promise<{ runId: string; o
   }
   let opened = 0;
   let resolved = 0;
-  await reconcileRun(db, {
-    runId: run.id,
-    asOf: AS_OF,
-    hooks: {
-      afterFindings: async (trx, info) => {
-        opened = info.openedFindingIds.length;
-        resolved = info.resolvedFindingIds.length;
-        await writeDigestOutbox(trx, { ...info, now });
-      },
-    },
+  // As the worker's reconcile job does: reconcile, then the outbox, in one transaction.
+  await db.transaction().execute(async (trx) => {
+    const r = await reconcileRun(trx, { runId: run.id, asOf: AS_OF });
+    opened = r.findings.opened;
+    resolved = r.findings.resolved;
+    await writeDigestOutbox(trx, {
+      runId: run.id,
+      openedFindingIds: r.findings.openedIds,
+      resolvedFindingIds: r.findings.resolvedIds,
+      now,
+    });
   });
   await db.updateTable('runs').set({ status: 'completed' }).where('id', '=', run.id).execute();
   return { runId: run.id, opened, resolved };

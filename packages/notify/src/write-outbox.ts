@@ -15,7 +15,7 @@ import { buildDigest, type DigestEntryKind } from './digest.ts';
 
 export interface WriteDigestOutboxInput {
   runId: string;
-  /** Findings the run opened (helper-4's `afterFindings` hook passes them). */
+  /** Findings the run opened (`reconcileRun`'s `findings.openedIds`). */
   openedFindingIds: readonly number[];
   /** Findings the run resolved. */
   resolvedFindingIds: readonly number[];
@@ -45,16 +45,17 @@ export interface WriteDigestOutboxResult {
  * R15: writes a run's digests to the outbox — one row per (run, province, contact) with the
  * province's new findings, reminders due (open, last told ≥ 7 days ago) and resolutions, and one
  * row per (run, admin contact) with escalations (unresolved ≥ 30 days) and unreported delivery
- * failures. Call it inside the reconciliation transaction (helper-4's `afterFindings` hook) so the
+ * failures. Call it inside the reconciliation transaction, after `reconcileRun`, so the
  * outbox commits with the findings or not at all; the notify worker delivers it afterwards.
  *
  * Idempotent: a second call for the same run writes nothing (findings are marked as told, and the
  * idempotency key `digest:<run>:<province>:<contact>` is unique).
  *
  * @example
- * await reconcileRun(db, { runId, asOf, hooks: {
- *   afterFindings: (trx, e) => writeDigestOutbox(trx, e),
- * } });
+ * await db.transaction().execute(async (trx) => {
+ *   const r = await reconcileRun(trx, { runId, asOf });
+ *   await writeDigestOutbox(trx, { runId, openedFindingIds: r.findings.openedIds, resolvedFindingIds: r.findings.resolvedIds });
+ * });
  */
 export async function writeDigestOutbox(trx: Db, input: WriteDigestOutboxInput): Promise<WriteDigestOutboxResult> {
   const now = input.now ?? new Date();
@@ -202,7 +203,7 @@ function toInput(f: DigestFinding) {
  * {@link writeDigestOutbox} in a savepoint: if the alert step fails, its writes are undone and the
  * reconciliation still commits (the register must not wait on alerts). Nothing is lost: findings
  * not marked as told are reported as new by the next run, and unannounced resolutions likewise.
- * This is what the worker uses as its default `afterFindings` hook.
+ * This is what the worker's reconcile job writes the outbox with.
  */
 export async function writeDigestOutboxIsolated(
   trx: Db,

@@ -13,11 +13,11 @@ import {
 import { deliverDue, startNotifyPoller, writeDigestOutboxIsolated, type NotifyPoller } from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
 import { planRunHandler, probeRunHandler } from './plan-run.job.ts';
-import { reconcileRunHandler, type AfterFindingsHook } from './reconcile-run.job.ts';
+import { reconcileRunHandler, type WriteAlerts } from './reconcile-run.job.ts';
 
 export { fetchSourceHandler, type FetchSourceSummary } from './fetch-source.job.ts';
 export { planRunHandler, probeRunHandler, type PlanRunSummary, type ProbeRunSummary } from './plan-run.job.ts';
-export { reconcileRunHandler, type AfterFindingsHook, type ReconcileRunSummary } from './reconcile-run.job.ts';
+export { reconcileRunHandler, type WriteAlerts, type ReconcileRunSummary } from './reconcile-run.job.ts';
 
 export interface WorkerStartOptions {
   log?: Logger;
@@ -35,11 +35,11 @@ export interface WorkerStartOptions {
   probePart?: number;
   connectorDeps?: Partial<ConnectorDeps>;
   /**
-   * Alerts: called inside the reconciliation transaction with the run's new/resolved findings.
+   * R15 alerts: written inside the reconciliation transaction, after the run is completed, with its new and resolved findings.
    * Default: `writeDigestOutboxIsolated` (R15, `@pksync/notify`): a failing alert step is rolled
    * back to a savepoint and logged; the run still commits and the next run reports what was missed.
    */
-  afterFindings?: AfterFindingsHook;
+  writeAlerts?: WriteAlerts;
   /** R15: how often the outbox poller delivers due alert digests (default 15 s; 0: no poller). */
   notifyPollMs?: number;
 }
@@ -86,8 +86,8 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   const workers: PipelineWorker[] = [];
   // R15: digests are written in the reconcile transaction and delivered from the outbox.
   const notifyDeps = { db, config, logger: log };
-  const afterFindings: AfterFindingsHook =
-    options.afterFindings ??
+  const writeAlerts: WriteAlerts =
+    options.writeAlerts ??
     (async (trx, info) => {
       await writeDigestOutboxIsolated(trx, info, (err) =>
         log.error({ err, runId: info.runId }, 'alert digests not written; the next run reports them'),
@@ -133,7 +133,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         concurrency: 1,
         // R14: runs reconcile one at a time across every worker process (versions are a sequence).
         globalConcurrency: 1,
-        handlers: { 'run.reconcile': reconcileRunHandler({ db, queues, afterFindings }) },
+        handlers: { 'run.reconcile': reconcileRunHandler({ db, queues, writeAlerts }) },
         onFinalFailure: async (name, payload, error) => {
           const runId = (payload as { runId?: string }).runId;
           // An outage is not the run's failure: the healer resumes the run once the database is back.

@@ -13,8 +13,11 @@ import {
 } from '@pksync/db';
 import { PermanentError, resumeRun, type JobHandler, type QueueClient } from '@pksync/queue';
 
-/** The hook the alert outbox plugs into: called inside the reconciliation transaction. */
-export type AfterFindingsHook = (
+/**
+ * R15: writes the run's alert digests to the outbox, inside the reconciliation transaction after
+ * the run is completed (the worker's default: `writeDigestOutboxIsolated` of `@pksync/notify`).
+ */
+export type WriteAlerts = (
   trx: Db,
   info: { runId: string; openedFindingIds: number[]; resolvedFindingIds: number[] },
 ) => Promise<void>;
@@ -23,7 +26,7 @@ export interface ReconcileRunDeps {
   db: Db;
   /** Resumes a run whose staged rows were lost (its fresh flow is enqueued here). */
   queues: Pick<QueueClient, 'enqueueRun'>;
-  afterFindings?: AfterFindingsHook;
+  writeAlerts?: WriteAlerts;
 }
 
 export interface ReconcileRunSummary {
@@ -34,9 +37,10 @@ export interface ReconcileRunSummary {
 
 /**
  * `run.reconcile`, the parent of a run's flow: runs after every `source.fetch` child. Fetches that
- * never finished are failed first (R9 keeps those sources' entries), then R8–R14 run in one
- * transaction (`reconcileRun`), which also marks the run completed and remembers the
- * reconciled content hashes, so a retried job after a crash never publishes twice.
+ * never finished are failed first (R9 keeps those sources' entries); then, in one transaction and
+ * in this order: R8–R14 (`reconcileRun`), the reconciled content hashes (`commitContentHashes`),
+ * the run completed with its counts (`completeRun`) and the alert outbox (R15). A retried job
+ * after a crash finds the run completed and never publishes twice.
  */
 export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.reconcile'> {
   const { db } = deps;
@@ -70,20 +74,17 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     if (lost > 0) ctx.log.warn({ lost }, 'fetches that never finished are failed (R9)');
 
     const started = performance.now();
-    const result = await reconcileRun(db, {
-      runId,
-      asOf: run.as_of,
-      hooks: {
-        afterFindings: async (trx, info) => {
-          await commitContentHashes(trx, runId);
-          const done = await completeRun(trx, runId, {
-            opened: info.openedFindingIds.length,
-            resolved: info.resolvedFindingIds.length,
-          });
-          if (!done) throw new Error(`run ${runId} is no longer active (completed or failed elsewhere)`);
-          if (deps.afterFindings) await deps.afterFindings(trx, info);
-        },
-      },
+    const result = await db.transaction().execute(async (trx) => {
+      const r = await reconcileRun(trx, { runId, asOf: run.as_of });
+      await commitContentHashes(trx, runId);
+      const done = await completeRun(trx, runId, { opened: r.findings.opened, resolved: r.findings.resolved });
+      if (!done) throw new Error(`run ${runId} is no longer active (completed or failed elsewhere)`);
+      await deps.writeAlerts?.(trx, {
+        runId,
+        openedFindingIds: r.findings.openedIds,
+        resolvedFindingIds: r.findings.resolvedIds,
+      });
+      return r;
     });
     const reconcileMs = Math.round(performance.now() - started);
     await addRunCounts(db, runId, { reconcileMs });

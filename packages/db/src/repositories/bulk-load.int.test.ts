@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Officer } from '@pksync/core';
 import { insertSource, numberedOfficer, snapshotOf, useTestDatabase } from '@pksync/testing';
 import type { Db } from '../db.ts';
-import { reconcileRun } from './register.repository.ts';
+import { reconcileRun } from '../reconcile/index.ts';
 import { createRun } from './run.repository.ts';
 import { stageSnapshot } from './staging.repository.ts';
 

@@ -12,16 +12,9 @@ import {
 import type { LevelCode } from '@pksync/reference';
 import { useTestDatabase, insertSource, snapshotOf } from '@pksync/testing';
 import type { Db } from '../db.ts';
-import {
-  confirmRemoval,
-  getOfficerHistory,
-  getRegionSummaries,
-  getRegisterVersion,
-  listHeldRemovals,
-  reconcileRun,
-  ReconcileError,
-  type ReconcileResult,
-} from './register.repository.ts';
+import { getOfficerHistory, getRegionSummaries, getRegisterVersion } from './register.repository.ts';
+import { confirmRemoval, listHeldRemovals } from './held-removal.repository.ts';
+import { reconcileRun, ReconcileError, type ReconcileResult } from '../reconcile/index.ts';
 import { getPublication, getPublicationDiff, listPublications } from './publication.repository.ts';
 import { discardStagedRun, stageSnapshot } from './staging.repository.ts';
 import { commitContentHashes } from './run.repository.ts';
@@ -293,40 +286,32 @@ describe('R14 versions and diffs', () => {
     await expect(reconcileRun(db, { runId, asOf: '2026-11-27' })).rejects.toThrow(/incomplete/);
   });
 
-  it('rolls everything back when the afterFindings hook fails, and calls it with the finding ids', async () => {
+  it('runs inside the caller’s transaction: what follows it sees the publication, and a failure rolls it back', async () => {
     const { db } = t;
     await addSource(db, 'hook', '16.04');
     const before = await getRegisterVersion(db);
     const runId = await stageRun(db, { hook: snapshot([officer('16.04', { gender: 'L' })]) }, '2026-11-27');
     await expect(
-      reconcileRun(db, {
-        runId,
-        asOf: '2026-11-27',
-        hooks: {
-          afterFindings: async () => {
-            throw new Error('hook failed');
-          },
-        },
+      db.transaction().execute(async (trx) => {
+        await reconcileRun(trx, { runId, asOf: '2026-11-27' });
+        throw new Error('the next step failed');
       }),
-    ).rejects.toThrow('hook failed');
+    ).rejects.toThrow('the next step failed');
     expect(await getRegisterVersion(db)).toBe(before);
-    let seen: { opened: number[]; resolved: number[]; inTrx: number } | undefined;
-    const res = await reconcileRun(db, {
-      runId,
-      asOf: '2026-11-27',
-      hooks: {
-        afterFindings: async (trx, info) => {
-          const n = await trx.selectFrom('publications').select('version').where('run_id', '=', info.runId).execute();
-          seen = { opened: info.openedFindingIds, resolved: info.resolvedFindingIds, inTrx: n.length };
-        },
-      },
+    let inTrx = 0;
+    const res = await db.transaction().execute(async (trx) => {
+      const r = await reconcileRun(trx, { runId, asOf: '2026-11-27' });
+      inTrx = (await trx.selectFrom('publications').select('version').where('run_id', '=', runId).execute()).length;
+      return r;
     });
     expect(res.version).toBe((before ?? 0) + 1);
-    // The hook sees the uncommitted publication: it runs inside the transaction.
-    expect(seen?.inTrx).toBe(1);
-    // formation_missing for 16.04 was opened by this run.
-    expect(seen?.opened.length).toBe(res.findings.opened);
+    // The next step sees the uncommitted publication: it runs inside the transaction.
+    expect(inTrx).toBe(1);
+    // formation_missing for 16.04 was opened by this run, and its id is given.
     expect(res.findings.opened).toBeGreaterThan(0);
+    expect(res.findings.openedIds).toHaveLength(res.findings.opened);
+    const opened = await db.selectFrom('findings').select('id').where('first_run_id', '=', runId).execute();
+    expect(res.findings.openedIds.sort()).toEqual(opened.map((f) => Number(f.id)).sort());
   });
 
   it('serialises concurrent reconciles into a strict version sequence', async () => {
@@ -530,10 +515,10 @@ describe('R8 disappearance and the mass-removal guard', () => {
     await at(a, 10, 5);
     await at(b, 8, 4);
     const reconcile = (runId: string) =>
-      reconcileRun(db, {
-        runId,
-        asOf: '2026-11-27',
-        hooks: { afterFindings: (trx) => commitContentHashes(trx, runId) },
+      db.transaction().execute(async (trx) => {
+        const r = await reconcileRun(trx, { runId, asOf: '2026-11-27' });
+        await commitContentHashes(trx, runId);
+        return r;
       });
     expect((await reconcile(a)).version).toBeNull();
     const rb = await reconcile(b);

@@ -3,21 +3,23 @@
  * measures a repeat run with nothing changed (unchanged fetches, and re-staged identical
  * snapshots) and a one-region re-sync. Prints figures; asserts nothing.
  *
- *   npx tsx packages/db/src/repositories/reconcile.bench.ts [officers=1000000]
+ *   pnpm bench:reconcile [officers=1000000]
  *
  * Uses (and drops) its own database `reconcile_bench_<pid>` on BENCH_DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/postgres).
  */
 import pg from 'pg';
-import { regions } from '@pksync/reference';
-import type { Officer } from '@pksync/core';
-// The factories alone: the package's index brings vitest fixtures, which a bench cannot load.
-import { snapshotOf } from '@pksync/testing/factories';
-import { sql } from 'kysely';
-import { createDb, type Db } from '../db.ts';
-import { migrateToLatest } from '../migrate.ts';
-import { stageSnapshot } from './staging.repository.ts';
-import { reconcileRun } from './register.repository.ts';
+import { regions } from '../../packages/reference/src/index.ts';
+import type { Officer } from '../../packages/core/src/index.ts';
+import { snapshotOf } from '../../packages/testing/src/factories.ts';
+import {
+  createDb,
+  migrateToLatest,
+  poolOf,
+  reconcileRun,
+  stageSnapshot,
+  type Db,
+} from '../../packages/db/src/index.ts';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const onlyFirst = process.env.BENCH_ONLY_FIRST === '1';
@@ -109,9 +111,11 @@ const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(2);
  */
 async function cpu(db: Db): Promise<{ node: number; pg: number }> {
   const { readFile } = await import('node:fs/promises');
-  const pids = await db
-    .selectNoFrom(sql<number[]>`array(select pid from pg_stat_activity where datname = current_database())`.as('p'))
-    .executeTakeFirstOrThrow();
+  const pids = (
+    await poolOf(db).query<{ p: number[] }>(
+      'select array(select pid from pg_stat_activity where datname = current_database()) as p',
+    )
+  ).rows[0]!;
   let ticks = 0;
   for (const pid of pids.p) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');

@@ -1,8 +1,8 @@
 import { sql, type Transaction } from 'kysely';
-import type { Database } from '../schema.ts';
+import type { Database } from '../../schema.ts';
 
 /**
- * Findings persistence for reconcileRun. Conditions found by a run are collected, set-based, in
+ * Findings persistence of a reconciliation. Conditions found by a run are collected, set-based, in
  * the transaction-local temporary table `finding_buffer`, then merged into `findings` by
  * fingerprint: the same condition seen again updates its unresolved finding (`last_seen_at`,
  * `last_run_id`, message, details); a new one is opened. Findings in the run's scope whose

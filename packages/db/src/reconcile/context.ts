@@ -1,0 +1,57 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/** The run cannot be reconciled as asked (bad input, or staged data missing). */
+export class ReconcileError extends Error {
+  override name = 'ReconcileError';
+}
+
+/** What every phase of one reconciliation gets: its transaction, the run, and the phase clock. */
+export interface ReconcileContext {
+  trx: Transaction<Database>;
+  runId: string;
+  /** The run's `as_of`, `YYYY-MM-DD`: ages (R11) and the formation year (R12) come from it. */
+  asOf: string;
+  year: number;
+  /** New rows from which a publication rebuilds a table's indexes (see `bulkLoadIndexes`). */
+  bulkLoadRows: number;
+  /** R11/R12 over the whole register (as_of differs from the last full evaluation), not only what the run touched. */
+  registerWide: boolean;
+  /** Records the milliseconds since the previous lap under `phase`. */
+  lap(phase: string): void;
+}
+
+/**
+ * The temporary tables of one reconciliation (all `on commit drop`), in the order the phases
+ * create them, with their columns. Phases and finding builders refer to them by these names.
+ */
+export const TEMP = {
+  /** `(nip, source_id, hold_id, reason)`: officers of the held removals (R8) this run applies. */
+  holdApply: 'h_apply',
+  /** `(nip)`: every NIP the run touches (its snapshots, the register rows of its sources, applied holds, R10 findings). */
+  touched: 'aff',
+  /** The R10 candidates (staged, registered, listed) for the touched NIPs, register columns + `province_code`, `past_retirement` (R11); renamed `win` once the losers are deleted. */
+  candidates: 'cand',
+  /** `(nip)`: NIPs with more than one candidate. */
+  contested: 'contested',
+  /** The candidates of the contested NIPs with their R10 `rank` (1 = the winner) and `tid`. */
+  contenders: 'contenders',
+  /** The winners: one register row per touched NIP still registered. */
+  winners: 'win',
+  /** `(id, nip, source_id, region_code, province_code, active, hold_reason)`: register rows no winner keeps. */
+  gone: 'gone',
+  /** `gone` rows that really leave (not held by R8), with their `reason`. */
+  removed: 'rem',
+  /** The winners that differ from the register (`change` added/changed, `fields`, previous region/source, `cur_id`). */
+  diff: 'diff',
+  /** `(source_id, region_code, year, level, need, approved)`: formation rows of the re-read snapshots (R12). */
+  formationRows: 'fdes',
+  /** `(id)`: current formation rows they replace. */
+  formationClosed: 'fclose',
+  /** Formation rows to insert. */
+  formationNew: 'fnew',
+  /** `(region_code)`: regions whose R12 figures the run may have changed. */
+  touchedRegions: 'treg',
+  /** `(run_id, source_id)`: older staged snapshots no longer anyone's listing. */
+  discarded: 'discard',
+} as const;

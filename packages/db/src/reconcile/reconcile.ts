@@ -1,0 +1,136 @@
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db.ts';
+import type { Database } from '../schema.ts';
+import { BULK_LOAD_ROWS } from './bulk-load.ts';
+import { ReconcileError, type ReconcileContext } from './context.ts';
+import { createHoldApply, readRunSources } from './sources.phase.ts';
+import { chooseWinners, collectCandidates } from './candidates.phase.ts';
+import { decideRemovals } from './removals.phase.ts';
+import { computeDiff } from './diff.phase.ts';
+import { replaceFormations } from './formations.phase.ts';
+import { changeSizes, NO_CHANGES, publishVersion, registerTotals, type ChangeSizes } from './publish.phase.ts';
+import { evaluateFindings } from './findings.phase.ts';
+import { recordListings } from './bookkeeping.phase.ts';
+
+export interface ReconcileInput {
+  runId: string;
+  /** The run's `as_of` date, `YYYY-MM-DD`: ages (R11) and the formation year (R12) come from it. */
+  asOf: string;
+  /** New rows from which a publication rebuilds a table's indexes (default {@link BULK_LOAD_ROWS}; lower in tests). */
+  bulkLoadRows?: number;
+}
+
+export interface ReconcileResult {
+  /** The version published (R14), or null when the run changed nothing. */
+  version: number | null;
+  counts: { added: number; removed: number; changed: number; active: number; officers: number };
+  /** Findings opened and resolved by the run: their ids (the alert outbox takes them), and how many. */
+  findings: { opened: number; resolved: number; openedIds: number[]; resolvedIds: number[] };
+  /** Milliseconds per phase (lock wait included in the first), for logs and benchmarks. */
+  timings: Record<string, number>;
+}
+
+// One advisory-lock key for every reconcile: versions form a strict sequence (R14).
+const RECONCILE_LOCK = 0x706b73796e63; // 'pksync'
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function assertDate(asOf: string): void {
+  const d = new Date(`${asOf}T00:00:00Z`);
+  if (!DATE_RE.test(asOf) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== asOf) {
+    throw new ReconcileError(`reconcileRun: asOf must be a real date YYYY-MM-DD, got "${asOf}"`);
+  }
+}
+
+/**
+ * Reconciles a run into the register (R8–R14), serialised with every other reconcile by an
+ * advisory lock, so versions stay a strict sequence. Given a transaction, it runs inside it (the
+ * worker's reconcile job then records the content hashes, completes the run and writes the alert
+ * outbox in the same transaction); given the database, it opens its own. The phases, in order:
+ *
+ * 1. sources (R9, R8): which sources the run covers and how; the held removals it applies;
+ * 2. candidates (R10, R11): the NIPs it touches and every candidate entry for them;
+ * 3. winners (R10): the later `tmt_jabatan` stands, ties keep the registered assignment;
+ * 4. removals (R8): officers no winner keeps leave — unless the mass-removal guard holds them;
+ * 5. diff (R14, R11): what changed, field by field;
+ * 6. formations (R12) of the re-read sources;
+ * 7. publish (R14): version n+1 only when something changed;
+ * 8. findings: merged by fingerprint, resolved when gone;
+ * 9. bookkeeping: the re-read snapshots become the sources' listings.
+ *
+ * A quiet run (no snapshot re-read, no held removal to apply, the same `as_of` as the last
+ * register-wide evaluation) cannot change the register: phases 2–7 are skipped — each would be
+ * empty — and only its findings (R9 staleness, resolutions) are evaluated.
+ */
+export async function reconcileRun(db: Db | Transaction<Database>, input: ReconcileInput): Promise<ReconcileResult> {
+  const { runId, asOf } = input;
+  if (!UUID_RE.test(runId)) throw new ReconcileError(`reconcileRun: runId must be a UUID, got "${runId}"`);
+  assertDate(asOf);
+  const run = (trx: Transaction<Database>) => reconcileInTransaction(trx, input);
+  return db.isTransaction ? run(db as Transaction<Database>) : db.transaction().execute(run);
+}
+
+async function reconcileInTransaction(trx: Transaction<Database>, input: ReconcileInput): Promise<ReconcileResult> {
+  const { runId, asOf } = input;
+  const timings: Record<string, number> = {};
+  let last = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = Math.round(now - last);
+    last = now;
+  };
+  await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK}::bigint)`.execute(trx);
+  // Sorts of up to ~1M rows (ordered index inserts below) stay in memory.
+  await sql`set local work_mem = '512MB'`.execute(trx);
+  // JIT compiling costs 0.1–0.4 s per large statement here, more than it saves at these sizes.
+  await sql`set local jit = off`.execute(trx);
+  const exists = await trx.selectFrom('runs').select('id').where('id', '=', runId).executeTakeFirst();
+  if (!exists) throw new ReconcileError(`reconcileRun: run ${runId} does not exist`);
+  // R11/R12 over the whole register only when as_of differs from the last full evaluation;
+  // otherwise only what this run touches can have changed.
+  const state = await trx.selectFrom('register_state').select('evaluated_as_of').executeTakeFirst();
+  const ctx: ReconcileContext = {
+    trx,
+    runId,
+    asOf,
+    year: Number(asOf.slice(0, 4)),
+    bulkLoadRows: input.bulkLoadRows ?? BULK_LOAD_ROWS,
+    registerWide: state?.evaluated_as_of !== asOf,
+    lap,
+  };
+
+  const src = await readRunSources(ctx);
+  lap('sources');
+  await createHoldApply(ctx, src.applyHoldIds);
+  lap('holds');
+  const quiet = src.snapshotSources.length === 0 && src.applyHoldIds.length === 0 && !ctx.registerWide;
+  let sizes: ChangeSizes = NO_CHANGES;
+  let version: number | null = null;
+  if (quiet) {
+    await sql`create temporary table aff (nip text) on commit drop`.execute(trx);
+    lap('quiet');
+  } else {
+    await collectCandidates(ctx, src);
+    await chooseWinners(ctx);
+    await decideRemovals(ctx, src.applyHoldIds);
+    await computeDiff(ctx);
+    await replaceFormations(ctx, src.snapshotSources);
+    sizes = await changeSizes(ctx);
+    version = await publishVersion(ctx, sizes);
+  }
+  const counts = await registerTotals(ctx, version, sizes);
+  const findings = await evaluateFindings(ctx, src, quiet);
+  await recordListings(ctx, src.snapshotSources);
+  return {
+    version,
+    counts,
+    findings: {
+      opened: findings.opened.length,
+      resolved: findings.resolved.length,
+      openedIds: findings.opened,
+      resolvedIds: findings.resolved,
+    },
+    timings,
+  };
+}
