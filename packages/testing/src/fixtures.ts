@@ -86,7 +86,8 @@ export function useTestRedis(): TestRedis {
   });
   afterAll(async () => {
     if (!redis) return;
-    await deleteKeys(redis, `${prefix}*`);
+    // The prefix without its closing brace: prefixes a test derives from it (`{pksync-test-…-ref}`) go too.
+    await deleteKeys(redis, `${prefix.slice(0, -1)}*`);
     redis.disconnect();
   });
   return {
