@@ -13,7 +13,14 @@ import {
 import type { Logger } from 'pino';
 import { installAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
-import { errorBody, installErrorHandling } from './errors.ts';
+import {
+  clientErrorHandler,
+  documentUnavailable,
+  errorBody,
+  frameworkErrors,
+  installClosingAnswer,
+  installErrorHandling,
+} from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { mountQueueDashboard } from './queue-dashboard.ts';
 import { routeModules } from './routes/index.ts';
@@ -41,12 +48,23 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
     trustProxy: true,
     // Per-request info lines would flood the log under load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Requests arriving while the server closes get a 503 with the error envelope instead.
+    return503OnClosing: false,
+    // 431, a truncated or malformed request: answered with the error envelope as well.
+    clientErrorHandler,
+    // A URL that does not decode, a path parameter too long: the envelope too.
+    frameworkErrors,
   }) as unknown as FastifyInstance;
+  // A client that closes its sending side once its request is sent (a socket's `end()`, `nc -N`)
+  // still gets the answer — a truncated upload its 400 — instead of Node dropping the request.
+  // Node's own switch (not in its typings); the truncated-upload tests depend on it.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('ctx', ctx);
   installErrorHandling(app);
+  installClosingAnswer(app);
+  documentUnavailable(app);
   installAuth(app, ctx.db);
   const metrics = createMetrics(ctx);
   metrics.install(app);

@@ -10,7 +10,13 @@ export interface ApiContext {
   /** For the queue dashboard and queue-depth metrics; null when there are no queues (tests of reads). */
   queues: QueueClient | null;
   tokenKey: Buffer | undefined;
-  limits: { maxUploadBytes: number; maxSnapshotRows: number; maxSnapshotBytes: number };
+  limits: {
+    maxUploadBytes: number;
+    maxSnapshotRows: number;
+    maxSnapshotBytes: number;
+    /** An upload whose body sends nothing for this long is given up (400); default 30 s. */
+    uploadIdleMs?: number;
+  };
   schedule: { cron: string; timezone: string };
   /** Per-key limit on triggers and uploads. */
   rateLimit: {

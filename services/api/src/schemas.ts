@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LEVEL_CODES } from '@pksync/reference';
-import { OFFICER_STATUSES } from '@pksync/core';
+import { isCalendarDate, OFFICER_STATUSES } from '@pksync/core';
 
 /**
  * The zod schemas of the API: they validate requests, check responses and generate the OpenAPI
@@ -14,6 +14,17 @@ export const IsoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/)
   .describe('YYYY-MM-DD');
+/**
+ * A reference date a caller gives (`as_of`): `YYYY-MM-DD`, a real calendar date in 1900–9999
+ * (`isCalendarDate` of `@pksync/core`, the check `pksync check|sync --as-of` use too).
+ */
+export const CalendarDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'harus tanggal YYYY-MM-DD')
+  .refine(isCalendarDate, 'harus tanggal kalender yang ada, YYYY-MM-DD, tahun 1900–9999')
+  .describe('YYYY-MM-DD, a real calendar date in 1900–9999');
+/** The largest PostgreSQL `integer`: versions are `integer` columns. */
+export const PG_INT_MAX = 2_147_483_647;
 export const Level = z.enum(LEVEL_CODES);
 export const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
 
@@ -138,7 +149,9 @@ export const Run = z
     requested_by: z.string().nullable(),
     reason: z.string().nullable(),
     as_of: IsoDate,
-    status: z.enum(['queued', 'running', 'completed', 'failed']),
+    status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+    generation: z.number().int().describe('the flow its jobs belong to: one more after each resume'),
+    resumes: z.number().int().describe('how often it was resumed after losing its jobs or staged rows'),
     counts: Counts,
     version_published: z.number().int().nullable(),
     error: z.string().nullable(),

@@ -243,7 +243,11 @@ describe('OpenAPI document, validation errors and paging', () => {
     try {
       const res = await fetch(`${down.url}/api/v1/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', redis: 'down' } });
+      expect(await res.json()).toEqual({
+        status: 'unavailable',
+        checks: { postgres: 'ok', redis: 'down' },
+        error: { code: 'unavailable', message: expect.stringContaining('Redis') },
+      });
       expect((await fetch(`${down.url}/api/v1/healthz`)).status).toBe(200);
     } finally {
       await down.close();

@@ -75,6 +75,58 @@ export function sniffFormat(start: Buffer): AgencyFileFormat {
   return 'csv';
 }
 
+/** How much of a file {@link binaryContentError} looks at. */
+export const BINARY_SNIFF_BYTES = 64 * 1024;
+
+/** Signatures of files sometimes sent instead of an agency file: scans, photos, archives, programs, old workbooks. */
+const BINARY_SIGNATURES: readonly (readonly [readonly number[], string])[] = [
+  [[0x25, 0x50, 0x44, 0x46], 'PDF'],
+  [[0x89, 0x50, 0x4e, 0x47], 'PNG'],
+  [[0xff, 0xd8, 0xff], 'JPEG'],
+  [[0x1f, 0x8b], 'gzip'],
+  [[0x7f, 0x45, 0x4c, 0x46], 'ELF'],
+  [[0x4d, 0x5a], 'EXE'],
+  [[0x52, 0x61, 0x72, 0x21], 'RAR'],
+  [[0x37, 0x7a, 0xbc, 0xaf], '7z'],
+  [[0xd0, 0xcf, 0x11, 0xe0], 'Excel 97-2003 (.xls)'],
+];
+
+/**
+ * Why a file whose first bytes (up to {@link BINARY_SNIFF_BYTES}) are `start` is not an agency
+ * file, or null: a known binary signature, or NUL bytes the way binary data has them — in the
+ * first line (where the header is) or more than one byte in a hundred (of at least 1 KiB). A NUL in a cell of a text
+ * file is not binary: exchange-format-v1.md § Limits removes it and keeps the record. UTF-16
+ * (with its BOM) and ZIP (the workbook reader's business) are not judged here. The one rule of
+ * the parser (`pksync check`, the worker) and the API's upload sniffing, so a binary file gets
+ * the same verdict, in the same words, from each.
+ */
+export function binaryContentError(start: Buffer): FileFormatError | null {
+  if (start[0] === 0x50 && start[1] === 0x4b) return null;
+  for (const [magic, name] of BINARY_SIGNATURES) {
+    if (magic.every((b, i) => start[i] === b)) {
+      return new FileFormatError(
+        'unparseable_file',
+        `the file is ${name}, not CSV, XLSX or JSON`,
+        `berkas ini ${name}, bukan CSV atau XLSX; simpan data sebagai .csv atau .xlsx`,
+      );
+    }
+  }
+  if ((start[0] === 0xff && start[1] === 0xfe) || (start[0] === 0xfe && start[1] === 0xff)) return null;
+  const sample = start.subarray(0, BINARY_SNIFF_BYTES);
+  const firstNul = sample.indexOf(0);
+  if (firstNul === -1) return null;
+  const lineEnd = sample.indexOf(0x0a);
+  let nuls = 0;
+  for (const b of sample) if (b === 0) nuls++;
+  // A short file is weighed as 1 KiB, so that one stray NUL in a two-line file stays a cell's.
+  if (lineEnd !== -1 && firstNul > lineEnd && nuls * 100 <= Math.max(sample.length, 1024)) return null;
+  return new FileFormatError(
+    'unparseable_file',
+    'the file holds binary data (NUL bytes), not CSV or JSON text',
+    'berkas berisi data biner, bukan teks CSV atau buku kerja XLSX',
+  );
+}
+
 /**
  * Opens an agency file of any accepted format (sniffed from its content) and returns its officer
  * and formation records. A CSV file holds one table: it is the formations when its header has
@@ -87,7 +139,10 @@ export function sniffFormat(start: Buffer): AgencyFileFormat {
  * @throws FileFormatError `unparseable_file` or `payload_too_large` (here or while iterating).
  */
 export async function parseAgencyFile(input: string | Buffer, opts: ParseLimits = {}): Promise<AgencyFile> {
-  const format = sniffFormat(await head(input, 8));
+  const start = await head(input, BINARY_SNIFF_BYTES);
+  const format = sniffFormat(start);
+  const binary = format === 'xlsx' ? null : binaryContentError(start);
+  if (binary) throw binary;
   if (format === 'xlsx') {
     const tables = await parseXlsx(input, opts);
     return { format, officers: tables.officers, formations: tables.formations, sheets: tables.sheets };

@@ -55,3 +55,11 @@ export function tooManyRows(maxRows: number): FileFormatError {
     `berkas berisi lebih dari ${maxRows} baris data`,
   );
 }
+
+/**
+ * A file with a header (or an empty table) and no record. An upload refuses it (it would empty
+ * the source's part of the register), so `POST /check` and `pksync check` refuse it too.
+ */
+export function noDataRows(): FileFormatError {
+  return new FileFormatError('unparseable_file', 'the file has no data rows', 'berkas tidak berisi baris data');
+}

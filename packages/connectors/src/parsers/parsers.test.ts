@@ -5,10 +5,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { SnapshotNormaliser } from '@pksync/core';
 import { describe, expect, it } from 'vitest';
-import { parseAgencyFile, sniffFormat } from './agency-file.parser.ts';
+import { binaryContentError, parseAgencyFile, sniffFormat } from './agency-file.parser.ts';
 import { detectDelimiter, parseCsv, type CsvInfo } from './csv.parser.ts';
 import { detectEncoding } from './encoding.ts';
-import { FileFormatError, type ParsedRow } from './file-format-error.ts';
+import { FileFormatError, noDataRows, type ParsedRow } from './file-format-error.ts';
 import { fieldForHeader, mapHeader } from './header-aliases.ts';
 import { parseJsonText } from './json.parser.ts';
 import { parseXlsx } from './xlsx.parser.ts';
@@ -329,5 +329,35 @@ describe('parseAgencyFile', () => {
   it('fails a missing file or a directory as unparseable_file', async () => {
     await expectFileError(parseAgencyFile('/nonexistent/file.csv'), 'unparseable_file');
     await expectFileError(parseAgencyFile(tmpdir()), 'unparseable_file');
+  });
+});
+
+describe('binary content (the rule of the parser and of the API upload sniffing)', () => {
+  const binary = (b: Buffer) => binaryContentError(b)?.userMessage ?? null;
+
+  it('refuses NUL-filled files, NULs in the header line, dense NULs and known signatures', () => {
+    expect(binary(Buffer.alloc(4096))).toMatch(/data biner/);
+    expect(binary(Buffer.from([1, 2, 0, 4, 0, 6, 7, 0]))).toMatch(/data biner/);
+    expect(binary(Buffer.from('NIP,Na\u0000ma\n1,Budi\n'))).toMatch(/data biner/);
+    const dense = Buffer.from(`NIP,Nama\n${'1,\u0000\n'.repeat(30)}`.padEnd(2048, 'x'));
+    expect(binary(dense)).toMatch(/data biner/);
+    expect(binary(Buffer.from('%PDF-1.7\n'))).toMatch(/PDF/);
+    expect(binary(Buffer.from('89504e470d0a1a0a', 'hex'))).toMatch(/PNG/);
+  });
+
+  it('lets text through, a stray NUL in a cell included (exchange format § Limits removes it)', () => {
+    expect(binary(Buffer.from('NIP,Nama\n198503122010011003,Bu\u0000di\n'))).toBeNull();
+    expect(binary(Buffer.from('\uFEFFNIP;Nama\n'))).toBeNull();
+    expect(binary(Buffer.from('\ufffeN\u0000I\u0000P\u0000', 'utf16le'))).toBeNull(); // UTF-16 with BOM
+    expect(binary(Buffer.from('PK\u0003\u0004\u0000\u0000'))).toBeNull(); // for the workbook reader
+    expect(binary(Buffer.alloc(0))).toBeNull();
+  });
+
+  it('makes parseAgencyFile refuse a binary file as unparseable, with the same words', async () => {
+    const err = await parseAgencyFile(Buffer.alloc(4096)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileFormatError);
+    expect((err as FileFormatError).code).toBe('unparseable_file');
+    expect((err as FileFormatError).userMessage).toBe(binary(Buffer.alloc(4096)));
+    expect(noDataRows().code).toBe('unparseable_file');
   });
 });

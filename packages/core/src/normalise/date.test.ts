@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ageInYears, parseDate } from './date.ts';
+import { ageInYears, isCalendarDate, parseDate } from './date.ts';
 
 describe('parseDate', () => {
   it.each<[unknown, string | null]>([
@@ -51,5 +51,32 @@ describe('ageInYears', () => {
     ['1985-03-12', '2026-03-12', 41],
   ])('age of someone born %s on %s is %i', (birth, on, age) => {
     expect(ageInYears(birth, on)).toBe(age);
+  });
+});
+
+describe('isCalendarDate (the as_of check)', () => {
+  it.each<[unknown, boolean]>([
+    ['2026-11-27', true],
+    ['2024-02-29', true],
+    ['1900-01-01', true],
+    ['9999-12-31', true],
+    ['2026-02-30', false],
+    ['2023-02-29', false],
+    ['1900-02-29', false], // 1900 is not a leap year
+    ['2026-13-01', false],
+    ['2026-00-10', false],
+    ['2026-04-31', false],
+    ['2026-01-00', false],
+    ['0000-01-01', false],
+    ['1899-12-31', false],
+    ['2026-1-9', false], // only the canonical form
+    ['2026-11-27T00:00:00Z', false],
+    [' 2026-11-27', false],
+    ['２０２６-11-27', false],
+    ['', false],
+    [20261127, false],
+    [null, false],
+  ])('%j → %j', (input, expected) => {
+    expect(isCalendarDate(input)).toBe(expected);
   });
 });

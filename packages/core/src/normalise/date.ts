@@ -158,6 +158,26 @@ export function dateParts(iso: string): { y: number; m: number; d: number } {
   return { y: num4(iso, 0), m: num2(iso, 5), d: num2(iso, 8) };
 }
 
+/** The years a reference date (`as_of`) may be in: 1900–9999 (docs/decisions.md § Hostile input). */
+export const REFERENCE_DATE_RANGE = { minYear: 1900, maxYear: 9999 } as const;
+
+/**
+ * True when `value` is a reference date: exactly `YYYY-MM-DD`, a real calendar date, in a year
+ * of {@link REFERENCE_DATE_RANGE}. The one check of an `as_of` a person gives (`POST /sync`,
+ * `POST /check`, `pksync check --as-of`, `pksync sync --as-of`), so that a date such as
+ * `2026-02-30` or `0000-01-01` is refused as bad input instead of failing deep in the pipeline.
+ * Dates inside agency files go through {@link parseDate} instead (more forms, years 1000–9999).
+ *
+ * @example isCalendarDate('2024-02-29') // true
+ * @example isCalendarDate('2026-02-30') // false
+ * @example isCalendarDate('0000-01-01') // false
+ */
+export function isCalendarDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const { y, m, d } = dateParts(value);
+  return y >= REFERENCE_DATE_RANGE.minYear && y <= REFERENCE_DATE_RANGE.maxYear && isRealDate(y, m, d);
+}
+
 /**
  * Whole years from `birth` to `on` (both `YYYY-MM-DD`). Someone born on 29 February turns a year
  * older on 1 March in common years (the birthday has not come while `on` is 28 February).

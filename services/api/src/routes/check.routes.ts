@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { calendarDateIn } from '@pksync/db';
 import { describeCode, SnapshotNormaliser, type FindingCode, type RejectionCode } from '@pksync/core';
-import { FileFormatError, parseAgencyFile } from '@pksync/connectors';
+import { FileFormatError, noDataRows, parseAgencyFile } from '@pksync/connectors';
 import { normaliseRegionCode, provinceOf, regionByCode } from '@pksync/reference';
 import { canSeeProvince } from '../auth.ts';
 import { ApiError, badRequest, ErrorBody, forbidden } from '../errors.ts';
-import { IsoDate } from '../schemas.ts';
+import { CalendarDate, IsoDate } from '../schemas.ts';
 import { receiveFile } from '../upload/receive.ts';
 import { sniffFile } from '../upload/sniff.ts';
 
@@ -70,7 +70,9 @@ export const checkRoutes: FastifyPluginAsyncZod = async (app) => {
         ],
         querystring: z.object({
           region: z.string().min(1).max(10).describe('the agency’s region code, e.g. 16.71 or 1671'),
-          as_of: IsoDate.optional().describe('reference date; default today in the sync time zone'),
+          as_of: CalendarDate.optional().describe(
+            'reference date YYYY-MM-DD (1900–9999); default today in the sync time zone',
+          ),
         }),
         response: {
           200: CheckResult,
@@ -90,7 +92,7 @@ export const checkRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!canSeeProvince(req.caller, provinceOf(region))) throw forbidden();
       const asOf = req.query.as_of ?? calendarDateIn(app.ctx.schedule.timezone);
       const { limits } = app.ctx;
-      const file = await receiveFile(req, limits.maxUploadBytes);
+      const file = await receiveFile(req, limits.maxUploadBytes, limits.uploadIdleMs);
       try {
         const format = await sniffFile(file.path);
         const snapshot = new SnapshotNormaliser({ sourceRegion: region, asOf });
@@ -99,8 +101,17 @@ export const checkRoutes: FastifyPluginAsyncZod = async (app) => {
             maxBytes: limits.maxUploadBytes,
             maxRows: limits.maxSnapshotRows,
           });
-          for await (const { row, record } of parsed.officers) snapshot.addOfficer(record, row);
-          for await (const { row, record } of parsed.formations) snapshot.addFormation(record, row);
+          let rows = 0;
+          for await (const { row, record } of parsed.officers) {
+            snapshot.addOfficer(record, row);
+            rows++;
+          }
+          for await (const { row, record } of parsed.formations) {
+            snapshot.addFormation(record, row);
+            rows++;
+          }
+          // What the upload answers for the same bytes (sources.routes.ts): nothing to upload.
+          if (rows === 0) throw noDataRows();
         } catch (e) {
           if (e instanceof FileFormatError) {
             if (e.code === 'payload_too_large')

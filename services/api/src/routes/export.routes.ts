@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { VersionNotFoundError } from '@pksync/db';
 import { badRequest, ErrorBody } from '../errors.ts';
 import { openExport } from '../export/export.ts';
-import { Level, OfficerStatusQuery, ProvinceCode, RegionCode } from '../schemas.ts';
+import { Level, OfficerStatusQuery, PG_INT_MAX, ProvinceCode, RegionCode } from '../schemas.ts';
 
 /** The register as a file (CSV with BOM, JSON, XLSX), streamed. */
 export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -22,7 +22,13 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
           region: RegionCode.optional(),
           level: Level.optional(),
           status: OfficerStatusQuery.optional(),
-          version: z.coerce.number().int().min(1).optional().describe('a published version; default the latest'),
+          version: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(PG_INT_MAX, `paling besar ${PG_INT_MAX}`)
+            .optional()
+            .describe('a published version; default the latest'),
         }),
         response: {
           200: z.unknown().describe('the file: CSV (UTF-8 with BOM), JSON {version, data: [...]} or XLSX, by format'),

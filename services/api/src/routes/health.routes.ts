@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pingDatabase } from '@pksync/db';
-import { ErrorBody } from '../errors.ts';
+import { ErrorBody, errorBody } from '../errors.ts';
 
 const Check = z.enum(['ok', 'down', 'not_configured']);
 
@@ -43,7 +43,13 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Readiness: PostgreSQL and Redis are reachable',
         response: {
           200: z.object({ status: z.literal('ready'), checks: z.object({ postgres: Check, redis: Check }) }),
-          503: z.object({ status: z.literal('unavailable'), checks: z.object({ postgres: Check, redis: Check }) }),
+          503: z
+            .object({
+              status: z.literal('unavailable'),
+              checks: z.object({ postgres: Check, redis: Check }),
+              error: ErrorBody.shape.error.describe('the error envelope, naming what is down'),
+            })
+            .describe('a dependency is down (each check answers within 2 s); the API recovers by itself'),
           500: ErrorBody,
         },
       },
@@ -59,7 +65,12 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         redis: !redis ? ('not_configured' as const) : rd.status === 'fulfilled' ? ('ok' as const) : ('down' as const),
       };
       if (checks.postgres === 'ok' && checks.redis !== 'down') return { status: 'ready' as const, checks };
-      return reply.code(503).send({ status: 'unavailable' as const, checks });
+      const down = [checks.postgres === 'down' && 'PostgreSQL', checks.redis === 'down' && 'Redis'].filter(Boolean);
+      return reply.code(503).send({
+        status: 'unavailable' as const,
+        checks,
+        ...errorBody('unavailable', `Tidak dapat dihubungi: ${down.join(' dan ')}.`),
+      });
     },
   );
 };

@@ -13,6 +13,7 @@ import {
   Officer,
   OfficerPage,
   OfficerStatusQuery,
+  PG_INT_MAX,
   ProvinceCode,
   RegionCode,
 } from '../schemas.ts';
@@ -27,7 +28,8 @@ function decodeCursor(cursor: string): { v: number; id: number } {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     const c = z
-      .object({ v: z.number().int().min(0), id: z.number().int().min(0) })
+      // A version beyond PostgreSQL's `integer` was never published: not a cursor this API made.
+      .object({ v: z.number().int().min(0).max(PG_INT_MAX), id: z.number().int().min(0) })
       .strict()
       .parse(parsed);
     return c;

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getPublication, getPublicationDiffView, listPublications, type PublicationInfo } from '@pksync/db';
+import { getPublication, getPublicationDiffView, listPublications, type Db, type PublicationInfo } from '@pksync/db';
 import { canSeeProvince } from '../auth.ts';
 import { ErrorBody, notFound } from '../errors.ts';
-import { isoReq, Limit, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
+import { isoReq, Limit, PG_INT_MAX, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
 
 function publicationJson(p: PublicationInfo) {
   return {
@@ -17,6 +17,14 @@ function publicationJson(p: PublicationInfo) {
 
 const VersionParam = z.object({ version: z.coerce.number().int().min(1) });
 
+/**
+ * The publication of a version in a path, or null. A version beyond PostgreSQL's `integer` was
+ * never published: it is a 404 like any other (docs/decisions.md § Hostile input), not a query.
+ */
+function findPublication(db: Db, version: number): Promise<PublicationInfo | null> {
+  return version > PG_INT_MAX ? Promise.resolve(null) : getPublication(db, version);
+}
+
 /** `GET /publications`, `GET /publications/{version}`, `GET /publications/{version}/diff`. */
 export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -26,7 +34,10 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['register'],
         summary: 'Published versions, newest first',
-        querystring: z.object({ limit: Limit(500, 50), before: z.coerce.number().int().min(1).optional() }),
+        querystring: z.object({
+          limit: Limit(500, 50),
+          before: z.coerce.number().int().min(1).max(PG_INT_MAX, `paling besar ${PG_INT_MAX}`).optional(),
+        }),
         response: {
           200: z.object({ data: z.array(Publication), next_before: z.number().int().nullable() }),
           400: ErrorBody,
@@ -55,7 +66,7 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const p = await getPublication(app.ctx.db, req.params.version);
+      const p = await findPublication(app.ctx.db, req.params.version);
       if (!p) throw notFound(`Versi ${req.params.version}`);
       return publicationJson(p);
     },
@@ -90,7 +101,7 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const { version } = req.params;
-      const p = await getPublication(app.ctx.db, version);
+      const p = await findPublication(app.ctx.db, version);
       if (!p) throw notFound(`Versi ${version}`);
       const q = req.query;
       const rows = await getPublicationDiffView(app.ctx.db, version, {

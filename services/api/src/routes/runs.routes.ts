@@ -4,8 +4,10 @@ import { createTask } from 'node-cron';
 import { z } from 'zod';
 import {
   calendarDateIn,
+  cancelRun,
   getRunView,
   listRunsView,
+  RunNotActiveError,
   RunScopeError,
   writeAudit,
   type Run as RunRow,
@@ -14,8 +16,8 @@ import {
 import { triggerRun } from '@pksync/queue';
 import { provinceOf, regionByCode } from '@pksync/reference';
 import { actorOf, canSeeProvince, provinceScope } from '../auth.ts';
-import { ApiError, badRequest, ErrorBody, forbidden } from '../errors.ts';
-import { iso, IsoDate, isoReq, IsoTime, Limit, Reason, Run, RunDetail, RunScopeBody } from '../schemas.ts';
+import { ApiError, badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
+import { CalendarDate, iso, isoReq, IsoTime, Limit, Reason, Run, RunDetail, RunScopeBody } from '../schemas.ts';
 
 export function runJson(r: RunRow, progress: { total: number; done: number; failed: number }) {
   return {
@@ -26,6 +28,8 @@ export function runJson(r: RunRow, progress: { total: number; done: number; fail
     reason: r.reason,
     as_of: r.as_of,
     status: r.status,
+    generation: r.generation,
+    resumes: r.resumes,
     counts: (r.counts ?? {}) as Record<string, unknown>,
     version_published: r.version_published,
     error: r.error,
@@ -110,7 +114,9 @@ export async function startRun(
   return { run: result.run, created: result.created };
 }
 
-/** `POST /sync`, `GET /runs`, `GET /runs/{id}`. */
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `POST /sync`, `GET /runs`, `GET /runs/{id}`, `POST /runs/{id}/cancel`. */
 export const runRoutes: FastifyPluginAsyncZod = async (app) => {
   const { rateLimit } = app.ctx;
   app.post(
@@ -124,7 +130,7 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
         body: z.object({
           scope: RunScopeBody,
           reason: Reason.describe('why (written to the audit log)'),
-          as_of: IsoDate.optional().describe('default: today in the sync time zone'),
+          as_of: CalendarDate.optional().describe('YYYY-MM-DD (1900–9999); default: today in the sync time zone'),
         }),
         response: {
           202: z.object({ run_id: z.string(), created: z.boolean(), status: z.string() }),
@@ -160,7 +166,7 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
         security: [{ apiKey: [] }],
         querystring: z.object({
           limit: Limit(200, 20),
-          status: z.enum(['queued', 'running', 'completed', 'failed']).optional(),
+          status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).optional(),
           before: z.iso
             .datetime({ offset: true })
             .optional()
@@ -228,6 +234,46 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
       const done = sources.filter((s) => ['succeeded', 'unchanged', 'failed'].includes(s.status)).length;
       const failed = sources.filter((s) => s.status === 'failed').length;
       return { ...runJson(view.run, { total: sources.length, done, failed }), sources };
+    },
+  );
+
+  app.post(
+    '/runs/:id/cancel',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['pipeline'],
+        summary: 'Cancel a queued or running run: it ends for good and frees its scope (admin, audited)',
+        security: [{ apiKey: [] }],
+        params: z.object({ id: z.string().max(100) }),
+        body: z.object({ reason: Reason.describe('why (kept with the run and written to the audit log)') }),
+        response: { 200: Run, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      if (!UUID_RE.test(id)) throw notFound('Run');
+      const { actor, actorRole } = actorOf(req);
+      let run;
+      try {
+        run = await cancelRun(app.ctx.db, id, { by: actor, actorRole, reason: req.body.reason });
+      } catch (e) {
+        if (e instanceof RunNotActiveError)
+          throw new ApiError(
+            409,
+            'conflict',
+            `Run sudah ${e.run.status}; hanya run yang antre atau berjalan yang dapat dibatalkan.`,
+          );
+        throw e;
+      }
+      if (!run) throw notFound('Run');
+      const view = await getRunView(app.ctx.db, id);
+      const sources = view?.sources ?? [];
+      return runJson(run, {
+        total: sources.length,
+        done: sources.filter((f) => ['succeeded', 'unchanged', 'failed'].includes(f.status)).length,
+        failed: sources.filter((f) => f.status === 'failed').length,
+      });
     },
   );
 };

@@ -12,7 +12,7 @@ import {
   writeAudit,
   type SourceView,
 } from '@pksync/db';
-import { FileFormatError, parseAgencyFile } from '@pksync/connectors';
+import { FileFormatError, noDataRows, parseAgencyFile } from '@pksync/connectors';
 import { provinceOf, regionByCode } from '@pksync/reference';
 import { actorOf, canSeeProvince, provinceScope } from '../auth.ts';
 import { ApiError, badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
@@ -227,7 +227,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new ApiError(409, 'conflict', `Sumber ${source.id} memakai transport ${source.transport}, bukan upload.`);
       }
       const maxBytes = Math.min(limits.maxUploadBytes, source.maxBytes ?? Number.MAX_SAFE_INTEGER);
-      const file = await receiveFile(req, maxBytes);
+      const file = await receiveFile(req, maxBytes, limits.uploadIdleMs);
       try {
         const format = await sniffFile(file.path);
         if (format === 'json') {
@@ -240,6 +240,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
           const parsed = await parseAgencyFile(file.path, { maxBytes, maxRows });
           for await (const _ of parsed.officers) rows++;
           for await (const _ of parsed.formations) rows++;
+          if (rows === 0) throw noDataRows();
         } catch (e) {
           if (e instanceof FileFormatError) {
             if (e.code === 'payload_too_large')
@@ -248,7 +249,6 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
           }
           throw e;
         }
-        if (rows === 0) throw new ApiError(422, 'unparseable_file', 'Berkas tidak berisi baris data.');
         const { actor, actorRole } = actorOf(req);
         const reason = file.fields.reason?.trim() || null;
         let info;

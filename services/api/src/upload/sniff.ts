@@ -1,5 +1,11 @@
 import { open } from 'node:fs/promises';
-import { FileFormatError, ZipArchive, type InflateBudget } from '@pksync/connectors';
+import {
+  BINARY_SNIFF_BYTES,
+  binaryContentError,
+  FileFormatError,
+  ZipArchive,
+  type InflateBudget,
+} from '@pksync/connectors';
 import { ApiError } from '../errors.ts';
 
 export type SniffedFormat = 'csv' | 'xlsx' | 'json';
@@ -20,18 +26,6 @@ export const DEFAULT_SNIFF_LIMITS: SniffLimits = {
 const unparseable = (message: string) => new ApiError(422, 'unparseable_file', message);
 const unsupported = (message: string) => new ApiError(415, 'unsupported_media_type', message);
 
-const BINARY_MAGIC: [number[], string][] = [
-  [[0x25, 0x50, 0x44, 0x46], 'PDF'],
-  [[0x89, 0x50, 0x4e, 0x47], 'PNG'],
-  [[0xff, 0xd8, 0xff], 'JPEG'],
-  [[0x1f, 0x8b], 'gzip'],
-  [[0x7f, 0x45, 0x4c, 0x46], 'ELF'],
-  [[0x4d, 0x5a], 'EXE'],
-  [[0x52, 0x61, 0x72, 0x21], 'RAR'],
-  [[0x37, 0x7a, 0xbc, 0xaf], '7z'],
-  [[0xd0, 0xcf, 0x11, 0xe0], 'Excel 97-2003 (.xls)'],
-];
-
 /**
  * Tells what a file really is from its content, never its name or declared type: an XLSX
  * workbook (a ZIP whose entries are checked for a workbook and inflated under limits, so a zip
@@ -44,7 +38,7 @@ export async function sniffFile(filePath: string, limits: SniffLimits = DEFAULT_
   const fh = await open(filePath, 'r');
   try {
     const { size } = await fh.stat();
-    const head = Buffer.alloc(Math.min(size, 64 * 1024));
+    const head = Buffer.alloc(Math.min(size, BINARY_SNIFF_BYTES));
     await fh.read(head, 0, head.length, 0);
     if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
       await checkWorkbook(filePath, limits);
@@ -52,13 +46,9 @@ export async function sniffFile(filePath: string, limits: SniffLimits = DEFAULT_
     }
     if (head[0] === 0x50 && head[1] === 0x4b)
       throw unparseable('Berkas ZIP tidak sah atau kosong; bukan buku kerja XLSX.');
-    for (const [magic, name] of BINARY_MAGIC) {
-      if (magic.every((b, i) => head[i] === b)) {
-        throw unsupported(`Berkas ini ${name}, bukan CSV atau XLSX. Simpan data sebagai .csv atau .xlsx.`);
-      }
-    }
-    const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
-    if (!utf16 && head.includes(0)) throw unsupported('Berkas berisi data biner, bukan teks CSV atau buku kerja XLSX.');
+    // The same rule, and words, as `pksync check`: a binary file is refused by both.
+    const binary = binaryContentError(head);
+    if (binary) throw unsupported(`${binary.userMessage[0]!.toUpperCase()}${binary.userMessage.slice(1)}.`);
     let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
     while (i < head.length && [0x20, 0x09, 0x0a, 0x0d].includes(head[i]!)) i++;
     if (head[i] === 0x7b || head[i] === 0x5b) return 'json';

@@ -83,6 +83,15 @@ describe('pksync check', () => {
     expect((await runCheck(sample('officers.xlsx'), { region: '16.71', asOf: '27-11-2026' })).exitCode).toBe(2);
   });
 
+  it.each(['2026-02-30', '0000-01-01', '2026-13-01', '1899-12-31'])(
+    'exits 2 naming the date for --as-of %s, which has the form but is no calendar date in 1900–9999',
+    async (asOf) => {
+      const r = await runCheck(sample('officers-utf8-bom.csv'), { region: '16.71', asOf });
+      expect(r.exitCode).toBe(2);
+      expect(r.output).toBe(`Tanggal acuan harus tanggal kalender yang ada, YYYY-MM-DD, tahun 1900–9999: ${asOf}`);
+    },
+  );
+
   it('escapes control and bidi characters in the terminal output', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'pksync-check-'));
     const file = path.join(dir, 'hostile.csv');

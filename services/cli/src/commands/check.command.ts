@@ -1,13 +1,14 @@
 import path from 'node:path';
 import {
   describeCode,
+  isCalendarDate,
   SnapshotNormaliser,
   type FindingCode,
   type Rejection,
   type RejectionCode,
   type SnapshotResult,
 } from '@pksync/core';
-import { FileFormatError, parseAgencyFile, type AgencyFile } from '@pksync/connectors';
+import { FileFormatError, noDataRows, parseAgencyFile, type AgencyFile } from '@pksync/connectors';
 import { normaliseRegionCode, regionByCode } from '@pksync/reference';
 import type { Command } from 'commander';
 
@@ -144,15 +145,27 @@ export async function runCheck(file: string, opts: CheckOptions): Promise<CheckO
     return { exitCode: CHECK_EXIT.unreadable, output: `Kode wilayah tidak dikenal: ${printable(opts.region)}` };
   }
   const asOf = opts.asOf ?? jakartaToday();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(Date.parse(asOf))) {
-    return { exitCode: CHECK_EXIT.unreadable, output: `Tanggal acuan harus berbentuk YYYY-MM-DD: ${printable(asOf)}` };
+  if (!isCalendarDate(asOf)) {
+    return {
+      exitCode: CHECK_EXIT.unreadable,
+      output: `Tanggal acuan harus tanggal kalender yang ada, YYYY-MM-DD, tahun 1900–9999: ${printable(asOf)}`,
+    };
   }
   const snapshot = new SnapshotNormaliser({ sourceRegion: region, asOf });
   let parsed: AgencyFile;
   try {
     parsed = await parseAgencyFile(file, { maxBytes: opts.maxBytes, maxRows: opts.maxRows });
-    for await (const { row, record } of parsed.officers) snapshot.addOfficer(record, row);
-    for await (const { row, record } of parsed.formations) snapshot.addFormation(record, row);
+    let rows = 0;
+    for await (const { row, record } of parsed.officers) {
+      snapshot.addOfficer(record, row);
+      rows++;
+    }
+    for await (const { row, record } of parsed.formations) {
+      snapshot.addFormation(record, row);
+      rows++;
+    }
+    // As an upload of the same bytes is answered (POST /sources/{id}/uploads): nothing to upload.
+    if (rows === 0) throw noDataRows();
   } catch (e) {
     if (e instanceof FileFormatError) {
       const output = opts.json
