@@ -79,6 +79,12 @@ describe('pksync sync / runs / migrate', () => {
     const none = await pksync(['sync', '--source', 'no-such-source'], env);
     expect(none.code).toBe(2);
     expect(none.out).toMatch(/unknown source "no-such-source"/);
+    // Dates that match the pattern but are not calendar dates.
+    for (const asOf of ['2026-02-30', '0000-01-01', '2026-13-01']) {
+      const bad = await pksync(['sync', '--region', '16.71', '--as-of', asOf], env);
+      expect([asOf, bad.code]).toEqual([asOf, 2]);
+      expect(bad.out).toMatch(/--as-of must be a calendar date/);
+    }
     expect(await t.db.selectFrom('runs').select('id').execute()).toHaveLength(1);
   });
 

@@ -14,6 +14,8 @@ export interface CreateDbOptions {
   /** Pool size; keep it small per process: workers scale by process count. */
   max?: number;
   applicationName?: string;
+  /** Longest wait for a new connection (default 10 s). */
+  connectionTimeoutMs?: number;
   /**
    * Told about every connection the server dropped (restart, failover, `pg_terminate_backend`), idle
    * or in use, e.g. to log it. The process carries on either way: a query in flight rejects, the
@@ -28,6 +30,11 @@ export function createDb(connectionString: string, options: CreateDbOptions = {}
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'pksync',
+    // A server that stops answering (a dropped network) fails a new connection in 10 s instead of
+    // the operating system's TCP time-out (minutes); the caller sees an outage (`isConnectionError`).
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    // Dead peers on idle or checked-out connections are noticed by TCP keepalive.
+    keepAlive: true,
   });
   const onConnectionError = options.onConnectionError ?? (() => {});
   // pg emits 'error' on a client whose connection breaks, and an 'error' event with no listener ends

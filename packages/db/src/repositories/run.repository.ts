@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
+import { isCalendarDate } from '@pksync/core';
 import type { Db } from '../db.ts';
 import type { SourceFetchRow } from './source.repository.ts';
 import { currentRegisterTotals } from './publication.repository.ts';
-import type { FetchStatus, Run, RunScopeKind, RunStatus, SourceFetch } from '../schema.ts';
+import type { FetchStatus, Run, RunStatus, SourceFetch } from '../schema.ts';
 
 const jsonb = (v: unknown) => sql<never>`${JSON.stringify(v)}::jsonb`;
 
@@ -22,14 +23,8 @@ export class RunScopeError extends Error {
 }
 
 /** `national`, `province:16`, `region:16.71`, `source:<id>`: one queued/running run per key. */
-export function scopeKey(scope: RunScope): string {
+function scopeKey(scope: RunScope): string {
   return scope.kind === 'national' ? 'national' : `${scope.kind}:${scope.value}`;
-}
-
-export function scopeOf(run: Pick<Run, 'scope_kind' | 'scope_value'>): RunScope {
-  return run.scope_kind === 'national'
-    ? { kind: 'national' }
-    : { kind: run.scope_kind as Exclude<RunScopeKind, 'national'>, value: run.scope_value ?? '' };
 }
 
 /** The calendar date (`YYYY-MM-DD`) of an instant in a time zone: a run's default `as_of`. */
@@ -38,7 +33,7 @@ export function calendarDateIn(timeZone: string, at: Date = new Date()): string 
 }
 
 /** Enabled sources a scope covers, by id. Throws {@link RunScopeError} naming what is wrong. */
-export async function sourcesInScope(db: Db, scope: RunScope): Promise<{ id: string; region_code: string }[]> {
+async function sourcesInScope(db: Db, scope: RunScope): Promise<{ id: string; region_code: string }[]> {
   if (scope.kind === 'province' || scope.kind === 'region') {
     const region = await db
       .selectFrom('regions')
@@ -101,8 +96,8 @@ export interface CreateRunResult {
  * used, nothing is inserted and that run is returned with `created: false`.
  */
 export async function createRun(db: Db, input: CreateRunInput): Promise<CreateRunResult> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.asOf) || Number.isNaN(Date.parse(`${input.asOf}T00:00:00Z`)))
-    throw new RunScopeError(`as_of must be a date YYYY-MM-DD, got "${input.asOf}"`);
+  if (!isCalendarDate(input.asOf))
+    throw new RunScopeError(`as_of must be a calendar date YYYY-MM-DD (years 1900–9999), got "${input.asOf}"`);
   const key = scopeKey(input.scope);
   for (let attempt = 0; attempt < 5; attempt++) {
     const sources = await sourcesInScope(db, input.scope);
@@ -159,23 +154,88 @@ export async function createRun(db: Db, input: CreateRunInput): Promise<CreateRu
   throw new Error(`could not create or find a run for ${key} (contended); try again`);
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One run (the API, the CLI and the worker's jobs read a run here); undefined for an unknown id or one that is no UUID. */
 export async function getRun(db: Db, runId: string): Promise<Run | undefined> {
+  if (!UUID_RE.test(runId)) return undefined;
   return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
 }
 
-/** The most recent runs, newest first. */
-export async function listRuns(db: Db, options: { limit?: number; scopeKey?: string } = {}): Promise<Run[]> {
-  let q = db.selectFrom('runs').selectAll();
-  if (options.scopeKey) q = q.where('scope_key', '=', options.scopeKey);
-  return q
-    .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .limit(options.limit ?? 20)
-    .execute();
+/** How far a run's fetches are: all, finished (`succeeded`, `unchanged`, `failed`), failed. */
+export interface FetchTally {
+  total: number;
+  done: number;
+  failed: number;
 }
 
-export async function listSourceFetches(db: Db, runId: string): Promise<SourceFetch[]> {
-  return db.selectFrom('source_fetches').selectAll().where('run_id', '=', runId).orderBy('source_id').execute();
+const inProvince = (column: string, provinceCode: string) =>
+  sql<boolean>`(${sql.ref(column)} = ${provinceCode} or ${sql.ref(column)} like ${`${provinceCode}.%`})`;
+
+/**
+ * Runs, newest first, each with the tally of its fetches (`pksync runs`, `GET /runs`). `before`:
+ * created before that instant (the next page). `provinceCode`: the runs that cover any of the
+ * province's sources (national ones included), tallied over those sources only.
+ */
+export async function listRuns(
+  db: Db,
+  options: { limit?: number; provinceCode?: string; status?: RunStatus; before?: Date } = {},
+): Promise<{ run: Run; progress: FetchTally }[]> {
+  const p = options.provinceCode;
+  let q = db.selectFrom('runs').selectAll();
+  if (p)
+    q = q.where(sql<boolean>`exists (select 1 from source_fetches f join sources s on s.id = f.source_id
+      where f.run_id = runs.id and ${inProvince('s.region_code', p)})`);
+  if (options.status) q = q.where('status', '=', options.status);
+  if (options.before) q = q.where(sql<boolean>`created_at < ${options.before}`);
+  const runs = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit ?? 20)
+    .execute();
+  if (runs.length === 0) return [];
+  let tq = db
+    .selectFrom('source_fetches')
+    .select((eb) => [
+      'run_id',
+      eb.fn.countAll<number>().as('total'),
+      sql<number>`count(*) filter (where status in ('succeeded', 'unchanged', 'failed'))`.as('done'),
+      sql<number>`count(*) filter (where status = 'failed')`.as('failed'),
+    ])
+    .where(
+      'run_id',
+      'in',
+      runs.map((r) => r.id),
+    );
+  if (p) tq = tq.where(sql<boolean>`source_id in (select id from sources where ${inProvince('region_code', p)})`);
+  const tallies = new Map((await tq.groupBy('run_id').execute()).map((t) => [t.run_id, t]));
+  return runs.map((run) => {
+    const t = tallies.get(run.id);
+    return {
+      run,
+      progress: { total: Number(t?.total ?? 0), done: Number(t?.done ?? 0), failed: Number(t?.failed ?? 0) },
+    };
+  });
+}
+
+/**
+ * A run's fetches, by source id. `provinceCode`: only the province's sources. `withSource`: each
+ * with its source's `agency` and `region_code` (null when the source is gone), as `GET /runs/{id}`
+ * shows them.
+ */
+export async function listSourceFetches(
+  db: Db,
+  runId: string,
+  options: { provinceCode?: string; withSource?: boolean } = {},
+) {
+  let q = db
+    .selectFrom('source_fetches as f')
+    .leftJoin('sources as s', 's.id', 'f.source_id')
+    .selectAll('f')
+    .$if(options.withSource === true, (qb) => qb.select(['s.agency', 's.region_code']))
+    .where('f.run_id', '=', runId);
+  if (options.provinceCode) q = q.where(inProvince('s.region_code', options.provinceCode));
+  return q.orderBy('f.source_id').execute();
 }
 
 /** Per-run progress as `pksync sync --wait` and `GET /runs/{id}` show it. */
@@ -295,16 +355,6 @@ export async function claimSourceFetches(db: Db, keys: readonly FetchKey[]): Pro
     });
   }
   return keys.map((k) => byKey.get(`${k.runId}\n${k.sourceId}`));
-}
-
-/** {@link claimSourceFetches} for one source of one run. */
-export async function claimSourceFetch(
-  db: Db,
-  runId: string,
-  sourceId: string,
-  generation?: number,
-): Promise<ClaimedFetch | undefined> {
-  return (await claimSourceFetches(db, [{ runId, sourceId, generation }]))[0];
 }
 
 /** A fetch of a run not started yet, with what its source's probe needs. */
@@ -457,11 +507,6 @@ export async function finishSourceFetches(
   return items.map((i, n) => first.get(i.fetchId) === n && done.has(i.fetchId));
 }
 
-/** {@link finishSourceFetches} for one fetch. */
-export async function finishSourceFetch(db: Db, fetchId: number, input: FinishFetchInput): Promise<boolean> {
-  return (await finishSourceFetches(db, [{ fetchId, input }]))[0]!;
-}
-
 /** Records a failed attempt that will be retried (the fetch stays running). */
 export async function noteFetchAttemptError(
   db: Db,
@@ -502,22 +547,6 @@ export async function failUnfinishedFetches(
   return Number(res.numUpdatedRows);
 }
 
-/** The source row a fetch needs (token still encrypted). */
-export async function getSourceRow(db: Db, sourceId: string) {
-  return db.selectFrom('sources').selectAll().where('id', '=', sourceId).executeTakeFirst();
-}
-
-/** True when the source has a held mass removal (R8) waiting for confirmation or a repeat. */
-export async function hasOpenHeldRemoval(db: Db, sourceId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('held_removals')
-    .select('id')
-    .where('source_id', '=', sourceId)
-    .where('status', 'in', ['held', 'confirmed'])
-    .executeTakeFirst();
-  return Boolean(row);
-}
-
 export interface RunCounts {
   sources: number;
   succeeded: number;
@@ -536,7 +565,7 @@ export interface RunCounts {
 }
 
 /** Sums of a run's fetches (sources by outcome, records read/accepted/rejected). */
-export async function fetchTotals(
+async function fetchTotals(
   db: Db,
   runId: string,
 ): Promise<Pick<RunCounts, 'sources' | 'succeeded' | 'unchanged' | 'failed' | 'fetched' | 'accepted' | 'rejected'>> {
@@ -632,19 +661,6 @@ export async function addRunCounts(db: Db, runId: string, extra: Record<string, 
     .execute();
 }
 
-/** Stores a completed run's counts and published version. */
-export async function setRunOutcome(
-  db: Db,
-  runId: string,
-  outcome: { counts: Partial<RunCounts>; versionPublished: number | null },
-): Promise<void> {
-  await db
-    .updateTable('runs')
-    .set({ counts: jsonb(outcome.counts), version_published: outcome.versionPublished })
-    .where('id', '=', runId)
-    .execute();
-}
-
 /**
  * Fails every queued/running run and its unfinished fetches: for a single-machine start (the demo)
  * after an interrupted session, whose runs would otherwise hold their scopes forever.
@@ -694,8 +710,6 @@ export async function markRunFailed(
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
-
-export type { Run, RunStatus, SourceFetch };
 
 /** The scheduled national runs of one night (`as_of`), oldest first: the first and its retries. */
 export async function listScheduledRuns(db: Db, asOf: string): Promise<Run[]> {

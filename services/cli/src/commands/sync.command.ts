@@ -14,6 +14,7 @@ import {
   type RunScope,
 } from '@pksync/db';
 import { createQueueClient, triggerRun } from '@pksync/queue';
+import { isCalendarDate } from '@pksync/core';
 import { asDate, cliRequester } from './runs.command.ts';
 import { normaliseRegionCode, regionByCode } from '@pksync/reference';
 
@@ -227,6 +228,11 @@ export function register(program: Command): void {
         scope = scopeFromOptions(o);
       } catch (e) {
         console.error((e as Error).message);
+        process.exitCode = SYNC_EXIT.usage;
+        return;
+      }
+      if (o.asOf !== undefined && !isCalendarDate(o.asOf)) {
+        console.error(`--as-of must be a calendar date YYYY-MM-DD (years 1900–9999), got "${o.asOf}"`);
         process.exitCode = SYNC_EXIT.usage;
         return;
       }
