@@ -10,7 +10,7 @@ import type { Simulator } from '@pksync/simulator';
 import type { Config } from '@pksync/config';
 import { dayDate, FAST_FETCH, simulatorWithSources, testConfig, waitForRun } from './support/harness.ts';
 
-// helper-6 (R15) end to end: simulator with seeded defects → queues → real worker (reconcile with
+// R15 end to end: simulator with seeded defects → queues → real worker (reconcile with
 // the writeDigestOutbox hook, outbox poller) → signed webhooks, one per affected province.
 
 interface Received {

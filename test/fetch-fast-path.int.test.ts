@@ -4,7 +4,7 @@ import { triggerRun, type QueueClient } from '@pksync/queue';
 import type { Simulator } from '@pksync/simulator';
 import { dayDate, simulatorWithSources, usePipeline, waitForRun } from './support/harness.ts';
 
-// Issue 5 (helper-9): an unchanged snapshot is recognised before parsing — file sources by a 304
+// Issue 5: an unchanged snapshot is recognised before parsing — file sources by a 304
 // to a conditional GET, the others by the raw-bytes hash — except while R8 holds a removal.
 describe('repeat-run fast path: conditional GETs and raw-byte hash (R8 exception)', () => {
   let guarded: string;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import { createKeys, startTestApi, type Keys, type TestApi } from './helpers.ts';
 
-// helper-6 (R15): the alert-contact routes, with helper-5's keys and app.
+// R15: the alert-contact routes, with the test keys and app.
 describe('alert contacts API', () => {
   const t = useTestDatabase();
   const r = useTestRedis();

@@ -18,7 +18,7 @@ import { badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
 import { iso, isoReq, Limit, ProvinceCode, Reason } from '../schemas.ts';
 
 /**
- * R15 alert contacts (helper-6): e-mail addresses and signed webhooks per province, and the
+ * R15 alert contacts: e-mail addresses and signed webhooks per province, and the
  * ministry's admin contacts. Admins manage them; a province key may read its own province's.
  * Secrets are write-only (a generated one is returned once, on creation).
  */

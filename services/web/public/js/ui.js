@@ -33,7 +33,8 @@ export function badge(text, tone) {
 }
 
 export function runStatusBadge(status) {
-  const tone = { queued: 'neutral', running: 'info', completed: 'ok', failed: 'bad' }[status] ?? 'neutral';
+  const tone =
+    { queued: 'neutral', running: 'info', completed: 'ok', failed: 'bad', cancelled: 'bad' }[status] ?? 'neutral';
   return badge(t(`run.status.${status}`), tone);
 }
 
@@ -98,7 +99,7 @@ export function runProgress(runId, signal, { onDone } = {}) {
       }
       replace(body, runSummary(run));
       box.dataset.status = run.status;
-      if (run.status === 'completed' || run.status === 'failed') {
+      if (run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled') {
         onDone?.(run);
         return;
       }
@@ -129,8 +130,9 @@ export function runSummary(run) {
             h('a', { href: `#/versions/${encodeURIComponent(version)}` }, t('version.open')),
           )
         : notice(t('run.noChange'), 'info');
-  } else if (run.status === 'failed') {
-    outcome = h('div', { class: 'alert alert-error', role: 'alert' }, t('run.failed', { message: run.error ?? '' }));
+  } else if (run.status === 'failed' || run.status === 'cancelled') {
+    const key = run.status === 'failed' ? 'run.failed' : 'run.cancelled';
+    outcome = h('div', { class: 'alert alert-error', role: 'alert' }, t(key, { message: run.error ?? '' }));
   }
   return h(
     'div',
