@@ -40,3 +40,40 @@ find_services() {
   eval "$out"
   say "PostgreSQL: ${PKSYNC_PG_DISPLAY}  Redis: ${PKSYNC_REDIS_DISPLAY}  (${PKSYNC_SERVICES_ORIGIN})"
 }
+
+# The directory of PostgreSQL's server binaries (initdb, pg_ctl, postgres), found as
+# test/faults/support/postgres.ts finds it; empty when there is none.
+pg_server_bin() {
+  local d
+  for d in "${PKSYNC_PG_BIN:-}" "$(pg_config --bindir 2>/dev/null)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV) \
+    "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")"; do
+    if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
+      printf '%s\n' "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The fault tests (test/faults) start PostgreSQL and Redis servers of their own, to stop, restart
+# and wipe them: they need PostgreSQL's server binaries and redis-server/redis-cli. Installed with
+# apt when run as root and missing (binaries only: no cluster is created or started); otherwise
+# says what is missing (those tests then fail, naming it).
+ensure_fault_servers() {
+  local need=()
+  pg_server_bin >/dev/null || need+=(postgresql-15)
+  { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || need+=(redis-server)
+  [ "${#need[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${need[*]} for the fault tests (test/faults start servers of their own)"
+    # Only the binaries: Debian would otherwise create and start a main cluster on 5432.
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+      mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+    fi
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${need[@]}" >/dev/null) \
+      || echo "pksync: could not install ${need[*]}: the fault tests (test/faults) will fail until they are installed"
+  else
+    echo "pksync: the fault tests (test/faults) need ${need[*]} (PostgreSQL server binaries: initdb, pg_ctl, postgres; or set PKSYNC_PG_BIN), which cannot be installed here (needs root and apt-get): they will fail until installed"
+  fi
+}
