@@ -1,22 +1,8 @@
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { z } from 'zod';
 import { normaliseRegionCode, regionByCode } from '@pksync/reference';
+import { sourceEntryFields, type SourceEntry } from '@pksync/core';
 import { TRANSPORTS, type SourceDefinition } from './connector.types.ts';
-
-/** One entry of the sources file (register-api-v1.md § Sources file), as written. */
-export interface SourceImport {
-  id: string;
-  agency: string;
-  region_code: string;
-  transport: (typeof TRANSPORTS)[number];
-  url?: string | null;
-  formations_url?: string | null;
-  token?: string | null;
-  enabled?: boolean;
-  timeout_s?: number | null;
-  max_bytes?: number | null;
-  max_rows?: number | null;
-}
 
 /** Thrown by {@link parseSourcesFile}; `issues` names each bad entry and key. */
 export class SourcesFileError extends Error {
@@ -63,7 +49,7 @@ const KEYS = Object.keys(entrySchema.shape);
  * errors naming the entry (`#3 (16.71-disnaker)`) and key. Region codes are normalised
  * (`1671` → `16.71`).
  */
-export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceImport[] {
+export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceEntry[] {
   let raw: unknown[];
   if (format === 'json') {
     let json: unknown;
@@ -78,7 +64,7 @@ export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceIm
     raw = csvEntries(text);
   }
   const issues: string[] = [];
-  const out: SourceImport[] = [];
+  const out: SourceEntry[] = [];
   const seen = new Set<string>();
   raw.forEach((entry, i) => {
     const label = `#${i + 1}${isObj(entry) && typeof entry.id === 'string' ? ` (${entry.id})` : ''}`;
@@ -109,7 +95,7 @@ export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceIm
     if (s.formations_url && s.transport !== 'csv') {
       issues.push(`${label}: formations_url is only for transport "csv" (xlsx holds a "formasi" sheet)`);
     }
-    out.push({ ...s, region_code: region ?? s.region_code } as SourceImport);
+    out.push({ ...s, region_code: region ?? s.region_code });
   });
   if (issues.length > 0) throw new SourcesFileError(issues);
   return out;
@@ -143,18 +129,19 @@ function csvEntries(text: string): Record<string, unknown>[] {
 }
 
 /** A sources-file entry as a connector's {@link SourceDefinition} (token as given, not encrypted). */
-export function sourceDefinitionFromImport(s: SourceImport): SourceDefinition {
+export function sourceDefinitionFromImport(s: SourceEntry): SourceDefinition {
+  const f = sourceEntryFields(s);
   return {
     id: s.id,
-    agency: s.agency,
-    regionCode: s.region_code,
-    transport: s.transport,
-    url: s.url ?? null,
-    formationsUrl: s.formations_url ?? null,
+    agency: f.agency,
+    regionCode: f.region_code,
+    transport: f.transport,
+    url: f.url,
+    formationsUrl: f.formations_url,
     token: s.token ?? null,
-    enabled: s.enabled ?? true,
-    timeoutS: s.timeout_s ?? null,
-    maxBytes: s.max_bytes ?? null,
-    maxRows: s.max_rows ?? null,
+    enabled: f.enabled,
+    timeoutS: f.timeout_s,
+    maxBytes: f.max_bytes,
+    maxRows: f.max_rows,
   };
 }

@@ -20,3 +20,41 @@ export interface SourceDefinition {
   maxBytes: number | null;
   maxRows: number | null;
 }
+
+/**
+ * One source as the sources file (register-api-v1.md § Sources file) and `PUT /sources/{id}`
+ * give it, validated; the fields left out take the defaults of {@link sourceEntryFields}.
+ * `token`: absent keeps the stored token (tokens are never exported, so a re-imported export
+ * must not wipe them); `null` removes it.
+ */
+export interface SourceEntry {
+  id: string;
+  agency: string;
+  region_code: string;
+  transport: Transport;
+  url?: string | null;
+  formations_url?: string | null;
+  token?: string | null;
+  enabled?: boolean;
+  timeout_s?: number | null;
+  max_bytes?: number | null;
+  max_rows?: number | null;
+}
+
+/**
+ * An entry's fields (not its id or token) with the defaults of those left out: no URLs, enabled,
+ * no per-source limits (the fetch defaults apply). The one place these defaults are written.
+ */
+export function sourceEntryFields(s: SourceEntry) {
+  return {
+    agency: s.agency.trim(),
+    region_code: s.region_code,
+    transport: s.transport,
+    url: s.url ?? null,
+    formations_url: s.formations_url ?? null,
+    enabled: s.enabled ?? true,
+    timeout_s: s.timeout_s ?? null,
+    max_bytes: s.max_bytes ?? null,
+    max_rows: s.max_rows ?? null,
+  };
+}

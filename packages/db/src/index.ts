@@ -1,20 +1,133 @@
-export * from './db.ts';
-export * from './connection-errors.ts';
-export * from './migrate.ts';
-export * from './schema.ts';
-export * from './repositories/key.repository.ts';
-export * from './repositories/audit.repository.ts';
-export * from './repositories/query.repository.ts';
-export * from './token-crypto.ts';
-export * from './repositories/source.repository.ts';
-export * from './repositories/upload.repository.ts';
-export * from './repositories/contact.repository.ts';
-export * from './repositories/outbox.repository.ts';
-export * from './repositories/run.repository.ts';
-export * from './fetch-ledger.ts';
-export * from './repositories/staging.repository.ts';
-export * from './repositories/register.repository.ts';
-export * from './repositories/held-removal.repository.ts';
-export * from './reconcile/index.ts';
-export * from './repositories/publication.repository.ts';
-export * from './repositories/recovery.repository.ts';
+/**
+ * `@pksync/db`: the only code that writes SQL. What the services, the other packages, the tests
+ * and the benches use, by name; everything else stays inside the package (its own tests import
+ * the modules directly).
+ */
+
+// Connection, migrations and the schema's row types.
+export { createDb, poolOf, type Db } from './db.ts';
+export { isConnectionError } from './connection-errors.ts';
+export { migrateToLatest, type MigrateReport } from './migrate.ts';
+export type { AlertOutboxRow, Finding, NewSource, Run, SourceFetch } from './schema.ts';
+export { pingDatabase, getPipelineMetrics } from './repositories/query.repository.ts';
+
+// The source registry: import, read (never the token), tokens at rest, operators' uploads.
+export { importSources, toSourceWithToken, type ImportReport } from './repositories/source.repository.ts';
+export { listSources, type SourceView } from './repositories/query.repository.ts';
+export { TOKEN_REDACT_PATHS, TokenCryptoError } from './token-crypto.ts';
+export { latestUpload, saveUpload, uploadReader, UploadTooLargeError } from './repositories/upload.repository.ts';
+
+// Runs: trigger, read, fetch outcomes, completion.
+export {
+  addRunCounts,
+  calendarDateIn,
+  commitContentHashes,
+  completeRun,
+  createRun,
+  failInterruptedRuns,
+  failUnfinishedFetches,
+  getRun,
+  getRunProgress,
+  listPendingFetches,
+  listRuns,
+  listScheduledRuns,
+  listSourceFetches,
+  markFetchesUnchanged,
+  markRunFailed,
+  noteFetchAttemptError,
+  RunScopeError,
+  type CreateRunInput,
+  type CreateRunResult,
+  type PendingFetch,
+  type RunCounts,
+  type RunProgress,
+  type RunScope,
+} from './repositories/run.repository.ts';
+export { createFetchLedger, type FetchLedger } from './fetch-ledger.ts';
+
+// Staging and reconciliation (R8–R14).
+export { lostStagedSources, stageSnapshot } from './repositories/staging.repository.ts';
+export { reconcileRun } from './reconcile/index.ts';
+
+// Runs that outlive their infrastructure: resume, cancel, the healer, staging repair.
+export {
+  cancelRun,
+  isRunActive,
+  listActiveRuns,
+  repairLostStaging,
+  resumeRunRecord,
+  RunNotActiveError,
+  stagingSentinelPresent,
+  withHealerLock,
+  type ResumeRecord,
+  type StagingRepair,
+} from './repositories/recovery.repository.ts';
+
+// R8 held mass removals.
+export { confirmRemoval, listHeldRemovals } from './repositories/held-removal.repository.ts';
+
+// Reads of the published register (R14: one whole version at a time) and its publications.
+export {
+  copyOfficersCsv,
+  getPublicationDiffView,
+  getRegionStats,
+  listOfficers,
+  streamOfficers,
+  VersionNotFoundError,
+  type OfficerFilter,
+  type OfficerView,
+  type RegionStats,
+} from './repositories/query.repository.ts';
+export { getOfficerHistory, getRegionSummaries, type RegionSummary } from './repositories/register.repository.ts';
+export { getPublication, listPublications, type PublicationInfo } from './repositories/publication.repository.ts';
+
+// Findings: the API's reads (newest first, paged) and the CLI's (by place), acknowledgement.
+export { getFindingView, listFindingsView } from './repositories/query.repository.ts';
+export { acknowledgeFindingById, listFindingsForCli } from './repositories/outbox.repository.ts';
+
+// API keys and the audit log.
+export {
+  authenticateKey,
+  createKey,
+  KeyError,
+  listKeys,
+  revokeKey,
+  type ApiKeyInfo,
+  type ApiPrincipal,
+} from './repositories/key.repository.ts';
+export { listAudit, writeAudit } from './repositories/audit.repository.ts';
+
+// R15 alerts: contacts, the outbox and the findings its digests report.
+export {
+  addContact,
+  ContactValidationError,
+  decryptContactSecret,
+  getContact,
+  getContactForDelivery,
+  listContacts,
+  removeContact,
+  rotateContactSecret,
+  setContactEnabled,
+  type AlertContact,
+} from './repositories/contact.repository.ts';
+export {
+  cancelOutbox,
+  claimDueOutbox,
+  completeOutbox,
+  contactsFor,
+  failOutbox,
+  insertOutboxRows,
+  listOutbox,
+  markEscalated,
+  markFailureReported,
+  markFindingsNotified,
+  markResolutionsNotified,
+  resolveDeliveryFailed,
+  runProvinces,
+  selectDigestFindings,
+  upsertDeliveryFailedFinding,
+  withSavepoint,
+  type DigestFinding,
+  type NewOutboxRow,
+  type OutboxSummaryRow,
+} from './repositories/outbox.repository.ts';

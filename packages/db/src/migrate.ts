@@ -74,7 +74,7 @@ async function upsertByCode(trx: Transaction<Database>, table: ReferenceTable, r
 }
 
 /** Upserts the vendored reference data; returns how many rows were inserted or changed. */
-export async function seedReference(db: Db): Promise<MigrateReport['reference']> {
+async function seedReference(db: Db): Promise<MigrateReport['reference']> {
   return db.transaction().execute(async (trx) => {
     // Provinces first so every parent exists.
     const regionRows = [...regions]

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
  * The Kysely view of the schema. One interface per table; each migration that adds a table adds
@@ -420,20 +420,10 @@ export interface Database {
   audit_log: AuditLogTable;
 }
 
-export type Source = Selectable<SourceTable>;
 export type NewSource = Insertable<SourceTable>;
-export type SourceUpdate = Updateable<SourceTable>;
 export type Run = Selectable<RunTable>;
-export type NewRun = Insertable<RunTable>;
 export type SourceFetch = Selectable<SourceFetchTable>;
 export type Finding = Selectable<FindingTable>;
-export type NewFinding = Insertable<FindingTable>;
-export type Publication = Selectable<PublicationTable>;
 export type OfficerRecord = Selectable<OfficerRecordTable>;
-export type PublicationChange = Selectable<PublicationChangeTable>;
-export type FormationRow = Selectable<FormationTable>;
-export type HeldRemoval = Selectable<HeldRemovalTable>;
-export type ApiKeyRow = Selectable<ApiKeyTable>;
-export type AuditLogRow = Selectable<AuditLogTable>;
 export type AlertContactRow = Selectable<AlertContactTable>;
 export type AlertOutboxRow = Selectable<AlertOutboxTable>;

@@ -9,6 +9,11 @@ export interface SchedulerStartOptions {
   retryDelayMs?: number;
   /** … this many times (default 30 × 60 s: the night's run is not lost to a short outage). */
   retries?: number;
+  /**
+   * The clock (tests): what a tick without a date, a cron firing and the failed-night watcher
+   * take as now. Default: the machine's clock (a cron firing takes its scheduled time).
+   */
+  now?: () => Date;
 }
 
 /** The `n`-th (1-based) scheduled run of a night: `national:<as_of>`, then `national:<as_of>#2`, … */
@@ -77,7 +82,7 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
       return { result: null, retry: true };
     }
   };
-  const tick = async (at: Date = new Date()) => (await attempt(at)).result;
+  const tick = async (at: Date = options.now?.() ?? new Date()) => (await attempt(at)).result;
 
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -94,17 +99,17 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
   // A night whose scheduled run failed is run again after the back-off (the cron fires once a night).
   const watcher = setInterval(() => {
     if (closed) return;
-    const asOf = calendarDateIn(config.syncTimezone);
+    const now = options.now?.() ?? new Date();
+    const asOf = calendarDateIn(config.syncTimezone, now);
     void listScheduledRuns(db, asOf)
       .then((runs) => {
         const night = runs.filter((r) => r.schedule_slot !== null);
-        if (night.at(-1)?.status === 'failed' && night.length < config.syncSlotAttempts && !closed)
-          return attempt(new Date());
+        if (night.at(-1)?.status === 'failed' && night.length < config.syncSlotAttempts && !closed) return attempt(now);
       })
       .catch((err: unknown) => log.warn({ err }, 'could not check tonight’s run (database down?)'));
   }, options.retryDelayMs ?? config.syncRetryDelayMs);
   watcher.unref();
-  const task: ScheduledTask = cron.schedule(config.syncCron, (ctx) => tickWithRetry(ctx.date), {
+  const task: ScheduledTask = cron.schedule(config.syncCron, (ctx) => tickWithRetry(options.now?.() ?? ctx.date), {
     timezone: config.syncTimezone,
     name: 'pksync-nightly-sync',
     noOverlap: true,

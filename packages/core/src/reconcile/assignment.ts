@@ -21,7 +21,8 @@ export interface AssignmentDecision<C extends AssignmentCandidate> {
 /**
  * The R10 order of candidates for one NIP: active before inactive (R5), later `tmt_jabatan`
  * first; on equal `tmt_jabatan` the assignment already in the register stands, then the smaller
- * region code (then source id, for a total order). `reconcileRun` applies the same order in SQL.
+ * region code (then source id, for a total order). `reconcileRun` applies the same order in SQL
+ * (`chooseWinners`); this is its oracle (see {@link resolveAssignment}).
  */
 export function compareCandidates(
   a: AssignmentCandidate,
@@ -39,6 +40,10 @@ export function compareCandidates(
 
 /**
  * R10 for one NIP reported by several agencies: picks the record that stands and the findings.
+ *
+ * The oracle, not production: `reconcileRun` (@pksync/db) decides R10 in SQL for every contested
+ * NIP at once (`chooseWinners`, `bufferAssignmentFindings`); the test "R10 in SQL matches the pure
+ * decision" (packages/db/src/repositories/register.int.test.ts) pins the SQL to this function.
  * An active loser with an earlier `tmt_jabatan` is a transfer the losing agency has not caught up
  * with (`transferred_officer_still_listed`, to the loser); an active loser with the same
  * `tmt_jabatan` is a conflict (`conflicting_assignment`, to both sides). Inactive listings raise

@@ -1,3 +1,8 @@
+/**
+ * R13 coverage. This file is R13's one implementation: `getRegionSummaries` (@pksync/db) applies it
+ * to the register's counts for both `GET /regions` and the demo's summary; no SQL repeats it.
+ */
+
 /** R13 coverage of a province: covered regencies/cities out of all of them. */
 export interface Coverage {
   covered: number;

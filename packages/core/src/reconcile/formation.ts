@@ -9,7 +9,9 @@ export interface FormationFigures {
 /**
  * R12: `terisi` = active officers at the level in the register, `kekurangan` =
  * max(`kebutuhan` − `terisi`, 0). Without a formation row the approved and needed figures are
- * unknown (null), not zero.
+ * unknown (null), not zero. R12's one implementation of the figures: `getRegionSummaries`
+ * (@pksync/db) applies it (and {@link sumFormationFigures}) for both `GET /regions` and the
+ * demo's summary; no SQL repeats it.
  *
  * @example formationFigures({ formasi: 4, kebutuhan: 6, terisi: 5 }) // { formasi: 4, kebutuhan: 6, terisi: 5, kekurangan: 1 }
  */
@@ -27,7 +29,36 @@ export function formationFigures(input: {
   };
 }
 
-/** R12 findings of one region for the year: `formation_missing` (per region), `over_formation` (per level). */
+/**
+ * R12 over several regions (a province with its regencies/cities): approved, needed and filled
+ * add up, and so do the shortfalls — each region's own `kekurangan`, so one region's surplus never
+ * fills another's gap. A figure is null only when it is null in every region (no formation row
+ * anywhere).
+ *
+ * @example sumFormationFigures([formationFigures({ formasi: 2, kebutuhan: 4, terisi: 1 }), formationFigures({ formasi: 1, kebutuhan: 1, terisi: 3 })])
+ * // { formasi: 3, kebutuhan: 5, terisi: 4, kekurangan: 3 }
+ */
+export function sumFormationFigures(figures: readonly FormationFigures[]): FormationFigures {
+  const sum = (pick: (f: FormationFigures) => number | null): number | null =>
+    figures.reduce<number | null>((acc, f) => {
+      const v = pick(f);
+      return v === null ? acc : (acc ?? 0) + v;
+    }, null);
+  return {
+    formasi: sum((f) => f.formasi),
+    kebutuhan: sum((f) => f.kebutuhan),
+    terisi: figures.reduce((acc, f) => acc + f.terisi, 0),
+    kekurangan: sum((f) => f.kekurangan),
+  };
+}
+
+/**
+ * R12 findings of one region for the year: `formation_missing` (per region), `over_formation` (per level).
+ *
+ * The oracle, not production: `reconcileRun` (@pksync/db) raises both findings in SQL over the
+ * whole register (`bufferRegisterFindings`); packages/db/src/reconcile/oracles.int.test.ts runs
+ * random regions through the real reconcile and pins the SQL to this function.
+ */
 export function formationFindings(input: {
   /** Active officers per level in the region. */
   activeByLevel: Readonly<Record<string, number>>;

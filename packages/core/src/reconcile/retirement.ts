@@ -21,6 +21,13 @@ export function ageOn(birthDate: string, asOf: string): number {
 /**
  * R11: an active officer whose age on `asOf` has reached the level's retirement age (levels.csv)
  * stays in the register, flagged `past_retirement_age`. Inactive officers are never flagged.
+ *
+ * The oracle, not production: `reconcileRun` (@pksync/db) flags in SQL, set-based over the
+ * register — a date cut-off per level for the candidates (`collectCandidates`, born on or before
+ * `as_of` minus the retirement age) and `age()` for the register rows the run did not touch
+ * (`computeDiff`) and in the finding's text (`bufferRegisterFindings`).
+ * packages/db/src/reconcile/oracles.int.test.ts runs random birth dates (leap days included)
+ * through the real reconcile and pins all three to this function.
  */
 export function isPastRetirement(input: {
   birthDate: string;

@@ -74,7 +74,8 @@ export async function collectCandidates(ctx: ReconcileContext, src: RunSources):
         select 1 from officer_records o where o.nip = so.nip and o.valid_to is null and o.source_id = so.source_id)
     ) u
     -- R11: at least retirement_age full years old on as_of, i.e. born on or before as_of
-    -- minus those years (the same test as age(), one date comparison per row).
+    -- minus those years (the same test as age(), one date comparison per row). Production; its
+    -- oracle is isPastRetirement (@pksync/core), pinned by oracles.int.test.ts.
     left join (
       select code, (${asOf}::date - make_interval(years => retirement_age))::date as born_by from levels
     ) lv on lv.code = u.level`.execute(trx);
@@ -88,11 +89,12 @@ export async function collectCandidates(ctx: ReconcileContext, src: RunSources):
 export async function chooseWinners(ctx: ReconcileContext): Promise<void> {
   const { trx } = ctx;
 
-  // R10 order (compareCandidates in @pksync/core): active first, later tmt_jabatan, the
-  // registered assignment, the smaller region code, the smaller source id. Most NIPs have one
-  // candidate: only the contested ones are ordered. Their candidates are kept apart (for the
-  // R10 findings), the losers deleted, and what is left is the winners: \`win\` (no copy of a
-  // first load's million rows).
+  // R10 order, production (its oracle: compareCandidates/resolveAssignment in @pksync/core,
+  // pinned by register.int.test.ts "R10 in SQL matches the pure decision"): active first, later
+  // tmt_jabatan, the registered assignment, the smaller region code, the smaller source id.
+  // Most NIPs have one candidate: only the contested ones are ordered. Their candidates are kept
+  // apart (for the R10 findings), the losers deleted, and what is left is the winners: \`win\`
+  // (no copy of a first load's million rows).
   await sql`
     create temporary table contested on commit drop as
     select nip from cand group by nip having count(*) > 1`.execute(trx);

@@ -38,7 +38,8 @@ export async function computeDiff(ctx: ReconcileContext): Promise<void> {
     trx,
   );
   // R11 over the rest of the register: as_of moves, so officers untouched by this run may
-  // reach (or, replaying an earlier as_of, fall below) their retirement age.
+  // reach (or, replaying an earlier as_of, fall below) their retirement age. Production; its
+  // oracle is isPastRetirement (@pksync/core), pinned by oracles.int.test.ts.
   if (ctx.registerWide) {
     await sql`
     insert into diff

@@ -53,7 +53,7 @@ const EMAIL_RE =
   /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** Validates and normalises contact input; throws {@link ContactValidationError} naming the field. */
-export function validateContactInput(input: NewContactInput): {
+function validateContactInput(input: NewContactInput): {
   provinceCode: string | null;
   isAdmin: boolean;
   kind: 'email' | 'webhook';
@@ -138,7 +138,7 @@ function checkKey(key: Buffer | undefined): Buffer {
 }
 
 /** Encrypts a webhook secret for the contact `id` (AES-256-GCM, `v1:iv:tag:data`). */
-export function encryptContactSecret(secret: string, key: Buffer | undefined, id: string): string {
+function encryptContactSecret(secret: string, key: Buffer | undefined, id: string): string {
   const k = checkKey(key);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', k, iv);

@@ -51,11 +51,12 @@ export interface HeldRemovalInfo {
 
 /**
  * Open R8 mass removals (held or confirmed, not yet applied; `waitingOnly`: held, still waiting
- * for a confirmation), newest first, optionally of one province.
+ * for a confirmation), newest first, optionally of one province or one source
+ * (`GET /held-removals`, `pksync sources confirm-removal`).
  */
 export async function listHeldRemovals(
   db: Db,
-  options: { province?: string; waitingOnly?: boolean } = {},
+  options: { province?: string; sourceId?: string; waitingOnly?: boolean } = {},
 ): Promise<HeldRemovalInfo[]> {
   let q = db
     .selectFrom('held_removals as h')
@@ -76,6 +77,7 @@ export async function listHeldRemovals(
     .where('h.status', 'in', options.waitingOnly ? ['held'] : ['held', 'confirmed'])
     .orderBy('h.id', 'desc');
   if (options.province) q = q.where(sql<string>`left(s.region_code, 2)`, '=', options.province);
+  if (options.sourceId) q = q.where('h.source_id', '=', options.sourceId);
   return (await q.execute()).map((r) => ({
     id: Number(r.id),
     sourceId: r.source_id,
@@ -90,14 +92,4 @@ export async function listHeldRemovals(
     confirmedAt: r.confirmed_at as Date | null,
     createdAt: asDate(r.created_at),
   }));
-}
-
-/** The open (held or confirmed) mass removal of a source, if any (for the API and the console). */
-export async function getHeldRemoval(db: Db, sourceId: string) {
-  return db
-    .selectFrom('held_removals')
-    .selectAll()
-    .where('source_id', '=', sourceId)
-    .where('status', 'in', ['held', 'confirmed'])
-    .executeTakeFirst();
 }

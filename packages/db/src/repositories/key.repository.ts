@@ -42,7 +42,7 @@ export class KeyError extends Error {
 const KEY_RE = /^pks_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 /** sha256 of the whole key, hex. The key has 256 random bits, so a fast hash is enough (no stretching needed). */
-export function hashKey(key: string): string {
+function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 

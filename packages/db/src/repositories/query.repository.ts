@@ -6,6 +6,8 @@ import type pg from 'pg';
 import { normaliseName } from '@pksync/core';
 import { poolOf, type Db } from '../db.ts';
 import type { Database } from '../schema.ts';
+import { getRegionSummaries, getRegisterVersion, type RegionSummary } from './register.repository.ts';
+import { STALE_SQL } from './staleness.sql.ts';
 
 /**
  * Read models for the register API: the officers list (cursor paging, filters, name search) and the
@@ -149,15 +151,6 @@ function applyFilter<O>(
   return q;
 }
 
-/** The latest published version, 0 before the first publication. */
-async function latestVersion(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom('publications')
-    .select((eb) => eb.fn.max('version').as('v'))
-    .executeTakeFirst();
-  return Number(row?.v ?? 0);
-}
-
 /**
  * One page of the register, ordered by record id. `afterId` is the last id of the previous page;
  * `version` the version that page was read at (from the cursor): when it is still the latest the
@@ -194,7 +187,7 @@ export async function listOfficers(
   // The common case in one round trip: the current rows (fast partial indexes) with the latest
   // version. Only a cursor made for an older version reads that version's rows instead.
   let rows = await run({ current: true, version: 0 });
-  const latest = rows.length > 0 ? Number(rows[0]!.latest) : await latestVersion(db);
+  const latest = rows.length > 0 ? Number(rows[0]!.latest) : ((await getRegisterVersion(db)) ?? 0);
   let version = latest;
   if (page.version !== undefined && page.version !== latest) {
     await assertPublished(db, page.version);
@@ -270,77 +263,7 @@ export async function* streamOfficers(
   }
 }
 
-/** Runs, newest first; for a province, the runs that cover any of its sources (national ones included). */
-export async function listRunsView(
-  db: Db,
-  opts: { limit: number; provinceCode?: string; status?: string; before?: Date },
-): Promise<(Selectable<Database['runs']> & { progress: { total: number; done: number; failed: number } })[]> {
-  let q = db.selectFrom('runs').selectAll();
-  if (opts.provinceCode) q = q.where(runTouchesProvince(opts.provinceCode));
-  if (opts.status) q = q.where('status', '=', opts.status as Database['runs']['status']['__select__']);
-  if (opts.before) q = q.where(sql<boolean>`created_at < ${opts.before}`);
-  const runs = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
-  if (runs.length === 0) return [];
-  let pq = db
-    .selectFrom('source_fetches')
-    .select((eb) => [
-      'run_id',
-      eb.fn.countAll<number>().as('total'),
-      sql<number>`count(*) filter (where status in ('succeeded', 'unchanged', 'failed'))`.as('done'),
-      sql<number>`count(*) filter (where status = 'failed')`.as('failed'),
-    ])
-    .where(
-      'run_id',
-      'in',
-      runs.map((r) => r.id),
-    );
-  if (opts.provinceCode) pq = pq.where(sourceInProvince(opts.provinceCode));
-  const progress = new Map((await pq.groupBy('run_id').execute()).map((p) => [p.run_id, p]));
-  return runs.map((r) => {
-    const p = progress.get(r.id);
-    return {
-      ...r,
-      progress: { total: Number(p?.total ?? 0), done: Number(p?.done ?? 0), failed: Number(p?.failed ?? 0) },
-    };
-  });
-}
-
 const provincePattern = (p: string) => `${p}.%`;
-
-function sourceInProvince(provinceCode: string) {
-  return sql<boolean>`source_id in (select id from sources where region_code = ${provinceCode} or region_code like ${provincePattern(provinceCode)})`;
-}
-
-function runTouchesProvince(provinceCode: string) {
-  return sql<boolean>`exists (select 1 from source_fetches f join sources s on s.id = f.source_id
-    where f.run_id = runs.id and (s.region_code = ${provinceCode} or s.region_code like ${provincePattern(provinceCode)}))`;
-}
-
-/** One run with its per-source progress (sources limited to a province when given). */
-export async function getRunView(
-  db: Db,
-  runId: string,
-  opts: { provinceCode?: string } = {},
-): Promise<{
-  run: Selectable<Database['runs']>;
-  sources: (Selectable<Database['source_fetches']> & { agency: string | null; region_code: string | null })[];
-} | null> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) return null;
-  const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
-  if (!run) return null;
-  let q = db
-    .selectFrom('source_fetches as f')
-    .leftJoin('sources as s', 's.id', 'f.source_id')
-    .selectAll('f')
-    .select(['s.agency', 's.region_code'])
-    .where('f.run_id', '=', runId);
-  if (opts.provinceCode) {
-    const p = opts.provinceCode;
-    q = q.where((eb) => eb.or([eb('s.region_code', '=', p), eb('s.region_code', 'like', provincePattern(p))]));
-  }
-  const sources = await q.orderBy('f.source_id').execute();
-  return { run, sources };
-}
 
 /** Findings, newest first, paged by id (`before` = last id of the previous page). */
 export async function listFindingsView(
@@ -370,27 +293,21 @@ export async function getFindingView(db: Db, id: number): Promise<Selectable<Dat
   return (await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
 }
 
-/** Raw per-region figures of the latest version, for `GET /regions`. */
+/**
+ * What `GET /regions` reads: every region's summary ({@link getRegionSummaries}, the same read as
+ * the demo's national summary) at the latest version, for its formation year, and the open
+ * findings.
+ */
 export interface RegionStats {
   version: number;
   /** The formation year: the latest publication's `as_of` year (R12), else `fallbackYear`. */
   year: number;
-  /** Active officers (R5) by region code and level. */
-  active: Map<string, Map<string, number>>;
-  /** Current formations of the year by region and level. */
-  formations: Map<string, Map<string, { approved: number; need: number }>>;
-  /** Sources by region: count, stale count, newest success. */
-  sources: Map<string, { count: number; stale: number; lastSuccessAt: Date | null }>;
+  /** Every region's summary by code, in code order. */
+  regions: Map<string, RegionSummary>;
   /** Open (not resolved) findings by province and by region. */
   openFindingsByProvince: Map<string, number>;
   openFindingsByRegion: Map<string, number>;
 }
-
-/**
- * R9: a source is stale when its last fetch failed or its last success is older than 3 days.
- * SQL expression over `sources s` and its last fetch `lf`.
- */
-const STALE_SQL = sql<boolean>`coalesce(lf.status = 'failed' or (s.last_success_at is not null and s.last_success_at < now() - interval '3 days') or (s.last_success_at is null and lf.status is not null), false)`;
 
 export async function getRegionStats(db: Db, fallbackYear: number): Promise<RegionStats> {
   const pub = await db
@@ -401,28 +318,8 @@ export async function getRegionStats(db: Db, fallbackYear: number): Promise<Regi
     .executeTakeFirst();
   const version = pub?.version ?? 0;
   const year = pub ? Number(pub.as_of.slice(0, 4)) : fallbackYear;
-  const [activeRows, formationRows, sourceRows, findingRows] = await Promise.all([
-    db
-      .selectFrom('officer_records')
-      .select(['region_code', 'level', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('valid_to', 'is', null)
-      .where('active', '=', true)
-      .groupBy(['region_code', 'level'])
-      .execute(),
-    db
-      .selectFrom('formations')
-      .select(['region_code', 'level', 'approved', 'need'])
-      .where('valid_to', 'is', null)
-      .where('year', '=', year)
-      .execute(),
-    sql<{ region_code: string; count: number; stale: number; last_success_at: Date | null }>`
-      select s.region_code, count(*)::int as count, count(*) filter (where ${STALE_SQL})::int as stale,
-             max(s.last_success_at) as last_success_at
-      from sources s
-      left join lateral (select status from source_fetches f where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
-                         order by f.id desc limit 1) lf on true
-      where s.enabled
-      group by s.region_code`.execute(db),
+  const [summaries, findingRows] = await Promise.all([
+    getRegionSummaries(db, pub ? { year, version } : { year }),
     db
       .selectFrom('findings')
       .select(['province_code', 'region_code', (eb) => eb.fn.countAll<number>().as('n')])
@@ -430,22 +327,6 @@ export async function getRegionStats(db: Db, fallbackYear: number): Promise<Regi
       .groupBy(['province_code', 'region_code'])
       .execute(),
   ]);
-  const active = new Map<string, Map<string, number>>();
-  for (const r of activeRows) {
-    const m = active.get(r.region_code) ?? new Map<string, number>();
-    m.set(r.level, Number(r.n));
-    active.set(r.region_code, m);
-  }
-  const formations = new Map<string, Map<string, { approved: number; need: number }>>();
-  for (const r of formationRows) {
-    const m = formations.get(r.region_code) ?? new Map<string, { approved: number; need: number }>();
-    m.set(r.level, { approved: r.approved, need: r.need });
-    formations.set(r.region_code, m);
-  }
-  const sources = new Map<string, { count: number; stale: number; lastSuccessAt: Date | null }>();
-  for (const r of sourceRows.rows) {
-    sources.set(r.region_code, { count: Number(r.count), stale: Number(r.stale), lastSuccessAt: r.last_success_at });
-  }
   const openFindingsByProvince = new Map<string, number>();
   const openFindingsByRegion = new Map<string, number>();
   for (const r of findingRows) {
@@ -453,10 +334,11 @@ export async function getRegionStats(db: Db, fallbackYear: number): Promise<Regi
     openFindingsByProvince.set(r.province_code, (openFindingsByProvince.get(r.province_code) ?? 0) + n);
     if (r.region_code) openFindingsByRegion.set(r.region_code, (openFindingsByRegion.get(r.region_code) ?? 0) + n);
   }
-  return { version, year, active, formations, sources, openFindingsByProvince, openFindingsByRegion };
+  const regions = new Map(summaries.map((r) => [r.code, r]));
+  return { version, year, regions, openFindingsByProvince, openFindingsByRegion };
 }
 
-/** A source with its staleness (R9) and last finished fetch, for the API. Never the token. */
+/** A source as the API and the CLI show it, with its staleness (R9) and last finished fetch: never the token, only whether there is one. */
 export interface SourceView {
   id: string;
   agency: string;
@@ -476,8 +358,8 @@ export interface SourceView {
   updatedAt: Date;
 }
 
-/** Sources (by province, region or id), ordered by id, with staleness and last fetch. */
-export async function listSourcesView(
+/** Sources (by province, region or id), ordered by id, with staleness and last fetch: `GET /sources`, `pksync sources list`. */
+export async function listSources(
   db: Db,
   f: { provinceCode?: string; regionCode?: string; id?: string } = {},
 ): Promise<SourceView[]> {
@@ -545,8 +427,8 @@ export async function listSourcesView(
 }
 
 /**
- * The diff of one version, ordered by NIP, with optional filters; `offset` pages it. (The public
- * sees diffs without NIPs, so its pages cannot be keyed by NIP as `getPublicationDiff`'s are.)
+ * The diff of one version, ordered by NIP, with optional filters; `offset` pages it (the public
+ * sees diffs without NIPs, so a page cannot be keyed by the last NIP).
  */
 export async function getPublicationDiffView(
   db: Db,

@@ -15,8 +15,6 @@ const RECOVERY_LOCK_NS = 0x706b_7263; // 'pkrc'
 /** A run's own recovery lock key: resume and cancel of one run never interleave. */
 const runLockKey = (runId: string) => sql`hashtext(${`pksync.run:${runId}`})`;
 
-export const ACTIVE_RUN_STATUSES = ['queued', 'running'] as const;
-
 /** True for a run still queued or running (it holds its scope). */
 export function isRunActive(status: Run['status']): boolean {
   return status === 'queued' || status === 'running';
@@ -105,7 +103,7 @@ export async function repairLostStaging(db: Db): Promise<StagingRepair> {
     }
     const lostOfActive = lost.rows.filter((r) => !r.listing);
     const reset = await sql<{ run_id: string }>`
-      update source_fetches f set status = 'pending', error_code = null, error_message = null
+      update source_fetches f set status = 'pending', error_code = null, error_message = null, counts = '{}'::jsonb
       from runs r
       where r.id = f.run_id and r.status in ('queued', 'running')
         and ((f.status = 'succeeded' and (f.run_id, f.source_id) in (
@@ -165,14 +163,14 @@ export async function resumeRunRecord(
     );
     const running = await trx
       .updateTable('source_fetches')
-      .set({ status: 'pending' })
+      .set({ status: 'pending', counts: sql`'{}'::jsonb` })
       .where('run_id', '=', runId)
       .where('status', '=', 'running')
       .executeTakeFirst();
     if (lost.length) {
       await trx
         .updateTable('source_fetches')
-        .set({ status: 'pending', error_code: null, error_message: null })
+        .set({ status: 'pending', error_code: null, error_message: null, counts: sql`'{}'::jsonb` })
         .where('run_id', '=', runId)
         .where('source_id', 'in', lost)
         .execute();

@@ -2,14 +2,15 @@ import { sql } from 'kysely';
 import {
   formationFigures,
   isCovered,
-  isStale,
   provinceCoverage,
+  sumFormationFigures,
   type Coverage,
   type FormationFigures,
 } from '@pksync/core';
 import { isLevelCode, LEVEL_CODES, type LevelCode } from '@pksync/reference';
 import type { Db } from '../db.ts';
 import type { OfficerRecord } from '../schema.ts';
+import { LAST_SUCCESS_SQL, STALE_SQL } from './staleness.sql.ts';
 
 // `Generated<Timestamp>` columns select as the ColumnType wrapper in Kysely's types; pg gives a Date.
 const asDate = (v: unknown): Date => v as Date;
@@ -28,38 +29,76 @@ export async function getRegisterVersion(db: Db): Promise<number | null> {
 /** R12 figures of one level: `formasi`/`kebutuhan` are null when the region has no formation row for it. */
 export type LevelFigures = FormationFigures;
 
-export interface RegionSummary {
+/** The register figures of one region, or of a province's whole area. */
+export interface RegionFigures {
+  /** Active officers (R5) by level. */
+  activeByLevel: Record<LevelCode, number>;
+  active: number;
+  /** R12 for the year: formasi, kebutuhan, terisi (active at the level), kekurangan. */
+  formationByLevel: Record<LevelCode, LevelFigures>;
+  /** Latest success of the sources (R9), null when none ever succeeded. */
+  lastSuccessAt: Date | null;
+  /** R9: a source failed its latest fetch or has had no success for 3 days. */
+  stale: boolean;
+  /** Enabled sources, and how many of them are stale. */
+  sources: number;
+  staleSources: number;
+}
+
+/** A region's own figures (its agencies, not its regencies/cities), and its area's. */
+export interface RegionSummary extends RegionFigures {
   code: string;
   name: string;
   level: 'province' | 'regency';
   kind: 'provinsi' | 'kabupaten' | 'kota';
   parentCode: string | null;
-  /** Active officers (R5) registered to this region itself, by level. */
-  activeByLevel: Record<LevelCode, number>;
-  active: number;
-  /** R12 for the year: formasi, kebutuhan, terisi (active at the level), kekurangan. */
-  formationByLevel: Record<LevelCode, LevelFigures>;
   /** R13: at least one active officer. */
   covered: boolean;
   /** R13, provinces only: covered regencies/cities out of all of them; null for a regency/city. */
   coverage: Coverage | null;
   /** Provinces only: active officers in the whole province (its own office and its regencies/cities). */
   provinceActive: number | null;
-  /** Latest successful fetch of the region's sources (R9), null when none ever succeeded. */
-  lastSuccessAt: Date | null;
-  /** R9: a source of the region failed its latest fetch or has had no success for 3 days. */
-  stale: boolean;
-  /** Number of enabled sources bound to the region. */
-  sources: number;
+  /**
+   * The figures of the region's whole area — for a province, its own office and all its
+   * regencies/cities added up (`sumFormationFigures`); for a regency/city, its own. What
+   * `GET /regions` and the demo's summary show.
+   */
+  area: RegionFigures;
 }
 
 const emptyByLevel = <T>(f: () => T): Record<LevelCode, T> =>
   Object.fromEntries(LEVEL_CODES.map((l) => [l, f()])) as Record<LevelCode, T>;
 
+/** Adds up the figures of several regions (R12 by {@link sumFormationFigures}). */
+function addFigures(parts: readonly RegionFigures[]): RegionFigures {
+  const sum = (f: (p: RegionFigures) => number) => parts.reduce((a, p) => a + f(p), 0);
+  const last = parts.reduce<Date | null>(
+    (a, p) => (p.lastSuccessAt && (!a || p.lastSuccessAt > a) ? p.lastSuccessAt : a),
+    null,
+  );
+  const activeByLevel = emptyByLevel(() => 0);
+  const formationByLevel = emptyByLevel(() => formationFigures({ formasi: null, kebutuhan: null, terisi: 0 }));
+  for (const l of LEVEL_CODES) {
+    activeByLevel[l] = sum((p) => p.activeByLevel[l]);
+    formationByLevel[l] = sumFormationFigures(parts.map((p) => p.formationByLevel[l]));
+  }
+  return {
+    activeByLevel,
+    active: sum((p) => p.active),
+    formationByLevel,
+    lastSuccessAt: last,
+    stale: parts.some((p) => p.stale),
+    sources: sum((p) => p.sources),
+    staleSources: sum((p) => p.staleSources),
+  };
+}
+
 /**
  * Every region (provinces and regencies/cities, in code order) with its register figures at a
  * version (default: the latest) for a formation year: active officers by level, R12 formation
- * figures, R13 coverage, R9 last success and staleness.
+ * figures, R13 coverage, R9 last success and staleness — each region's own, and its area's
+ * (`area`: a province with its regencies/cities). The one read of region figures: `GET /regions`
+ * (through `getRegionStats`) and the demo's national summary both show what this returns.
  *
  * @example const regions = await getRegionSummaries(db, { year: 2026 });
  */
@@ -102,68 +141,71 @@ export async function getRegionSummaries(
       formation.set(f.region_code, m);
     }
   }
-  // Last success as in sourceFindings: the stamp, or the latest successful fetch.
+  // R9 per source in SQL (STALE_SQL, pinned to core's isStale), counted per region.
   const sourceRows = (
-    await sql<{ region_code: string; created_at: Date; last: Date | null; latest_status: string | null; now: Date }>`
-      select s.region_code, s.created_at, now() as now,
-             greatest(s.last_success_at,
-                      (select coalesce(f.finished_at, f.started_at) from source_fetches f
-                       where f.source_id = s.id and f.status in ('succeeded', 'unchanged')
-                       order by f.id desc limit 1)) as last,
-             (select f.status from source_fetches f
-              where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
-              order by f.id desc limit 1) as latest_status
-      from sources s where s.enabled`.execute(db)
+    await sql<{ region_code: string; n: number; stale: number; last: Date | null }>`
+      select s.region_code, count(*)::int as n, (count(*) filter (where ${STALE_SQL}))::int as stale,
+             max(${LAST_SUCCESS_SQL}) as last
+      from sources s
+      left join lateral (select f.status from source_fetches f
+                         where f.source_id = s.id and f.status in ('succeeded', 'unchanged', 'failed')
+                         order by f.id desc limit 1) lf on true
+      where s.enabled
+      group by s.region_code`.execute(db)
   ).rows;
-  const sourceInfo = new Map<string, { last: Date | null; stale: boolean; n: number }>();
-  for (const s of sourceRows) {
-    const info = sourceInfo.get(s.region_code) ?? { last: null, stale: false, n: 0 };
-    info.n++;
-    if (s.last && (!info.last || s.last > info.last)) info.last = s.last;
-    if (s.latest_status === 'failed' || isStale(s.last, s.created_at, s.now)) info.stale = true;
-    sourceInfo.set(s.region_code, info);
-  }
+  const sourceInfo = new Map(sourceRows.map((s) => [s.region_code, s]));
 
-  const activeTotal = (code: string) => Object.values(active.get(code) ?? {}).reduce((a, b) => a + b, 0);
-  const activeByRegion = new Map(regionRows.map((r) => [r.code, activeTotal(r.code)]));
+  const own = new Map(
+    regionRows.map((r): [string, RegionFigures] => {
+      const byLevel = active.get(r.code) ?? emptyByLevel(() => 0);
+      const forms = formation.get(r.code);
+      const formationByLevel = emptyByLevel<LevelFigures>(() =>
+        formationFigures({ formasi: null, kebutuhan: null, terisi: 0 }),
+      );
+      for (const l of LEVEL_CODES) {
+        const f = forms?.get(l);
+        formationByLevel[l] = formationFigures({
+          formasi: f?.approved ?? null,
+          kebutuhan: f?.need ?? null,
+          terisi: byLevel[l],
+        });
+      }
+      const src = sourceInfo.get(r.code);
+      return [
+        r.code,
+        {
+          activeByLevel: byLevel,
+          active: Object.values(byLevel).reduce((a, b) => a + b, 0),
+          formationByLevel,
+          lastSuccessAt: src?.last ?? null,
+          stale: (src?.stale ?? 0) > 0,
+          sources: src?.n ?? 0,
+          staleSources: src?.stale ?? 0,
+        },
+      ];
+    }),
+  );
+  const activeByRegion = new Map([...own].map(([code, f]) => [code, f.active]));
   const regenciesByProvince = new Map<string, string[]>();
   for (const r of regionRows) {
     if (r.parent_code)
       regenciesByProvince.set(r.parent_code, [...(regenciesByProvince.get(r.parent_code) ?? []), r.code]);
   }
   return regionRows.map((r): RegionSummary => {
-    const byLevel = active.get(r.code) ?? emptyByLevel(() => 0);
-    const forms = formation.get(r.code);
-    const formationByLevel = emptyByLevel<LevelFigures>(() =>
-      formationFigures({ formasi: null, kebutuhan: null, terisi: 0 }),
-    );
-    for (const l of LEVEL_CODES) {
-      const f = forms?.get(l);
-      formationByLevel[l] = formationFigures({
-        formasi: f?.approved ?? null,
-        kebutuhan: f?.need ?? null,
-        terisi: byLevel[l],
-      });
-    }
+    const figures = own.get(r.code)!;
     const regencies = regenciesByProvince.get(r.code) ?? [];
-    const n = activeByRegion.get(r.code) ?? 0;
-    const src = sourceInfo.get(r.code);
+    const area = r.level === 'province' ? addFigures([figures, ...regencies.map((c) => own.get(c)!)]) : figures;
     return {
       code: r.code,
       name: r.name,
       level: r.level,
       kind: r.kind,
       parentCode: r.parent_code,
-      activeByLevel: byLevel,
-      active: n,
-      formationByLevel,
-      covered: isCovered(n),
+      ...figures,
+      covered: isCovered(figures.active),
       coverage: r.level === 'province' ? provinceCoverage(regencies, activeByRegion) : null,
-      provinceActive:
-        r.level === 'province' ? n + regencies.reduce((a, c) => a + (activeByRegion.get(c) ?? 0), 0) : null,
-      lastSuccessAt: src?.last ?? null,
-      stale: src?.stale ?? false,
-      sources: src?.n ?? 0,
+      provinceActive: r.level === 'province' ? area.active : null,
+      area,
     };
   });
 }

@@ -121,20 +121,8 @@ export async function saveUpload(
   });
 }
 
-/** Uploads of a source, newest first (metadata only). */
-export async function listUploads(db: Kysely<Database>, sourceId: string, limit = 50): Promise<UploadInfo[]> {
-  const rows = await db
-    .selectFrom('uploads')
-    .selectAll()
-    .where('source_id', '=', sourceId)
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map(toInfo);
-}
-
 /** The bytes of an upload, chunk by chunk (one chunk in memory at a time). */
-export function openUpload(db: Kysely<Database>, uploadId: string): Readable {
+function openUpload(db: Kysely<Database>, uploadId: string): Readable {
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let seq = 0; ; seq++) {
       const row = await db

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { calendarDateIn } from '@pksync/db';
 import { describeCode, SnapshotNormaliser, type FindingCode, type RejectionCode } from '@pksync/core';
-import { FileFormatError, noDataRows, parseAgencyFile } from '@pksync/connectors';
 import { normaliseRegionCode, provinceOf, regionByCode } from '@pksync/reference';
 import { canSeeProvince } from '../auth.ts';
-import { ApiError, badRequest, ErrorBody, forbidden } from '../errors.ts';
+import { badRequest, ErrorBody, forbidden } from '../errors.ts';
 import { CalendarDate, IsoDate } from '../schemas.ts';
+import { readAgencyFile } from '../upload/read.ts';
 import { receiveFile } from '../upload/receive.ts';
 import { sniffFile } from '../upload/sniff.ts';
 
@@ -96,30 +96,15 @@ export const checkRoutes: FastifyPluginAsyncZod = async (app) => {
       try {
         const format = await sniffFile(file.path);
         const snapshot = new SnapshotNormaliser({ sourceRegion: region, asOf });
-        try {
-          const parsed = await parseAgencyFile(file.path, {
-            maxBytes: limits.maxUploadBytes,
-            maxRows: limits.maxSnapshotRows,
-          });
-          let rows = 0;
-          for await (const { row, record } of parsed.officers) {
-            snapshot.addOfficer(record, row);
-            rows++;
-          }
-          for await (const { row, record } of parsed.formations) {
-            snapshot.addFormation(record, row);
-            rows++;
-          }
-          // What the upload answers for the same bytes (sources.routes.ts): nothing to upload.
-          if (rows === 0) throw noDataRows();
-        } catch (e) {
-          if (e instanceof FileFormatError) {
-            if (e.code === 'payload_too_large')
-              throw new ApiError(413, 'payload_too_large', `Berkas ditolak: ${e.userMessage}.`);
-            throw new ApiError(422, 'unparseable_file', `Berkas tidak dapat dibaca: ${e.userMessage}.`);
-          }
-          throw e;
-        }
+        // What the upload answers for the same bytes (sources.routes.ts), a file without data rows included.
+        await readAgencyFile(
+          file.path,
+          { maxBytes: limits.maxUploadBytes, maxRows: limits.maxSnapshotRows },
+          {
+            officer: ({ row, record }) => snapshot.addOfficer(record, row),
+            formation: ({ row, record }) => snapshot.addFormation(record, row),
+          },
+        );
         const result = snapshot.finish();
         const s = result.stats;
         return {

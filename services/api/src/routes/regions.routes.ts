@@ -1,87 +1,54 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getRegionStats, type RegionStats } from '@pksync/db';
-import { LEVEL_CODES, regenciesOf, regionByCode, regions, type Region } from '@pksync/reference';
+import { getRegionStats, type RegionStats, type RegionSummary as RegionRow } from '@pksync/db';
+import { LEVEL_CODES, regionByCode } from '@pksync/reference';
 import { canSeeProvince, type Caller } from '../auth.ts';
 import { ErrorBody, notFound } from '../errors.ts';
 import { iso, RegionCode, RegionDetail, RegionSummary } from '../schemas.ts';
 
 type Summary = z.infer<typeof RegionSummary>;
+type Cell = { approved: number; need: number; filled: number; shortfall: number } | null;
 
-/** Sum of figures over a set of region codes. */
-function summarise(region: Region, stats: RegionStats, caller: Caller): Summary {
-  // A province's figures cover its own agencies and all its regencies/cities (R13).
-  const codes =
-    region.level === 'province' ? [region.code, ...regenciesOf(region.code).map((r) => r.code)] : [region.code];
-  const officers = Object.fromEntries(LEVEL_CODES.map((l) => [l, 0])) as Record<(typeof LEVEL_CODES)[number], number>;
-  const formation = Object.fromEntries(LEVEL_CODES.map((l) => [l, null])) as Record<
-    (typeof LEVEL_CODES)[number],
-    { approved: number; need: number; filled: number; shortfall: number } | null
-  >;
-  let sources = 0;
-  let staleSources = 0;
-  let lastSuccess: Date | null = null;
-  for (const code of codes) {
-    const a = stats.active.get(code);
-    if (a) for (const l of LEVEL_CODES) officers[l] += a.get(l) ?? 0;
-    const f = stats.formations.get(code);
-    if (f) {
-      for (const l of LEVEL_CODES) {
-        const cell = f.get(l);
-        if (!cell) continue;
-        const cur = formation[l] ?? { approved: 0, need: 0, filled: 0, shortfall: 0 };
-        cur.approved += cell.approved;
-        cur.need += cell.need;
-        formation[l] = cur;
-      }
-    }
-    const s = stats.sources.get(code);
-    if (s) {
-      sources += s.count;
-      staleSources += s.stale;
-      if (s.lastSuccessAt && (!lastSuccess || s.lastSuccessAt > lastSuccess)) lastSuccess = s.lastSuccessAt;
-    }
-  }
-  let shortfall = 0;
-  for (const l of LEVEL_CODES) {
-    const cell = formation[l];
-    if (!cell) continue;
-    // R12: terisi = active officers at the level; kekurangan = max(kebutuhan − terisi, 0).
-    cell.filled = officers[l];
-    cell.shortfall = Math.max(cell.need - cell.filled, 0);
-    shortfall += cell.shortfall;
-  }
-  const activeOf = (code: string) => [...(stats.active.get(code)?.values() ?? [])].reduce((a, b) => a + b, 0);
-  // R13: a region is covered when it has an active officer; a province's coverage counts its regencies/cities.
-  const coverage =
-    region.level === 'province'
-      ? {
-          covered: regenciesOf(region.code).filter((r) => activeOf(r.code) > 0).length,
-          total: regenciesOf(region.code).length,
-        }
-      : { covered: activeOf(region.code) > 0 ? 1 : 0, total: 1 };
-  const province = region.parentCode ?? region.code;
-  const open = canSeeProvince(caller, province)
-    ? region.level === 'province'
-      ? (stats.openFindingsByProvince.get(region.code) ?? 0)
-      : (stats.openFindingsByRegion.get(region.code) ?? 0)
+/**
+ * One region as the API shows it. The figures are `getRegionSummaries`' (R12 formation, R13
+ * coverage, R9 staleness, computed there once for the API and the demo alike); a province shows its
+ * whole area (its own agencies and all its regencies/cities). Only the names change here.
+ */
+function summarise(r: RegionRow, stats: RegionStats, caller: Caller): Summary {
+  const a = r.area;
+  const formation = Object.fromEntries(
+    LEVEL_CODES.map((l): [string, Cell] => {
+      const f = a.formationByLevel[l];
+      return [
+        l,
+        f.formasi === null
+          ? null
+          : { approved: f.formasi, need: f.kebutuhan ?? 0, filled: f.terisi, shortfall: f.kekurangan ?? 0 },
+      ];
+    }),
+  ) as Summary['formation'];
+  const open = canSeeProvince(caller, r.parentCode ?? r.code)
+    ? r.level === 'province'
+      ? (stats.openFindingsByProvince.get(r.code) ?? 0)
+      : (stats.openFindingsByRegion.get(r.code) ?? 0)
     : null;
   return {
-    code: region.code,
-    name: region.name,
-    level: region.level,
-    kind: region.kind,
-    parent_code: region.parentCode,
-    coverage,
-    officers,
-    active_officers: Object.values(officers).reduce((a, b) => a + b, 0),
+    code: r.code,
+    name: r.name,
+    level: r.level,
+    kind: r.kind,
+    parent_code: r.parentCode,
+    // A regency/city is covered or not: 1 or 0 of 1.
+    coverage: r.coverage ?? { covered: r.covered ? 1 : 0, total: 1 },
+    officers: a.activeByLevel,
+    active_officers: a.active,
     formation_year: stats.year,
     formation,
-    shortfall,
-    last_success_at: iso(lastSuccess),
-    stale: staleSources > 0,
-    sources,
-    stale_sources: staleSources,
+    shortfall: LEVEL_CODES.reduce((sum, l) => sum + (formation[l]?.shortfall ?? 0), 0),
+    last_success_at: iso(a.lastSuccessAt),
+    stale: a.stale,
+    sources: a.sources,
+    stale_sources: a.staleSources,
     open_findings: open,
   };
 }
@@ -120,7 +87,7 @@ export const regionRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const s = await stats();
-      const list = regions.filter(
+      const list = [...s.regions.values()].filter(
         (r) =>
           (!req.query.level || r.level === req.query.level) &&
           (!req.query.province || r.code === req.query.province || r.parentCode === req.query.province),
@@ -141,11 +108,14 @@ export const regionRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const region = regionByCode(req.params.code);
-      if (!region) throw notFound(`Wilayah ${req.params.code}`);
-      const s = await stats();
+      // An unknown code is a 404 without reading the register.
+      const s = regionByCode(req.params.code) ? await stats() : null;
+      const region = s?.regions.get(req.params.code);
+      if (!s || !region) throw notFound(`Wilayah ${req.params.code}`);
       const regencies =
-        region.level === 'province' ? regenciesOf(region.code).map((r) => summarise(r, s, req.caller)) : [];
+        region.level === 'province'
+          ? [...s.regions.values()].filter((r) => r.parentCode === region.code).map((r) => summarise(r, s, req.caller))
+          : [];
       return { ...summarise(region, s, req.caller), regencies };
     },
   );

@@ -5,8 +5,10 @@ import { z } from 'zod';
 import {
   calendarDateIn,
   cancelRun,
-  getRunView,
-  listRunsView,
+  getRun,
+  getRunProgress,
+  listRuns,
+  listSourceFetches,
   RunNotActiveError,
   RunScopeError,
   writeAudit,
@@ -188,7 +190,7 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const province = provinceScope(req);
-      const runs = await listRunsView(app.ctx.db, {
+      const runs = await listRuns(app.ctx.db, {
         limit: req.query.limit,
         provinceCode: province,
         status: req.query.status,
@@ -196,7 +198,7 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
       });
       const { cron, timezone } = app.ctx.schedule;
       return {
-        data: runs.map((r) => runJson(r, r.progress)),
+        data: runs.map(({ run, progress }) => runJson(run, progress)),
         schedule: { cron, timezone, next_at: nextScheduledRun(cron, timezone) },
       };
     },
@@ -216,13 +218,16 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const province = provinceScope(req);
-      const view = await getRunView(app.ctx.db, req.params.id, { provinceCode: province });
-      if (province !== undefined && (!view || view.sources.length === 0)) throw forbidden();
-      if (!view) throw new ApiError(404, 'not_found', 'Run tidak ditemukan.');
-      const sources = view.sources.map((f) => ({
+      const run = await getRun(app.ctx.db, req.params.id);
+      const fetches = run
+        ? await listSourceFetches(app.ctx.db, run.id, { provinceCode: province, withSource: true })
+        : [];
+      if (province !== undefined && fetches.length === 0) throw forbidden();
+      if (!run) throw new ApiError(404, 'not_found', 'Run tidak ditemukan.');
+      const sources = fetches.map((f) => ({
         source_id: f.source_id,
-        agency: f.agency,
-        region_code: f.region_code,
+        agency: f.agency ?? null,
+        region_code: f.region_code ?? null,
         status: f.status,
         attempts: f.attempts,
         counts: (f.counts ?? {}) as Record<string, unknown>,
@@ -233,7 +238,7 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
       }));
       const done = sources.filter((s) => ['succeeded', 'unchanged', 'failed'].includes(s.status)).length;
       const failed = sources.filter((s) => s.status === 'failed').length;
-      return { ...runJson(view.run, { total: sources.length, done, failed }), sources };
+      return { ...runJson(run, { total: sources.length, done, failed }), sources };
     },
   );
 
@@ -267,13 +272,8 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
         throw e;
       }
       if (!run) throw notFound('Run');
-      const view = await getRunView(app.ctx.db, id);
-      const sources = view?.sources ?? [];
-      return runJson(run, {
-        total: sources.length,
-        done: sources.filter((f) => ['succeeded', 'unchanged', 'failed'].includes(f.status)).length,
-        failed: sources.filter((f) => f.status === 'failed').length,
-      });
+      const tally = (await getRunProgress(app.ctx.db, id))?.sources;
+      return runJson(run, { total: tally?.total ?? 0, done: tally?.done ?? 0, failed: tally?.failed ?? 0 });
     },
   );
 };

@@ -6,17 +6,17 @@ import {
   confirmRemoval,
   importSources,
   listHeldRemovals,
-  listSourcesView,
+  listSources,
   saveUpload,
   UploadTooLargeError,
   writeAudit,
   type SourceView,
 } from '@pksync/db';
-import { FileFormatError, noDataRows, parseAgencyFile } from '@pksync/connectors';
 import { provinceOf, regionByCode } from '@pksync/reference';
 import { actorOf, canSeeProvince, provinceScope } from '../auth.ts';
 import { ApiError, badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
 import { iso, isoReq, ProvinceCode, Reason, RegionCode, Source } from '../schemas.ts';
+import { readAgencyFile } from '../upload/read.ts';
 import { receiveFile, tooLarge } from '../upload/receive.ts';
 import { sniffFile } from '../upload/sniff.ts';
 import { startRun } from './runs.routes.ts';
@@ -54,7 +54,7 @@ export function sourceJson(s: SourceView) {
  * on its own, with the same 403 for "another province" and "no such source".
  */
 async function sourceInScope(req: FastifyRequest, id: string): Promise<SourceView> {
-  const [source] = await listSourcesView(req.server.ctx.db, { id });
+  const [source] = await listSources(req.server.ctx.db, { id });
   if (req.caller.role !== 'admin' && (!source || !canSeeProvince(req.caller, provinceOf(source.regionCode))))
     throw forbidden();
   if (!source) throw notFound(`Sumber ${id}`);
@@ -122,7 +122,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       const q = req.query;
       if (own !== undefined && ((q.province && q.province !== own) || (q.region && provinceOf(q.region) !== own)))
         throw forbidden();
-      const rows = await listSourcesView(app.ctx.db, { provinceCode: own ?? q.province, regionCode: q.region });
+      const rows = await listSources(app.ctx.db, { provinceCode: own ?? q.province, regionCode: q.region });
       return { data: rows.map(sourceJson) };
     },
   );
@@ -141,7 +141,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req, reply) => {
-      const b = req.body;
+      const { reason, ...b } = req.body;
       const id = req.params.id;
       if (!/^[\w.-]+$/.test(id)) throw badRequest('params.id', 'hanya huruf, angka, ".", "_" dan "-"');
       if (!regionByCode(b.region_code))
@@ -153,25 +153,8 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       if (b.token && !app.ctx.tokenKey) {
         throw badRequest('body.token', 'server tidak memiliki TOKEN_ENCRYPTION_KEY, token tidak dapat disimpan');
       }
-      const report = await importSources(
-        app.ctx.db,
-        [
-          {
-            id,
-            agency: b.agency,
-            region_code: b.region_code,
-            transport: b.transport,
-            url: b.url ?? null,
-            formations_url: b.formations_url ?? null,
-            ...(b.token !== undefined ? { token: b.token } : {}),
-            enabled: b.enabled ?? true,
-            timeout_s: b.timeout_s ?? null,
-            max_bytes: b.max_bytes ?? null,
-            max_rows: b.max_rows ?? null,
-          },
-        ],
-        app.ctx.tokenKey,
-      );
+      // The sources file's defaults for what the body leaves out; no `token` keeps the stored one.
+      const report = await importSources(app.ctx.db, [{ id, ...b }], app.ctx.tokenKey);
       const created = report.created.includes(id);
       const { actor, actorRole } = actorOf(req);
       await writeAudit(app.ctx.db, {
@@ -180,11 +163,11 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         action: 'source.update',
         target: `source:${id}`,
         provinceCode: provinceOf(b.region_code),
-        reason: b.reason ?? null,
+        reason: reason ?? null,
         // Field names only: a token's value never reaches the log.
         details: { created, fields: report.updated.find((u) => u.id === id)?.fields ?? [] },
       });
-      const [source] = await listSourcesView(app.ctx.db, { id });
+      const [source] = await listSources(app.ctx.db, { id });
       return reply.code(created ? 201 : 200).send(sourceJson(source!));
     },
   );
@@ -235,20 +218,7 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
         }
         // Read the whole file once, as the worker will: a file it could not read is refused now.
         const maxRows = Math.min(limits.maxSnapshotRows, source.maxRows ?? Number.MAX_SAFE_INTEGER);
-        let rows = 0;
-        try {
-          const parsed = await parseAgencyFile(file.path, { maxBytes, maxRows });
-          for await (const _ of parsed.officers) rows++;
-          for await (const _ of parsed.formations) rows++;
-          if (rows === 0) throw noDataRows();
-        } catch (e) {
-          if (e instanceof FileFormatError) {
-            if (e.code === 'payload_too_large')
-              throw new ApiError(413, 'payload_too_large', `Berkas ditolak: ${e.userMessage}.`);
-            throw new ApiError(422, 'unparseable_file', `Berkas tidak dapat dibaca: ${e.userMessage}.`);
-          }
-          throw e;
-        }
+        const rows = await readAgencyFile(file.path, { maxBytes, maxRows });
         const { actor, actorRole } = actorOf(req);
         const reason = file.fields.reason?.trim() || null;
         let info;

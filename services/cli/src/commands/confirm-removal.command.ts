@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '@pksync/config';
-import { calendarDateIn, confirmRemoval, createDb, getHeldRemoval, getSourceRow, RunScopeError } from '@pksync/db';
+import { calendarDateIn, confirmRemoval, createDb, listHeldRemovals, listSources, RunScopeError } from '@pksync/db';
 import { createQueueClient, triggerRun } from '@pksync/queue';
 import { cliRequester } from './runs.command.ts';
 import { formatRunSummary, waitForRun } from './sync.command.ts';
@@ -34,12 +34,12 @@ export function register(program: Command): void {
       const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-cli' });
       const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
       try {
-        if (!(await getSourceRow(db, id))) {
+        if ((await listSources(db, { id })).length === 0) {
           console.error(`unknown source "${id}"`);
           process.exitCode = 2;
           return;
         }
-        const held = await getHeldRemoval(db, id);
+        const [held] = await listHeldRemovals(db, { sourceId: id });
         if (!held) {
           console.error(`source ${id} has no held mass removal to confirm`);
           process.exitCode = 1;

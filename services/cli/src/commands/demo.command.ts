@@ -50,35 +50,29 @@ export interface ProvinceLine {
   total: number;
 }
 
-/** Sums each province with its regencies/cities: officers by level, formation, need, shortfall, coverage. */
+/**
+ * Each province's line: its area's figures from `getRegionSummaries` (the province with its
+ * regencies/cities, as `GET /regions` shows it) — officers by level, formation, need, shortfall
+ * (R12) — and its coverage (R13).
+ */
 export function provinceLines(regions: readonly RegionSummary[]): ProvinceLine[] {
-  const lines = new Map<string, ProvinceLine>();
-  for (const r of regions.filter((x) => x.level === 'province')) {
-    lines.set(r.code, {
-      code: r.code,
-      name: r.name,
-      byLevel: Object.fromEntries(LEVEL_CODES.map((l) => [l, 0])),
-      active: 0,
-      formasi: 0,
-      kebutuhan: 0,
-      kekurangan: 0,
-      covered: r.coverage?.covered ?? 0,
-      total: r.coverage?.total ?? 0,
+  return regions
+    .filter((r) => r.level === 'province')
+    .map((r) => {
+      const cells = LEVEL_CODES.map((l) => r.area.formationByLevel[l]);
+      const sum = (f: (c: (typeof cells)[number]) => number | null) => cells.reduce((a, c) => a + (f(c) ?? 0), 0);
+      return {
+        code: r.code,
+        name: r.name,
+        byLevel: { ...r.area.activeByLevel },
+        active: r.area.active,
+        formasi: sum((c) => c.formasi),
+        kebutuhan: sum((c) => c.kebutuhan),
+        kekurangan: sum((c) => c.kekurangan),
+        covered: r.coverage?.covered ?? 0,
+        total: r.coverage?.total ?? 0,
+      };
     });
-  }
-  for (const r of regions) {
-    const line = lines.get(r.code.slice(0, 2));
-    if (!line) continue;
-    for (const l of LEVEL_CODES) {
-      line.byLevel[l] = (line.byLevel[l] ?? 0) + (r.activeByLevel[l] ?? 0);
-      const f = r.formationByLevel[l];
-      line.formasi += f?.formasi ?? 0;
-      line.kebutuhan += f?.kebutuhan ?? 0;
-      line.kekurangan += f?.kekurangan ?? 0;
-    }
-    line.active += r.active;
-  }
-  return [...lines.values()];
 }
 
 /** The national summary table printed by the demo. */
@@ -304,8 +298,10 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void = co
       print('==> --once: stopping');
       return;
     }
+    // Listen first: a Ctrl-C right after the prompt would otherwise kill the demo uncleanly.
+    const stopped = runUntilSignal({ close: stopAll }, config.shutdownTimeoutMs * 2, 'demo');
     print('services are running; press Ctrl-C to stop');
-    await runUntilSignal({ close: stopAll }, config.shutdownTimeoutMs * 2, 'demo');
+    await stopped;
     print('==> stopped');
   } finally {
     await stopAll();

@@ -4,6 +4,7 @@ import { loadConfig } from '@pksync/config';
 import {
   cancelRun,
   createDb,
+  getRun,
   getRunProgress,
   listRuns,
   listSourceFetches,
@@ -99,7 +100,7 @@ async function findRun(db: Db, id: string): Promise<Run | undefined> {
     process.exitCode = RUNS_EXIT.usage;
     return undefined;
   }
-  const run = (await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst()) as Run | undefined;
+  const run = await getRun(db, id);
   if (!run) {
     console.error(`no run ${id}`);
     process.exitCode = RUNS_EXIT.usage;
@@ -129,7 +130,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(last) || last < 1 || last > 1000)
         throw new Error(`--last must be a whole number from 1 to 1000, got "${o.last}"`);
       await withDb(async (db) => {
-        const list = await listRuns(db, { limit: last });
+        const list = (await listRuns(db, { limit: last })).map((r) => r.run);
         if (o.json) console.log(JSON.stringify(list, null, 2));
         else if (list.length === 0) console.log('no runs yet (start one with: pksync sync --national)');
         else for (const r of list) console.log(formatRunLine(r));

@@ -3,7 +3,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '@pksync/config';
 import { parseSourcesFile, SourcesFileError } from '@pksync/connectors';
-import { createDb, importSources, listSources, TokenCryptoError, type Db, type ImportReport } from '@pksync/db';
+import {
+  createDb,
+  importSources,
+  listSources,
+  TokenCryptoError,
+  type Db,
+  type ImportReport,
+  type SourceView,
+} from '@pksync/db';
 
 /** Exit codes of `pksync sources import`. */
 export const SOURCES_EXIT = { ok: 0, invalid: 1, failed: 2 } as const;
@@ -59,6 +67,16 @@ export async function runSourcesImport(
   return { exitCode: SOURCES_EXIT.ok, output: lines.join('\n'), report };
 }
 
+/**
+ * A source as `pksync sources list --json` prints it: the registry's fields (not its staleness or
+ * last fetch), named as in the sources file (`regionCode` → `region_code`); never the token.
+ */
+function sourceListJson({ stale: _stale, lastFetch: _lastFetch, ...fields }: SourceView): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
+}
+
 /** `pksync sources import <file.json|csv>` and `pksync sources list`. */
 export function register(program: Command): void {
   const sources = program.command('sources').description('source registry (one source per agency feed)');
@@ -88,12 +106,12 @@ export function register(program: Command): void {
       const config = loadConfig();
       const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-cli' });
       try {
-        const rows = await listSources(db, opts.province ? { province: opts.province } : {});
-        if (opts.json) console.log(JSON.stringify(rows, null, 2));
+        const rows = await listSources(db, { provinceCode: opts.province || undefined });
+        if (opts.json) console.log(JSON.stringify(rows.map(sourceListJson), null, 2));
         else {
           for (const s of rows) {
-            const flags = [s.enabled ? '' : 'disabled', s.has_token ? 'token' : ''].filter(Boolean).join(',');
-            console.log(`${s.id}\t${s.transport}\t${s.region_code}\t${s.agency}${flags ? `\t[${flags}]` : ''}`);
+            const flags = [s.enabled ? '' : 'disabled', s.hasToken ? 'token' : ''].filter(Boolean).join(',');
+            console.log(`${s.id}\t${s.transport}\t${s.regionCode}\t${s.agency}${flags ? `\t[${flags}]` : ''}`);
           }
           console.log(`${rows.length} sources`);
         }

@@ -133,13 +133,3 @@ export const FINDING_CODES = [
   'over_formation',
   'delivery_failed',
 ];
-
-export const OFFICER_STATUSES = [
-  'aktif',
-  'cuti',
-  'tugas_belajar',
-  'diberhentikan_sementara',
-  'pensiun',
-  'meninggal',
-  'mutasi_keluar',
-];

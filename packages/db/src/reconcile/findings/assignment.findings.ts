@@ -2,7 +2,10 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../schema.ts';
 import { desc, finding } from './codes.ts';
 
-/** R10 findings for the NIPs the run touched: losers still listing an officer, equal-tmt conflicts. */
+/**
+ * R10 findings for the NIPs the run touched: losers still listing an officer, equal-tmt conflicts.
+ * Production; the oracle is resolveAssignment (@pksync/core), pinned by register.int.test.ts.
+ */
 export async function bufferAssignmentFindings(trx: Transaction<Database>): Promise<void> {
   // Only NIPs with more than one candidate (\`contested\`) can raise R10 findings; most runs have none.
   const multi = await sql<{ n: number }>`select count(*)::int as n from contested`.execute(trx);

@@ -17,7 +17,6 @@ import type { Database } from '../../schema.ts';
  * - `past_retirement_age`: `code|nip`
  * - `formation_missing`: `code|region|year`; `over_formation`: `code|region|year|level`
  */
-export const FINDING_BUFFER = 'finding_buffer';
 
 /** Creates the (empty) transaction-local buffer of the run's findings. */
 export async function createFindingBuffer(trx: Transaction<Database>): Promise<void> {

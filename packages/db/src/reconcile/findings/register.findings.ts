@@ -2,7 +2,11 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../schema.ts';
 import { desc, finding } from './codes.ts';
 
-/** R11 flags and R12 formation findings over the whole register after this run. */
+/**
+ * R11 flags and R12 formation findings over the whole register after this run. Production; the
+ * oracles are isPastRetirement/ageOn and formationFindings (@pksync/core), pinned to this SQL by
+ * oracles.int.test.ts.
+ */
 export async function bufferRegisterFindings(
   trx: Transaction<Database>,
   asOf: string,

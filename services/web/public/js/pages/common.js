@@ -1,7 +1,7 @@
 /* global URLSearchParams */
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { api, items } from '../api.js';
+import { API_BASE, api, items } from '../api.js';
 
 let provincesCache = null;
 
@@ -61,6 +61,30 @@ export async function regionNames(signal) {
     return await namesCache;
   } catch {
     return new Map(); // names are a help, not a need: codes still show
+  }
+}
+
+let statusesCache = null;
+
+/**
+ * The officer statuses the register can be filtered by, as the API states them: the `status`
+ * parameter of `GET /officers` in `GET /openapi.json`, without its R5 groups `active`/`inactive`.
+ * Fetched once per page load; none when the document cannot be read (the filter offers "all").
+ */
+export async function officerStatuses(signal) {
+  if (!statusesCache) {
+    statusesCache = api('/openapi.json', { signal }).then((doc) => {
+      const parameters = doc?.paths?.[`${API_BASE}/officers`]?.get?.parameters ?? [];
+      const status = parameters.find((p) => p.in === 'query' && p.name === 'status');
+      const values = Array.isArray(status?.schema?.enum) ? status.schema.enum : [];
+      return values.filter((s) => s !== 'active' && s !== 'inactive');
+    });
+    statusesCache.catch(() => (statusesCache = null));
+  }
+  try {
+    return await statusesCache;
+  } catch {
+    return [];
   }
 }
 

@@ -4,7 +4,6 @@ import { api, items } from '../api.js';
 import { LEVELS, coverageText, dateTime, figures, num, scopeText } from '../format.js';
 import { GRID_COLUMNS, GRID_ROWS, TILES, coverageClass } from '../tilemap.js';
 import { runStatusBadge } from '../ui.js';
-import { nextCronTime } from '../cron.js';
 
 /** The columns every region table shares (overview and province page). */
 export function figureColumns(nameLabel, link) {
@@ -85,9 +84,8 @@ async function runsHeadline(ctx) {
     const answer = await api('/runs', { query: { limit: 1 }, signal: ctx.signal });
     const last = items(answer)[0];
     const schedule = answer?.schedule ?? null;
-    // the API tells the schedule (SYNC_CRON, SYNC_TIMEZONE); the next time is worked out here
-    const next =
-      schedule?.next_at ?? (schedule?.cron ? nextCronTime(schedule.cron, schedule.timezone ?? 'Asia/Jakarta') : null);
+    // the API works out when the schedule (SYNC_CRON in SYNC_TIMEZONE) runs next
+    const next = schedule?.next_at ?? null;
     return h(
       'dl',
       { class: 'headline' },

@@ -2,9 +2,9 @@
 import { h, replace, table } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, items } from '../api.js';
-import { LEVELS, OFFICER_STATUSES } from '../format.js';
+import { LEVELS } from '../format.js';
 import { errorBox, field } from '../ui.js';
-import { formQuery, provinceSelect, provinces, regionLabel, regionNames } from './common.js';
+import { formQuery, officerStatuses, provinceSelect, provinces, regionLabel, regionNames } from './common.js';
 
 /**
  * The register: search with filters (province, region, level, status, name/NIP), paged by
@@ -13,7 +13,11 @@ import { formQuery, provinceSelect, provinces, regionLabel, regionNames } from '
  */
 export async function renderRegister(ctx) {
   const q = { ...ctx.query };
-  const [list, names] = await Promise.all([provinces(ctx.signal), regionNames(ctx.signal)]);
+  const [list, names, statuses] = await Promise.all([
+    provinces(ctx.signal),
+    regionNames(ctx.signal),
+    officerStatuses(ctx.signal),
+  ]);
   const level = h(
     'select',
     { name: 'level' },
@@ -24,7 +28,7 @@ export async function renderRegister(ctx) {
     'select',
     { name: 'status' },
     h('option', { value: '' }, t('register.statusAll')),
-    OFFICER_STATUSES.map((s) => h('option', { value: s, selected: s === q.status }, t(`status.${s}`))),
+    statuses.map((s) => h('option', { value: s, selected: s === q.status }, t(`status.${s}`))),
   );
   const provinceField =
     ctx.identity.role === 'province'
