@@ -105,11 +105,13 @@ describe('alerts end to end: a national run with seeded defects', () => {
     const affected = [...new Set(findings.map((f) => f.province_code))].sort();
     expect(affected).toEqual(['16', '31']);
 
-    // The poller delivers right after the reconcile commits.
-    const deadline = Date.now() + 60_000;
-    while (hooks.received.length < affected.length && Date.now() < deadline)
-      await new Promise((res) => setTimeout(res, 100));
-    await new Promise((res) => setTimeout(res, 500));
+    // The poller delivers right after the reconcile commits. The outbox decides what is sent: once
+    // every row of it is sent (a hook is received before its row is marked so), nothing else is due.
+    const outboxOf = async () =>
+      (await db.selectFrom('alert_outbox').select(['status', 'province_code']).execute())
+        .map((o) => `${o.province_code}:${o.status}`)
+        .sort();
+    await expect.poll(outboxOf, { timeout: 60_000, interval: 100 }).toEqual(['16:sent', '31:sent']);
     expect(hooks.received.map((h) => h.province).sort()).toEqual(affected);
 
     for (const h of hooks.received) {
@@ -129,8 +131,6 @@ describe('alerts end to end: a national run with seeded defects', () => {
       expect(listed.every((id) => own.has(id))).toBe(true);
       expect(body.groups.every((g) => g.province_code === h.province)).toBe(true);
     }
-    const outbox = await db.selectFrom('alert_outbox').select(['status', 'province_code']).execute();
-    expect(outbox.map((o) => `${o.province_code}:${o.status}`).sort()).toEqual(['16:sent', '31:sent']);
   }, 120_000);
 });
 
@@ -174,10 +174,9 @@ describe('alerts end to end: the notify.deliver job (no poller)', () => {
     expect(pending).toEqual([{ status: 'pending', run_id: run.id }]);
     expect(hooks.received).toHaveLength(0);
     await queues.enqueue('notify.deliver', { runId: run.id });
-    const deadline = Date.now() + 60_000;
-    while (hooks.received.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    await expect
+      .poll(() => t.db.selectFrom('alert_outbox').select('status').execute(), { timeout: 60_000, interval: 100 })
+      .toEqual([{ status: 'sent' }]);
     expect(hooks.received.map((h) => h.province)).toEqual(['31']);
-    const sent = await t.db.selectFrom('alert_outbox').select('status').execute();
-    expect(sent).toEqual([{ status: 'sent' }]);
   }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isActiveStatus, type OfficerStatus } from '@pksync/core';
 import { confirmRemoval, getRegionSummaries, listSourceFetches, type Db } from '@pksync/db';
 import { triggerRun, type QueueClient } from '@pksync/queue';
 import type { Simulator } from '@pksync/simulator';
@@ -17,6 +18,8 @@ describe('pipeline end to end (South Sumatra, simulator moving days)', () => {
     expect(created).toBe(true);
     return waitForRun(db, run.id);
   };
+  /** A registered officer's status and `active` flag, from a {@link registerSnapshot}. */
+  const statusOf = (register: Map<string, string>, nip: string) => register.get(nip)?.split('|').slice(2, 4) ?? [];
   const changesOf = (version: number) =>
     db.selectFrom('publication_changes').selectAll().where('version', '=', version).execute();
 
@@ -46,9 +49,10 @@ describe('pipeline end to end (South Sumatra, simulator moving days)', () => {
 
   /** Every NIP the simulated agencies list today, with its listing (status, agency). */
   const listedToday = () => {
-    const out = new Map<string, { sourceId: string; status: string; tmt: string }>();
+    const out = new Map<string, { sourceId: string; status: OfficerStatus; tmt: string }>();
     for (const a of sim.agencies())
-      for (const o of sim.listOfficers(a.id)) out.set(o.nip, { sourceId: a.id, status: o.status, tmt: o.tmtJabatan });
+      for (const o of sim.listOfficers(a.id))
+        out.set(o.nip, { sourceId: a.id, status: o.status as OfficerStatus, tmt: o.tmtJabatan });
     return out;
   };
 
@@ -84,13 +88,22 @@ describe('pipeline end to end (South Sumatra, simulator moving days)', () => {
       expect(change).toMatchObject({ change: 'changed', reason: 'transfer' });
       expect(change?.fields).toContain('source_id');
     }
-    // R5: a departure with a status (pensiun, meninggal) stays on record, inactive, its status changed.
     for (const c of changes.filter((x) => x.change === 'changed' && x.reason !== 'transfer')) {
       expect(c.fields.length).toBeGreaterThan(0);
     }
     const counts = run.counts as unknown as Record<string, number>;
     expect(counts.removed).toBe(removed.length);
     expect(counts.added).toBe(added.length);
+    // R5: an officer listed with an inactive status (pensiun, meninggal, tugas_belajar, …) stays on
+    // record, inactive, and out of the counts of active officers.
+    const inactive = [...listed].filter(([, l]) => !isActiveStatus(l.status));
+    expect(inactive.length).toBeGreaterThan(0);
+    for (const [nip, l] of inactive) expect([nip, ...statusOf(after, nip)]).toEqual([nip, l.status, 'false']);
+    const activeListed = listed.size - inactive.length;
+    expect(counts.officers).toBe(listed.size);
+    expect(counts.active).toBe(activeListed);
+    const [province] = (await getRegionSummaries(db, { year: 2026 })).filter((x) => x.code === '16');
+    expect(province?.provinceActive).toBe(activeListed);
   });
 
   let failedSource = '';
@@ -102,6 +115,7 @@ describe('pipeline end to end (South Sumatra, simulator moving days)', () => {
       );
     expect(candidate).toBeDefined();
     failedSource = candidate!.id;
+    const before = await registerSnapshot(db);
     const registered = await db
       .selectFrom('officer_records')
       .select('nip')
@@ -141,6 +155,21 @@ describe('pipeline end to end (South Sumatra, simulator moving days)', () => {
         )
         .execute();
       expect(stillThere).toHaveLength(registered.length);
+      // R5: a departure with a status (pensiun, meninggal) stays on record, inactive, its status changed.
+      const after = await registerSnapshot(db);
+      const departed = [...listedToday()].filter(
+        ([nip, l]) => l.sourceId !== failedSource && !isActiveStatus(l.status) && statusOf(before, nip)[1] === 'true',
+      );
+      expect(departed.length).toBeGreaterThan(0);
+      expect(run.version_published).not.toBeNull();
+      const changes = await changesOf(run.version_published!);
+      for (const [nip, l] of departed) {
+        expect([nip, ...statusOf(after, nip)]).toEqual([nip, l.status, 'false']);
+        expect(changes.find((c) => c.nip === nip)).toMatchObject({
+          change: 'changed',
+          fields: expect.arrayContaining(['status']) as unknown as string[],
+        });
+      }
       const finding = await db
         .selectFrom('findings')
         .selectAll()

@@ -309,7 +309,9 @@ describe('the scheduler runs a failed night again', () => {
   it('a failed scheduled run is retried in its slot, at most SYNC_SLOT_ATTEMPTS times; a cancelled one is not', async () => {
     const config = testConfig(t, r, { SYNC_SLOT_ATTEMPTS: '2', SYNC_CRON: '0 1 * * *' });
     const sim = await simulatorWithSources(t.db, config, { regions: '16.71' });
-    const scheduler = await startScheduler(config, { retryDelayMs: 200 });
+    // The clock passed in: the night (and the watcher's "tonight") never crosses a real midnight.
+    const tonight = new Date('2031-05-05T18:00:00Z');
+    const scheduler = await startScheduler(config, { retryDelayMs: 200, now: () => tonight });
     try {
       const first = await scheduler.tick();
       const asOf = first!.run.as_of;
@@ -326,7 +328,7 @@ describe('the scheduler runs a failed night again', () => {
       expect(tick).toMatchObject({ created: false, run: { id: night[1]!.id, status: 'failed' } });
       expect(await listScheduledRuns(t.db, asOf)).toHaveLength(2);
       // A cancelled night is the operator's decision: the next tick of that night starts nothing.
-      const tomorrow = new Date(Date.now() + 24 * 3600_000);
+      const tomorrow = new Date(tonight.getTime() + 24 * 3600_000);
       const planned = (await scheduler.tick(tomorrow))!;
       await cancelRun(t.db, planned.run.id, { by: 'test', actorRole: 'admin', reason: 'libur' });
       expect(await scheduler.tick(tomorrow)).toMatchObject({ created: false, run: { id: planned.run.id } });

@@ -1,18 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '@pksync/testing';
-import { importSources, listRuns, type Db } from '@pksync/db';
-import { createQueueClient, triggerRun, type QueueClient } from '@pksync/queue';
-import { start as startWorker } from '@pksync/worker';
+import { listRuns, type Db } from '@pksync/db';
+import { triggerRun, type QueueClient } from '@pksync/queue';
 import type { Simulator } from '@pksync/simulator';
 import type { Config } from '@pksync/config';
 import {
   dayDate,
-  FAST_FETCH,
+  ownPipeline,
   registerSnapshot,
   simulatorWithSources,
   usePipeline,
-  testConfig,
   waitForRun,
+  type OwnPipeline,
 } from './support/harness.ts';
 
 // Duplicate triggers and concurrent triggers for overlapping scopes: one run per scope at a time
@@ -30,6 +28,7 @@ describe('triggers', () => {
     triggerRun(db, queues, { scope, trigger: 'manual', requestedBy, asOf: dayDate(2) });
 
   it('five simultaneous triggers for the same scope make one run; all get its id', async () => {
+    sim.setDay(2);
     const results = await Promise.all([1, 2, 3, 4, 5].map((i) => trigger({ kind: 'national' }, `admin-${i}`)));
     expect(results.filter((x) => x.created)).toHaveLength(1);
     const ids = new Set(results.map((x) => x.run.id));
@@ -50,58 +49,50 @@ describe('triggers', () => {
   });
 
   it('overlapping scopes triggered together each run once, reconcile one at a time, and agree with one national run', async () => {
-    const scopes = [
-      { kind: 'national' as const },
-      { kind: 'province' as const, value: '16' },
-      { kind: 'region' as const, value: '16.71' },
-      { kind: 'source' as const, value: '16.02-disnaker' },
-    ];
-    sim.setDay(4);
-    const first = await Promise.all(scopes.flatMap((s) => [trigger(s), trigger(s)]));
-    const created = first.filter((x) => x.created);
-    expect(created).toHaveLength(scopes.length);
-    expect(new Set(first.map((x) => x.run.id)).size).toBe(scopes.length);
-    const runs = await Promise.all(created.map((x) => waitForRun(db, x.run.id)));
-    expect(runs.every((x) => x.status === 'completed')).toBe(true);
-    // R14: versions stay a strict sequence, each published by exactly one run.
-    const pubs = await db.selectFrom('publications').select(['version', 'run_id']).orderBy('version').execute();
-    expect(pubs.map((p) => p.version)).toEqual(pubs.map((_, i) => i + 1));
-    expect(new Set(pubs.map((p) => p.run_id)).size).toBe(pubs.length);
-
-    // The same sources read once, undisturbed, into a fresh database give the same register.
-    const ref = await createTestDatabase();
-    const refQueues = createQueueClient({
-      redisUrl: config.redisUrl,
-      prefix: `${config.queuePrefix.slice(0, -1)}-ref}`,
-    });
-    const refConfig = testConfig(ref, { url: config.redisUrl, prefix: `${config.queuePrefix.slice(0, -1)}-ref}` });
-    const refWorker = await startWorker(refConfig, { fetchLimits: FAST_FETCH });
+    // Pipelines of this test's own: the register as a national run of day 2 left it, then day 4's
+    // overlapping runs; the reference reads the same two days undisturbed, one national run each.
+    const main = await ownPipeline(sim, config, 'main');
+    const ref = await ownPipeline(sim, config, 'ref');
+    const national = (p: OwnPipeline) =>
+      triggerRun(p.db, p.queues, {
+        scope: { kind: 'national' },
+        trigger: 'manual',
+        requestedBy: 't',
+        asOf: dayDate(2),
+      }).then(({ run }) => waitForRun(p.db, run.id));
     try {
-      await importSources(ref.db, sim.sourcesFile(), refConfig.tokenKey);
-      // Day 2 then day 4, as the main database saw them (R10 keeps registered assignments on ties).
       sim.setDay(2);
-      const a = await triggerRun(ref.db, refQueues, {
-        scope: { kind: 'national' },
-        trigger: 'manual',
-        requestedBy: 't',
-        asOf: dayDate(2),
-      });
-      await waitForRun(ref.db, a.run.id);
+      expect((await national(main)).status).toBe('completed');
+      expect((await national(ref)).status).toBe('completed');
+
+      const scopes = [
+        { kind: 'national' as const },
+        { kind: 'province' as const, value: '16' },
+        { kind: 'region' as const, value: '16.71' },
+        { kind: 'source' as const, value: '16.02-disnaker' },
+      ];
       sim.setDay(4);
-      const b = await triggerRun(ref.db, refQueues, {
-        scope: { kind: 'national' },
-        trigger: 'manual',
-        requestedBy: 't',
-        asOf: dayDate(2),
-      });
-      expect((await waitForRun(ref.db, b.run.id)).status).toBe('completed');
-      expect(await registerSnapshot(db)).toEqual(await registerSnapshot(ref.db));
+      const triggerMain = (scope: (typeof scopes)[number]) =>
+        triggerRun(main.db, main.queues, { scope, trigger: 'manual', requestedBy: 'test', asOf: dayDate(2) });
+      const first = await Promise.all(scopes.flatMap((s) => [triggerMain(s), triggerMain(s)]));
+      const created = first.filter((x) => x.created);
+      expect(created).toHaveLength(scopes.length);
+      expect(new Set(first.map((x) => x.run.id)).size).toBe(scopes.length);
+      const runs = await Promise.all(created.map((x) => waitForRun(main.db, x.run.id)));
+      expect(runs.every((x) => x.status === 'completed')).toBe(true);
+      // R14: versions stay a strict sequence, each published by exactly one run.
+      const pubs = await main.db.selectFrom('publications').select(['version', 'run_id']).orderBy('version').execute();
+      expect(pubs.map((p) => p.version)).toEqual(pubs.map((_, i) => i + 1));
+      expect(new Set(pubs.map((p) => p.run_id)).size).toBe(pubs.length);
+
+      // The same sources read once, undisturbed, give the same register.
+      expect((await national(ref)).status).toBe('completed');
+      expect(await registerSnapshot(main.db)).toEqual(await registerSnapshot(ref.db));
+      const recent = await listRuns(main.db, { limit: 10 });
+      expect(recent.filter(({ run }) => run.status === 'queued' || run.status === 'running')).toHaveLength(0);
     } finally {
-      await refWorker.close();
-      await refQueues.close();
-      await ref.drop();
+      await main.close();
+      await ref.close();
     }
-    const recent = await listRuns(db, { limit: 10 });
-    expect(recent.filter((x) => x.status === 'queued' || x.status === 'running')).toHaveLength(0);
   });
 });

@@ -173,6 +173,39 @@ export async function runOutcome(db: Db, run: Run): Promise<RunOutcome> {
   };
 }
 
+/** A pipeline beside a test's own: see {@link ownPipeline}. */
+export interface OwnPipeline {
+  db: Db;
+  config: Config;
+  queues: QueueClient;
+  /** Stops its worker and queue client and drops its database. */
+  close(): Promise<void>;
+}
+
+/**
+ * A pipeline of its own next to a test's: a fresh database with the simulator's sources, the Redis
+ * prefix `<the test's prefix>-<name>`, one worker with {@link FAST_FETCH} limits and a queue client.
+ */
+export async function ownPipeline(sim: Simulator, config: Config, name: string): Promise<OwnPipeline> {
+  const own = await createTestDatabase();
+  const prefix = `${config.queuePrefix.slice(0, -1)}-${name}}`;
+  const ownConfig = testConfig(own, { url: config.redisUrl, prefix });
+  const queues = createQueueClient({ redisUrl: config.redisUrl, prefix });
+  const worker = await startWorker(ownConfig, { fetchLimits: FAST_FETCH });
+  const close = async () => {
+    await worker.close();
+    await queues.close();
+    await own.drop();
+  };
+  try {
+    await importSources(own.db, sim.sourcesFile(), ownConfig.tokenKey);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { db: own.db, config: ownConfig, queues, close };
+}
+
 /**
  * The same national run read by an undisturbed worker into a fresh database (its own Redis
  * prefix): the reference a disturbed run must equal — nothing lost, nothing doubled.
@@ -182,15 +215,10 @@ export async function undisturbedOutcome(
   config: Config,
   asOf: string,
 ): Promise<RunOutcome & { ms: number }> {
-  const ref = await createTestDatabase();
-  const refPrefix = `${config.queuePrefix.slice(0, -1)}-ref}`;
-  const refConfig = testConfig(ref, { url: config.redisUrl, prefix: refPrefix });
-  const refQueues = createQueueClient({ redisUrl: config.redisUrl, prefix: refPrefix });
-  const refWorker = await startWorker(refConfig, { fetchLimits: FAST_FETCH });
+  const ref = await ownPipeline(sim, config, 'ref');
   try {
-    await importSources(ref.db, sim.sourcesFile(), refConfig.tokenKey);
     const started = Date.now();
-    const { run } = await triggerRun(ref.db, refQueues, {
+    const { run } = await triggerRun(ref.db, ref.queues, {
       scope: { kind: 'national' },
       trigger: 'manual',
       requestedBy: 'reference',
@@ -201,8 +229,6 @@ export async function undisturbedOutcome(
     if (done.status !== 'completed') throw new Error(`the reference run ${done.status}: ${done.error}`);
     return { ...(await runOutcome(ref.db, done)), ms };
   } finally {
-    await refWorker.close();
-    await refQueues.close();
-    await ref.drop();
+    await ref.close();
   }
 }

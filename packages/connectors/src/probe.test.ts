@@ -107,9 +107,14 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
   it('stops when the signal fires mid-request, and leaves a large changed file unread', async () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 'x');
     let sent = 0;
+    let hangAsked!: () => void;
+    const hangReached = new Promise<void>((res) => (hangAsked = res));
+    let bodyClosed!: (finished: boolean) => void;
+    const bodyDone = new Promise<boolean>((res) => (bodyClosed = res));
     const s = await localServer((req, res) => {
-      if (req.url === '/hang.xlsx') return; // never answers
-      res.writeHead(200, { 'content-length': big.length });
+      if (req.url === '/hang.xlsx') return hangAsked(); // never answers
+      // Whether the whole body went out when its connection closed.
+      res.on('close', () => bodyClosed(res.writableFinished));
       // Written in pieces: a reader that drained the body would take all of it.
       const write = (at: number) => {
         if (at >= big.length || res.destroyed) return res.end();
@@ -123,7 +128,8 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     const xlsx = createXlsxConnector();
     const changed = sourceDef({ transport: 'xlsx', url: `${s.url}/data.xlsx` });
     expect(await xlsx.probe!(changed, ctx({ workbook: { etag: '"w1"' } }))).toBe(false);
-    await new Promise((r) => setTimeout(r, 100));
+    // The probe drops the response: its connection closes with the body unsent (not drained to the end).
+    expect(await bodyDone).toBe(false);
     expect(sent).toBeLessThan(big.length);
 
     const ctl = new AbortController();
@@ -131,7 +137,9 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
       ...ctx({ workbook: { etag: '"w1"' } }),
       signal: ctl.signal,
     });
-    setTimeout(() => ctl.abort(new Error('worker stopping')), 50);
+    // Mid-request: the server has the request and will never answer.
+    await hangReached;
+    ctl.abort(new Error('worker stopping'));
     await expect(hanging).rejects.toThrow('worker stopping');
   });
 

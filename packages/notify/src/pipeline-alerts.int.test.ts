@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createSnapshotNormaliser, type RawRecord } from '@pksync/core';
-import { useTestDatabase, insertSource } from '@pksync/testing';
+import { createTestDatabase, insertSource } from '@pksync/testing';
 import { addContact, reconcileRun, stageSnapshot, type Db } from '@pksync/db';
 import { deliverDue, writeDigestOutbox, type NotifyConfig } from './index.ts';
 import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from './test-support.ts';
@@ -87,40 +87,41 @@ async function sync(db: Db, world: World, now: Date): Promise<{ runId: string; o
   return { runId: run.id, opened, resolved };
 }
 
+/** The world of the first run: seeded defects in provinces 16 and 31, clean data in 32. */
+const defectiveWorld = (): World => ({
+  '16.71-disnaker': {
+    region: '16.71',
+    formation: true,
+    officers: [
+      officerRow('16.71', '198503122010011003', 'Budi Santoso'),
+      // R1: a NIP with 17 digits → rejected, record_rejected for province 16.
+      officerRow('16.71', '19900101201503200', 'Siti <b>Aminah</b>'),
+    ],
+  },
+  // R12: active officers and no formation → formation_missing for province 16.
+  '16.02-disnaker': {
+    region: '16.02',
+    formation: false,
+    officers: [officerRow('16.02', '198701012012011001', 'Andi')],
+  },
+  // Province 31: a gender that contradicts the NIP → gender_mismatch.
+  '31.71-disnaker': {
+    region: '31.71',
+    formation: true,
+    officers: [officerRow('31.71', '198801012013011002', 'Rudi', { jenis_kelamin: 'P' })],
+  },
+  // Province 32: clean data; it has a contact and must get nothing.
+  '32.73-disnaker': {
+    region: '32.73',
+    formation: true,
+    officers: [officerRow('32.73', '198901012014011004', 'Dewi')],
+  },
+});
+
 describe('R15 digests from a real reconciliation run', () => {
-  const t = useTestDatabase();
   let smtp: SmtpSink;
   let hook: WebhookReceiver;
   let config: NotifyConfig;
-  const world: World = {
-    '16.71-disnaker': {
-      region: '16.71',
-      formation: true,
-      officers: [
-        officerRow('16.71', '198503122010011003', 'Budi Santoso'),
-        // R1: a NIP with 17 digits → rejected, record_rejected for province 16.
-        officerRow('16.71', '19900101201503200', 'Siti <b>Aminah</b>'),
-      ],
-    },
-    // R12: active officers and no formation → formation_missing for province 16.
-    '16.02-disnaker': {
-      region: '16.02',
-      formation: false,
-      officers: [officerRow('16.02', '198701012012011001', 'Andi')],
-    },
-    // Province 31: a gender that contradicts the NIP → gender_mismatch.
-    '31.71-disnaker': {
-      region: '31.71',
-      formation: true,
-      officers: [officerRow('31.71', '198801012013011002', 'Rudi', { jenis_kelamin: 'P' })],
-    },
-    // Province 32: clean data; it has a contact and must get nothing.
-    '32.73-disnaker': {
-      region: '32.73',
-      formation: true,
-      officers: [officerRow('32.73', '198901012014011004', 'Dewi')],
-    },
-  };
 
   beforeAll(async () => {
     smtp = await startSmtpSink();
@@ -131,32 +132,41 @@ describe('R15 digests from a real reconciliation run', () => {
       publicBaseUrl: 'https://pksync.test',
       tokenKey: key,
     };
-    for (const [id, s] of Object.entries(world)) {
-      await insertSource(t.db, { id: id, regionCode: s.region });
-    }
-    await addContact(t.db, { provinceCode: '16', kind: 'email', address: 'data@sumsel.go.id' }, key);
-    await addContact(
-      t.db,
-      { provinceCode: '16', kind: 'webhook', address: hook.url, secret: 'a-long-enough-secret' },
-      key,
-    );
-    await addContact(t.db, { provinceCode: '31', kind: 'email', address: 'data@jakarta.go.id' }, key);
-    await addContact(t.db, { provinceCode: '32', kind: 'email', address: 'data@jabarprov.go.id' }, key);
   });
   afterAll(async () => {
     await smtp?.close();
     await hook?.close();
   });
 
+  /** A database of the test's own with the world's sources and the provinces' contacts; nothing received yet. */
+  const setUp = async (world: World): Promise<Db> => {
+    const own = await createTestDatabase();
+    onTestFinished(() => own.drop());
+    for (const [id, s] of Object.entries(world)) await insertSource(own.db, { id: id, regionCode: s.region });
+    await addContact(own.db, { provinceCode: '16', kind: 'email', address: 'data@sumsel.go.id' }, key);
+    await addContact(
+      own.db,
+      { provinceCode: '16', kind: 'webhook', address: hook.url, secret: 'a-long-enough-secret' },
+      key,
+    );
+    await addContact(own.db, { provinceCode: '31', kind: 'email', address: 'data@jakarta.go.id' }, key);
+    await addContact(own.db, { provinceCode: '32', kind: 'email', address: 'data@jabarprov.go.id' }, key);
+    smtp.messages.length = 0;
+    hook.requests.length = 0;
+    return own.db;
+  };
+
   const recipients = () => smtp.messages.map((m) => (Array.isArray(m.to) ? m.to[0] : m.to)?.text).sort();
 
   it('a national run with seeded defects: one digest per affected province with exactly its findings, none elsewhere', async () => {
+    const world = defectiveWorld();
+    const db = await setUp(world);
     const now = new Date('2026-11-27T02:00:00Z');
-    const run = await sync(t.db, world, now);
+    const run = await sync(db, world, now);
     expect(run.opened).toBeGreaterThanOrEqual(3);
-    await deliverDue({ db: t.db, config, now: () => now });
+    await deliverDue({ db, config, now: () => now });
     expect(recipients()).toEqual(['data@jakarta.go.id', 'data@sumsel.go.id']);
-    const findings = await t.db.selectFrom('findings').select(['id', 'code', 'province_code']).execute();
+    const findings = await db.selectFrom('findings').select(['id', 'code', 'province_code']).execute();
     const byProvince = (p: string) => findings.filter((f) => f.province_code === p);
     expect(
       byProvince('16')
@@ -185,18 +195,25 @@ describe('R15 digests from a real reconciliation run', () => {
   });
 
   it('the next run no longer finding a defect resolves it and tells the province once', async () => {
+    const world = defectiveWorld();
+    const db = await setUp(world);
+    // The first run raises the defects and delivers their digests.
+    const first = new Date('2026-11-27T02:00:00Z');
+    expect((await sync(db, world, first)).opened).toBeGreaterThanOrEqual(3);
+    await deliverDue({ db, config, now: () => first });
+    expect(recipients()).toEqual(['data@jakarta.go.id', 'data@sumsel.go.id']);
     smtp.messages.length = 0;
     hook.requests.length = 0;
     // Province 16 fixes the rejected row (drops it) and sends its formation.
     world['16.71-disnaker']!.officers.pop();
     world['16.02-disnaker']!.formation = true;
     const now = new Date('2026-11-28T02:00:00Z');
-    const run = await sync(t.db, world, now);
+    const run = await sync(db, world, now);
     expect(run.resolved).toBe(2);
-    await deliverDue({ db: t.db, config, now: () => now });
+    await deliverDue({ db, config, now: () => now });
     expect(recipients()).toEqual(['data@sumsel.go.id']);
     expect(smtp.messages[0]!.subject).toContain('2 selesai');
-    const resolved = await t.db
+    const resolved = await db
       .selectFrom('findings')
       .select(['status', 'resolved_run_id'])
       .where('province_code', '=', '16')

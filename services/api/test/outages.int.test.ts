@@ -102,7 +102,6 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boo
 interface Answer {
   status: number;
   body: Record<string, unknown>;
-  ms: number;
 }
 
 const envelope = (name: RegExp) => ({
@@ -133,7 +132,6 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
         for (const [m, op] of Object.entries(methods))
           expect(Object.keys(op.responses ?? {}), `${m} ${p}`).toContain('503');
       const check = createResponseChecker(doc);
-      const t0 = Date.now();
       const sync = await fetch(`${api.url}/api/v1/sync`, {
         method: 'POST',
         headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
@@ -144,12 +142,10 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
       const syncBody = (await sync.json()) as unknown;
       expect(syncBody).toEqual(envelope(/Redis/));
       check('POST', '/api/v1/sync', 503, syncBody);
-      expect(Date.now() - t0).toBeLessThan(7_000);
       // The run that could not be queued does not block its scope (triggerRun marks it failed).
       const runs = await t.db.selectFrom('runs').select('status').where('scope_key', '=', 'region:16.71').execute();
       expect(runs.map((x) => x.status)).toEqual(['failed']);
 
-      const t1 = Date.now();
       const ready = await fetch(`${api.url}/api/v1/readyz`);
       expect(ready.status).toBe(503);
       const readyBody = (await ready.json()) as unknown;
@@ -159,7 +155,6 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
         ...envelope(/Redis/),
       });
       check('GET', '/api/v1/readyz', 503, readyBody);
-      expect(Date.now() - t1).toBeLessThan(2_500);
       expect((await fetch(`${api.url}/api/v1/officers?limit=1`)).status).toBe(200);
     } finally {
       await api.close();
@@ -204,14 +199,13 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
     let url = '';
 
     const call = async (method: string, p: string, body?: unknown): Promise<Answer> => {
-      const t0 = Date.now();
       const res = await fetch(`${url}${p}`, {
         method,
         headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown>, ms: Date.now() - t0 };
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     const sync = (region: string) => call('POST', '/api/v1/sync', { scope: { region }, reason: 'outage test' });
 
@@ -278,16 +272,13 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
         checks: { postgres: 'ok', redis: 'down' },
         ...envelope(/Redis/),
       });
-      expect(ready.ms).toBeLessThan(2_500);
       const refused = await sync('16.02');
       expect(refused.status).toBe(503);
       expect(refused.body).toEqual(envelope(/Redis/));
       expect((await call('GET', '/api/v1/officers?limit=1')).status).toBe(200);
-      const t0 = Date.now();
       const metrics = await fetch(`${url}/api/v1/metrics`, { signal: AbortSignal.timeout(10_000) });
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toMatch(/pksync_metrics_source_up\{source="redis"\} 0/);
-      expect(Date.now() - t0).toBeLessThan(5_000);
 
       redis.start();
       await until(
@@ -310,7 +301,6 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
         const a = await call('GET', p);
         expect(a.status, p).toBe(503);
         expect(a.body).toEqual(envelope(/PostgreSQL/));
-        expect(a.ms).toBeLessThan(5_000);
       }
       const refused = await sync('16');
       expect(refused.status).toBe(503);
@@ -318,7 +308,6 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
       const ready = await call('GET', '/api/v1/readyz');
       expect(ready.status).toBe(503);
       expect(ready.body).toMatchObject({ checks: { postgres: 'down', redis: 'ok' }, ...envelope(/PostgreSQL/) });
-      expect(ready.ms).toBeLessThan(2_500);
 
       await pg.up();
       await until(

@@ -11,12 +11,20 @@ import { start, type Simulator } from './index.ts';
 // Each connector against the simulator, one source per fault mode (South Sumatra agencies).
 const FAULTS = {
   '16.01-disnaker': ['flaky'],
+  '16.72-disnaker': ['flaky'],
+  '16.74-disnaker': ['flaky'],
   '16.02-disnaker': ['rate_limited'],
   '16.03-disnaker': ['down'],
   '16.04-disnaker': ['malformed'],
   '16.05-disnaker': ['token_required'],
   '16.71-disnaker': [],
 } as const;
+/**
+ * One flaky agency per transport, asked by no other test: its faults are seeded by the request
+ * number, so they are the same whichever tests run. With seed 11 each meets faults early: api a cut
+ * page and a 500, csv a 502, a cut file and a reset, xlsx a 500 and a reset.
+ */
+const FLAKY = { api: '16.01-disnaker', csv: '16.74-disnaker', xlsx: '16.72-disnaker' } as const;
 const LIMITS = { backoffBaseMs: 20, backoffMaxMs: 100, attempts: 6, requestTimeoutMs: 5000, fetchTimeoutMs: 30_000 };
 
 let sim: Simulator;
@@ -79,13 +87,14 @@ describe.each(['api', 'csv', 'xlsx'] as const)('%s connector against the simulat
   });
 
   it('rides out a flaky agency with retries', async () => {
-    const before = sim.stats()['16.01-disnaker']!;
-    const r = await fetchAll(source('16.01-disnaker', transport));
-    const after = sim.stats()['16.01-disnaker']!;
-    // Either the retries won, or (rarely) six failures in a row failed the fetch as a whole.
-    if (r.error) expect(['http_error', 'network_error']).toContain(r.error.code);
-    else expect(officers(r.used!)).toHaveLength(40);
-    expect(after.requests - before.requests).toBeGreaterThanOrEqual(transport === 'xlsx' ? 1 : 2);
+    const id = FLAKY[transport];
+    const before = sim.stats()[id]!;
+    const r = await fetchAll(source(id, transport));
+    const after = sim.stats()[id]!;
+    expect(after.faults - before.faults).toBeGreaterThan(0); // not vacuous: faults were met …
+    expect(r.error).toBeNull(); // … and retried away
+    expect(officers(r.used!)).toHaveLength(40);
+    expect([...new Set(officers(r.used!).map((o) => o.record.nip))]).toHaveLength(40);
   });
 
   it('waits for Retry-After on a rate-limited agency', async () => {

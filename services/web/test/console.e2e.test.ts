@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { OFFICER_STATUSES } from '@pksync/core';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import {
   browserSkipReason,
@@ -230,6 +231,12 @@ describe.skipIf(Boolean(skip))(
 
       await page.goto('/#/register?province=16');
       await pageReady(page, 'register');
+      // The status filter offers what the API accepts (read from its OpenAPI document): the core's statuses.
+      const statusOptions = page.locator('select[name=status] option');
+      expect(await statusOptions.evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual([
+        '',
+        ...OFFICER_STATUSES,
+      ]);
       const nipLink = page.locator('a[href^="#/officer/"]').first();
       await nipLink.waitFor();
       const nip = (await nipLink.textContent()) ?? '';

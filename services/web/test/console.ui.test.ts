@@ -138,7 +138,7 @@ async function mockApi(page: Page, calls: Calls): Promise<void> {
             finished_at: '2026-11-27T18:10:00Z',
           },
         ],
-        schedule: { cron: '0 1 * * *', timezone: 'Asia/Jakarta' },
+        schedule: { cron: '0 1 * * *', timezone: 'Asia/Jakarta', next_at: '2026-11-28T18:00:00.000Z' },
       });
     if (path === '/sources') {
       if (role === 'province' && url.searchParams.get('province') === '16')

@@ -1,12 +1,10 @@
-/** The console's pure modules (no DOM): dictionary, cron, figures, tile map. */
+/** The console's pure modules (no DOM): dictionary, figures, tile map. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ES module of the static console (no type declarations)
 import { dictionaries, t, setLang, describeCode } from '../public/js/i18n.js';
-// @ts-expect-error plain ES module of the static console
-import { nextCronTime, parseCron } from '../public/js/cron.js';
 // @ts-expect-error plain ES module of the static console
 import { figures, FINDING_CODES } from '../public/js/format.js';
 // @ts-expect-error plain ES module of the static console
@@ -40,35 +38,6 @@ describe('dictionary', () => {
     expect(describeCode('nip_invalid')).toBe('NIP tidak sah');
     expect(describeCode('something_new')).toBe('something_new');
     expect(() => setLang('fr')).toThrow(/unknown language/);
-  });
-});
-
-describe('nextCronTime', () => {
-  it('finds the next 01:00 Asia/Jakarta (18:00 UTC)', () => {
-    expect(nextCronTime('0 1 * * *', 'Asia/Jakarta', new Date('2026-11-27T20:00:00Z'))?.toISOString()).toBe(
-      '2026-11-28T18:00:00.000Z',
-    );
-    expect(nextCronTime('0 1 * * *', 'Asia/Jakarta', new Date('2026-11-27T17:59:30Z'))?.toISOString()).toBe(
-      '2026-11-27T18:00:00.000Z',
-    );
-  });
-  it('handles steps, lists, ranges and weekdays', () => {
-    expect(nextCronTime('*/15 * * * *', 'UTC', new Date('2026-11-27T20:01:00Z'))?.toISOString()).toBe(
-      '2026-11-27T20:15:00.000Z',
-    );
-    // 2026-11-27 is a Friday; next Monday 07:30 UTC
-    expect(nextCronTime('30 7 * * 1', 'UTC', new Date('2026-11-27T20:00:00Z'))?.toISOString()).toBe(
-      '2026-11-30T07:30:00.000Z',
-    );
-    expect(nextCronTime('0 9,17 * * 1-5', 'UTC', new Date('2026-11-27T10:00:00Z'))?.toISOString()).toBe(
-      '2026-11-27T17:00:00.000Z',
-    );
-  });
-  it('says null for what it cannot read', () => {
-    expect(parseCron('0 1 * *')).toBeNull();
-    expect(parseCron('61 1 * * *')).toBeNull();
-    expect(nextCronTime('@daily', 'UTC')).toBeNull();
-    expect(nextCronTime('0 1 * * *', 'Not/AZone')).toBeNull();
   });
 });
 

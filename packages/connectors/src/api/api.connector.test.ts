@@ -117,10 +117,9 @@ describe('api connector', () => {
 
   it('fails (retryable) instead of waiting for a Retry-After over the bound', async () => {
     const s = await serve((_req, res) => json(res, 429, {}, { 'retry-after': '3600' }));
-    const t0 = Date.now();
     const r = await fetchAll(s.url, { maxRetryAfterMs: 5000 });
-    expect(Date.now() - t0).toBeLessThan(1000);
     expect(r.error!.code).toBe('http_error');
+    expect(r.error!.message).toMatch(/Retry-After of 3600 s, over the 5 s bound/);
     expect(r.error!.retryable).toBe(true);
     expect(s.requests).toHaveLength(1);
   });

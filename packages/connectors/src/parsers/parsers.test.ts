@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -220,7 +220,12 @@ describe('parseCsv on real sample files', () => {
   it('enforces maxRows and maxBytes with payload_too_large', async () => {
     await expectFileError(csvRows('officers-semicolon.csv', { maxRows: 2 }), 'payload_too_large');
     await expectFileError(csvRows('officers-semicolon.csv', { maxBytes: 100 }), 'payload_too_large');
-    await expect(csvRows('officers-semicolon.csv', { maxRows: 3 })).resolves.toBeDefined();
+    // The limits are inclusive: a file of exactly 3 rows and `size` bytes is read whole.
+    const { size } = await stat(sample('officers-semicolon.csv'));
+    const atLimit = await csvRows('officers-semicolon.csv', { maxRows: 3, maxBytes: size });
+    expect(atLimit.rows.map((r) => r.row)).toEqual([2, 3, 4]);
+    expect(atLimit.rows.map((r) => r.record.nama)).toEqual(['BUDI SANTOSO', 'Rina Marlina, S.Psi.', 'Andi']);
+    await expectFileError(csvRows('officers-semicolon.csv', { maxBytes: size - 1 }), 'payload_too_large');
   });
 
   it('streams large input chunk by chunk, keeping row numbers through blank lines and quoted newlines', async () => {

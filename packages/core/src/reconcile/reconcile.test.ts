@@ -10,6 +10,7 @@ import {
   isStale,
   provinceCoverage,
   resolveAssignment,
+  sumFormationFigures,
 } from './index.ts';
 
 describe('R8 mass-removal guard', () => {
@@ -111,6 +112,15 @@ describe('R12 formation', () => {
     });
     expect(formationFigures({ formasi: 4, kebutuhan: 3, terisi: 5 }).kekurangan).toBe(0);
     expect(formationFigures({ formasi: null, kebutuhan: null, terisi: 2 }).kekurangan).toBeNull();
+  });
+  it('adds regions up: each region its own shortfall, null only where no region has a row', () => {
+    const plg = formationFigures({ formasi: 2, kebutuhan: 4, terisi: 1 });
+    const oki = formationFigures({ formasi: 1, kebutuhan: 1, terisi: 3 });
+    const none = formationFigures({ formasi: null, kebutuhan: null, terisi: 2 });
+    // 16.71 is short of 3, 16.02's surplus of 2 does not fill it.
+    expect(sumFormationFigures([plg, oki, none])).toEqual({ formasi: 3, kebutuhan: 5, terisi: 6, kekurangan: 3 });
+    expect(sumFormationFigures([none, none])).toEqual({ formasi: null, kebutuhan: null, terisi: 4, kekurangan: null });
+    expect(sumFormationFigures([])).toEqual({ formasi: null, kebutuhan: null, terisi: 0, kekurangan: null });
   });
   it('flags formation_missing and over_formation', () => {
     expect(formationFindings({ activeByLevel: { ahli_muda: 1 }, formasiByLevel: {} })).toEqual({

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { sql } from 'kysely';
 import {
   createSnapshotNormaliser,
@@ -10,12 +10,13 @@ import {
   type SnapshotResult,
 } from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
-import { useTestDatabase, insertSource, snapshotOf } from '@pksync/testing';
+import { createTestDatabase, useTestDatabase, insertSource, snapshotOf } from '@pksync/testing';
 import type { Db } from '../db.ts';
 import { getOfficerHistory, getRegionSummaries, getRegisterVersion } from './register.repository.ts';
 import { confirmRemoval, listHeldRemovals } from './held-removal.repository.ts';
 import { reconcileRun, ReconcileError, type ReconcileResult } from '../reconcile/index.ts';
-import { getPublication, getPublicationDiff, listPublications } from './publication.repository.ts';
+import { getPublication, listPublications } from './publication.repository.ts';
+import { getPublicationDiffView } from './query.repository.ts';
 import { discardStagedRun, stageSnapshot } from './staging.repository.ts';
 import { commitContentHashes } from './run.repository.ts';
 
@@ -132,6 +133,11 @@ async function current(db: Db) {
   return db.selectFrom('officer_records').selectAll().where('valid_to', 'is', null).orderBy('nip').execute();
 }
 
+/** A version's diff as `GET /publications/{v}/diff` reads it, ordered by NIP (one page of up to 10,000). */
+async function diffOf(db: Db, version: number, opts: { change?: 'added' | 'removed' | 'changed' } = {}) {
+  return getPublicationDiffView(db, version, { limit: 10_000, offset: 0, ...opts });
+}
+
 async function openFindings(db: Db, code?: string) {
   let q = db.selectFrom('findings').selectAll().where('status', '<>', 'resolved').orderBy('id');
   if (code) q = q.where('code', '=', code);
@@ -164,15 +170,13 @@ describe('R14 versions and diffs', () => {
     const r2 = await sync(db, { plg: snapshot([{ ...a, grade: 'III/b' }, b]) });
     expect(r2.version).toBe(2);
     expect(r2.counts).toMatchObject({ added: 0, removed: 0, changed: 1 });
-    const diff = await getPublicationDiff(db, 2);
-    expect(diff?.totals).toEqual({ added: 0, removed: 0, changed: 1 });
-    expect(diff?.changes).toEqual([
+    expect(await diffOf(db, 2)).toEqual([
       expect.objectContaining({
         nip: a.nip,
         change: 'changed',
         fields: ['grade'],
         reason: 'updated',
-        regionCode: '16.71',
+        region_code: '16.71',
       }),
     ]);
     // Version 1 is unchanged: reading it still gives III/a.
@@ -183,7 +187,8 @@ describe('R14 versions and diffs', () => {
     expect(v1.rows).toEqual([{ grade: 'III/a' }]);
     expect((await getPublication(db, 2))?.counts).toMatchObject({ changed: 1, active: 2, officers: 2 });
     expect((await listPublications(db)).map((p) => p.version)).toEqual([2, 1]);
-    expect(await getPublicationDiff(db, 99)).toBeNull();
+    expect(await getPublication(db, 99)).toBeNull();
+    expect(await diffOf(db, 99)).toEqual([]);
 
     const history = await getOfficerHistory(db, a.nip);
     expect(history?.records.map((r) => [r.grade, r.validFrom, r.validTo])).toEqual([
@@ -197,18 +202,19 @@ describe('R14 versions and diffs', () => {
     expect(history?.assignments).toHaveLength(1);
   });
 
-  it('pages a diff by NIP and filters by province', async () => {
+  it('pages a diff in NIP order and filters by province', async () => {
     const { db } = t;
     await addSource(db, 'bkl', '17.01');
     const many = Array.from({ length: 5 }, () => officer('17.01'));
     const r = await sync(db, { bkl: snapshot(many) });
-    const p1 = await getPublicationDiff(db, r.version!, { province: '17', limit: 2 });
-    expect(p1?.totals.added).toBe(5);
-    expect(p1?.changes).toHaveLength(2);
-    const p2 = await getPublicationDiff(db, r.version!, { province: '17', limit: 10, after: p1!.nextCursor! });
-    expect(p2?.changes).toHaveLength(3);
-    expect(p2?.nextCursor).toBeNull();
-    expect((await getPublicationDiff(db, r.version!, { province: '16' }))?.changes).toEqual([]);
+    const all = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 10, offset: 0 });
+    expect(all.map((c) => c.change)).toEqual(Array(5).fill('added'));
+    expect(all.map((c) => c.nip)).toEqual(many.map((o) => o.nip).sort());
+    const p1 = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 2, offset: 0 });
+    const p2 = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 10, offset: 2 });
+    expect([...p1, ...p2]).toEqual(all);
+    expect(p2).toHaveLength(3);
+    expect(await getPublicationDiffView(db, r.version!, { provinceCode: '16', limit: 10, offset: 0 })).toEqual([]);
   });
 
   it('re-staging the same (run, source) replaces, never doubles', async () => {
@@ -418,8 +424,7 @@ describe('R8 disappearance and the mass-removal guard', () => {
     await sync(db, { plg: snapshot(four) });
     const r = await sync(db, { plg: snapshot(four.slice(1)) });
     expect(r.counts).toMatchObject({ removed: 1, active: 3 });
-    const diff = await getPublicationDiff(db, r.version!);
-    expect(diff?.changes).toEqual([
+    expect(await diffOf(db, r.version!)).toEqual([
       expect.objectContaining({ nip: four[0]!.nip, change: 'removed', reason: 'disappeared' }),
     ]);
     const h = await getOfficerHistory(db, four[0]!.nip);
@@ -468,8 +473,8 @@ describe('R8 disappearance and the mass-removal guard', () => {
     });
     const applied = await sync(db, { oki: 'unchanged' });
     expect(applied.counts.removed).toBe(3);
-    const diff = await getPublicationDiff(db, applied.version!, { change: 'removed' });
-    expect(diff?.changes.map((c) => c.reason)).toEqual(['removal_confirmed', 'removal_confirmed', 'removal_confirmed']);
+    const diff = await diffOf(db, applied.version!, { change: 'removed' });
+    expect(diff.map((c) => c.reason)).toEqual(['removal_confirmed', 'removal_confirmed', 'removal_confirmed']);
     expect(
       await db.selectFrom('held_removals').select(['status', 'resolution']).where('source_id', '=', 'oki').execute(),
     ).toEqual([{ status: 'applied', resolution: 'confirmed' }]);
@@ -487,7 +492,7 @@ describe('R8 disappearance and the mass-removal guard', () => {
     expect((await current(db)).filter((o) => o.source_id === 'oku')).toHaveLength(4);
     const again = await sync(db, { oku: snapshot([four[0]!]) });
     expect(again.counts.removed).toBe(3);
-    expect((await getPublicationDiff(db, again.version!))?.changes.map((c) => c.reason)).toEqual([
+    expect((await diffOf(db, again.version!)).map((c) => c.reason)).toEqual([
       'removal_repeated',
       'removal_repeated',
       'removal_repeated',
@@ -653,21 +658,19 @@ describe('R10 transfers and conflicts', () => {
       bkl: snapshot([{ ...x, regionCode: '17.01', tmtJabatan: '2024-03-01', unit: 'Disnaker Bengkulu' }]),
     });
     expect(moved.counts).toMatchObject({ added: 0, changed: 1, removed: 0 });
-    const diff = await getPublicationDiff(db, moved.version!);
-    expect(diff?.changes).toEqual([
+    const diff = await diffOf(db, moved.version!);
+    expect(diff).toEqual([
       expect.objectContaining({
         nip: x.nip,
         change: 'changed',
         reason: 'transfer',
-        regionCode: '17.01',
-        provinceCode: '17',
-        previousRegionCode: '16.71',
-        previousSourceId: 'plg',
+        region_code: '17.01',
+        province_code: '17',
+        previous_region_code: '16.71',
+        previous_source_id: 'plg',
       }),
     ]);
-    expect(diff?.changes[0]?.fields).toEqual(
-      expect.arrayContaining(['source_id', 'region_code', 'unit', 'tmt_jabatan']),
-    );
+    expect(diff[0]?.fields).toEqual(expect.arrayContaining(['source_id', 'region_code', 'unit', 'tmt_jabatan']));
     const [still] = await openFindings(db, 'transferred_officer_still_listed');
     expect(still).toMatchObject({ source_id: 'plg', province_code: '16', nip: x.nip, severity: 'warning' });
     const h = await getOfficerHistory(db, x.nip);
@@ -704,8 +707,8 @@ describe('R10 transfers and conflicts', () => {
     // Rejang Lebong drops y; OKI's file (unchanged since) still lists y → y goes back to OKI.
     const back = await sync(db, { rjl: snapshot(keep), oki: 'unchanged' });
     expect((await current(db)).find((o) => o.nip === y.nip)?.source_id).toBe('oki');
-    expect((await getPublicationDiff(db, back.version!))?.changes).toEqual([
-      expect.objectContaining({ nip: y.nip, reason: 'transfer', regionCode: '16.02', previousRegionCode: '17.02' }),
+    expect(await diffOf(db, back.version!)).toEqual([
+      expect.objectContaining({ nip: y.nip, reason: 'transfer', region_code: '16.02', previous_region_code: '17.02' }),
     ]);
   });
 
@@ -835,7 +838,7 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     // Next day, nothing fetched anew: the flag moves with as_of (a version, reason retirement_age).
     const next = await sync(db, { plg: 'unchanged' }, '2026-11-28');
     expect(next.counts.changed).toBe(1);
-    expect((await getPublicationDiff(db, next.version!))?.changes).toEqual([
+    expect(await diffOf(db, next.version!)).toEqual([
       expect.objectContaining({ nip: almost.nip, fields: ['past_retirement'], reason: 'retirement_age' }),
     ]);
     expect((await openFindings(db, 'past_retirement_age')).map((x) => x.nip).sort()).toEqual(
@@ -902,15 +905,34 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     ).toBe(2);
   });
 
-  it('computes province coverage over regencies/cities (R13)', async () => {
-    const { db } = t;
+  it('computes province coverage over regencies/cities (R13), counting active officers only (R5)', async () => {
+    // A register of its own: the coverage counts every regency/city of the province.
+    const own = await createTestDatabase();
+    onTestFinished(() => own.drop());
+    const { db } = own;
+    for (const [id, region] of [
+      ['oku', '16.01'],
+      ['oki', '16.02'],
+      ['moe', '16.03'],
+      ['plg', '16.71'],
+    ] as const)
+      await addSource(db, id, region);
+    await sync(db, {
+      oku: snapshot([officer('16.01')]),
+      oki: snapshot([officer('16.02'), officer('16.02', { status: 'cuti' })]),
+      // Only inactive officers: on record, but 16.03 is not covered.
+      moe: snapshot([officer('16.03', { status: 'pensiun' }), officer('16.03', { status: 'meninggal' })]),
+      plg: snapshot([officer('16.71'), officer('16.71', { status: 'tugas_belajar' })]),
+    });
     const all = await getRegionSummaries(db, { year: 2026 });
     const sumsel = all.find((x) => x.code === '16')!;
-    // 16.01 and 16.02 have active officers (16.71 from the retirement test too).
     expect(sumsel.coverage).toEqual({ covered: 3, total: 17 });
+    expect(sumsel.provinceActive).toBe(4);
     expect(sumsel.provinceActive).toBe(all.filter((x) => x.parentCode === '16').reduce((a, x) => a + x.active, 0));
     expect(all.find((x) => x.code === '16.03')).toMatchObject({ covered: false, coverage: null, active: 0 });
-    expect(all.find((x) => x.code === '16.02')?.covered).toBe(true);
+    expect(all.find((x) => x.code === '16.02')).toMatchObject({ covered: true, active: 2 });
+    expect(all.find((x) => x.code === '16.71')).toMatchObject({ covered: true, active: 1 });
+    expect(all.find((x) => x.code === '17')?.coverage).toEqual({ covered: 0, total: 10 });
     await expect(getRegionSummaries(db, { year: 2026, version: 999 })).rejects.toThrow(/not been published/);
   });
 

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { SourceEntry } from '@pksync/core';
 import { useTestDatabase } from '@pksync/testing';
-import { getSourceForFetch, importSources, listSources, type SourceInput } from './source.repository.ts';
+import type { Db } from '../db.ts';
+import { listSources } from './query.repository.ts';
+import { importSources, toSourceWithToken } from './source.repository.ts';
 import { TokenCryptoError } from '../token-crypto.ts';
 
 const key = randomBytes(32);
-const base: SourceInput[] = [
+const base: SourceEntry[] = [
   {
     id: '16.71-disnaker',
     agency: 'Dinas Tenaga Kerja Kota Palembang',
@@ -30,6 +33,12 @@ const base: SourceInput[] = [
     transport: 'upload',
   },
 ];
+
+/** A stored source as a fetch reads it (its token decrypted with `tokenKey`), or null. */
+async function fetchedSource(db: Db, id: string, tokenKey: Buffer | undefined) {
+  const row = await db.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toSourceWithToken(row, tokenKey) : null;
+}
 
 describe('source repository', () => {
   const t = useTestDatabase();
@@ -58,16 +67,16 @@ describe('source repository', () => {
       ],
       unchanged: ['16.05-disnaker'],
     });
-    expect((await getSourceForFetch(t.db, '16.71-disnaker', key))!.token).toBe('tok-palembang-2');
+    expect((await fetchedSource(t.db, '16.71-disnaker', key))!.token).toBe('tok-palembang-2');
   });
 
   it('keeps a stored token when the entry has no token key, removes it on null', async () => {
     const { token: _t, ...withoutToken } = base[0]!;
     await importSources(t.db, [withoutToken], key);
-    expect((await getSourceForFetch(t.db, '16.71-disnaker', key))!.token).toBe('tok-palembang-2');
+    expect((await fetchedSource(t.db, '16.71-disnaker', key))!.token).toBe('tok-palembang-2');
     const r = await importSources(t.db, [{ ...withoutToken, token: null }], key);
     expect(r.updated).toEqual([{ id: '16.71-disnaker', fields: ['token'] }]);
-    expect((await getSourceForFetch(t.db, '16.71-disnaker', key))!.token).toBeNull();
+    expect((await fetchedSource(t.db, '16.71-disnaker', key))!.token).toBeNull();
     await importSources(t.db, [base[0]!], key);
   });
 
@@ -77,12 +86,12 @@ describe('source repository', () => {
     expect(dump).not.toContain('tok-palembang');
     const row = rows.find((r) => r.id === '16.71-disnaker')!;
     expect(row.token_encrypted).toMatch(/^v1:/);
-    await expect(getSourceForFetch(t.db, '16.71-disnaker', randomBytes(32))).rejects.toBeInstanceOf(TokenCryptoError);
-    await expect(getSourceForFetch(t.db, '16.71-disnaker', undefined)).rejects.toThrow(/TOKEN_ENCRYPTION_KEY/);
+    await expect(fetchedSource(t.db, '16.71-disnaker', randomBytes(32))).rejects.toBeInstanceOf(TokenCryptoError);
+    await expect(fetchedSource(t.db, '16.71-disnaker', undefined)).rejects.toThrow(/TOKEN_ENCRYPTION_KEY/);
   });
 
   it('refuses a token without a key and writes nothing', async () => {
-    const entry: SourceInput = {
+    const entry: SourceEntry = {
       id: '16.03-disnaker',
       agency: 'X',
       region_code: '16.03',
@@ -91,14 +100,14 @@ describe('source repository', () => {
       token: 't',
     };
     await expect(importSources(t.db, [entry], undefined)).rejects.toBeInstanceOf(TokenCryptoError);
-    expect(await getSourceForFetch(t.db, '16.03-disnaker', key)).toBeNull();
+    expect(await fetchedSource(t.db, '16.03-disnaker', key)).toBeNull();
   });
 
   it('lists sources by province without tokens', async () => {
-    const list = await listSources(t.db, { province: '16' });
+    const list = await listSources(t.db, { provinceCode: '16' });
     expect(list.map((s) => s.id)).toEqual(['16.02-disnaker', '16.05-disnaker', '16.71-disnaker']);
     expect(JSON.stringify(list)).not.toMatch(/tok-|token_encrypted|v1:/);
-    expect(list.find((s) => s.id === '16.71-disnaker')!.has_token).toBe(true);
-    expect(await listSources(t.db, { province: '31' })).toEqual([]);
+    expect(list.find((s) => s.id === '16.71-disnaker')!.hasToken).toBe(true);
+    expect(await listSources(t.db, { provinceCode: '31' })).toEqual([]);
   });
 });

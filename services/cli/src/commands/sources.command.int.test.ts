@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { useTestDatabase } from '@pksync/testing';
-import { getSourceForFetch, TOKEN_REDACT_PATHS } from '@pksync/db';
+import { listSources, TOKEN_REDACT_PATHS, toSourceWithToken } from '@pksync/db';
 import { start } from '@pksync/simulator';
 import { runSourcesImport, SOURCES_EXIT } from './sources.command.ts';
 
@@ -46,7 +46,9 @@ describe('pksync sources import', () => {
       for (const tok of tokens) expect(out).not.toContain(tok);
     }
     const withToken = entries.find((e) => e.token)!;
-    expect((await getSourceForFetch(t.db, withToken.id, key))!.token).toBe(`${withToken.token}-rotated`);
+    // As a fetch reads it: the stored row, its token decrypted.
+    const row = await t.db.selectFrom('sources').selectAll().where('id', '=', withToken.id).executeTakeFirstOrThrow();
+    expect(toSourceWithToken(row, key).token).toBe(`${withToken.token}-rotated`);
     const dump = JSON.stringify(await t.db.selectFrom('sources').selectAll().execute());
     for (const tok of tokens) expect(dump).not.toContain(tok);
   });
@@ -59,7 +61,7 @@ describe('pksync sources import', () => {
     const r = await runSourcesImport(t.db, p, key);
     expect(r.exitCode).toBe(SOURCES_EXIT.invalid);
     expect(r.output).toContain('#1 (x-1): unknown key "colour"');
-    expect(await getSourceForFetch(t.db, 'x-1', key)).toBeNull();
+    expect(await listSources(t.db, { id: 'x-1' })).toEqual([]);
   });
 
   it('fails clearly when a token is given without TOKEN_ENCRYPTION_KEY', async () => {
