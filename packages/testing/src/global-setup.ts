@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { resolveTestServices, redact } from './services.ts';
-import { ensureTemplate } from './template.ts';
+import { dropTemplate, ensureTemplate } from './template.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,5 +20,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('pksyncDatabaseUrl', services.databaseUrl);
   project.provide('pksyncTemplate', template);
   project.provide('pksyncRedisUrl', services.redisUrl);
-  return () => services.stop();
+  return async () => {
+    // The run leaves no database behind: each test file dropped its own, this drops the template.
+    await dropTemplate(services.databaseUrl, template).catch((e: unknown) =>
+      console.warn(`pksync tests: could not drop the template ${template}: ${String(e)}`),
+    );
+    await services.stop();
+  };
 }

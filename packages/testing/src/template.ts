@@ -27,35 +27,66 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** Whether a process with this pid is alive on this machine. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Ensures a migrated template database for the current schema exists and returns its name.
- * Concurrent test runs (several vitest processes) serialise on an advisory lock. Templates of
- * older schemas are left in place: a concurrent run of another checkout may still copy from one.
+ * Creates this test run's migrated template database and returns its name
+ * (`pksync_tpl_<schema hash>_<pid>`): one per run, dropped by {@link dropTemplate} when the run
+ * ends, so a run leaves no database behind and concurrent runs never share one. Templates left by
+ * runs that died (their process is gone), and those of the older naming without a pid, are
+ * dropped first.
  */
 export async function ensureTemplate(adminUrl: string): Promise<string> {
-  const name = `pksync_tpl_${schemaHash()}`;
+  const name = `pksync_tpl_${schemaHash()}_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   admin.on('error', () => {}); // a dropped connection: its query rejects (no listener would end the process)
   await admin.connect();
   try {
-    await admin.query('select pg_advisory_lock(727001)');
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [name]);
-    if (exists.rowCount === 0) {
-      const building = `${name}_building`;
-      await admin.query(`drop database if exists ${building} with (force)`);
-      await admin.query(`create database ${building}`);
-      const db = createDb(withDatabase(adminUrl, building), { max: 2, applicationName: 'pksync-template' });
-      try {
-        await migrateToLatest(db);
-      } finally {
-        await db.destroy();
-      }
-      await admin.query(`alter database ${building} rename to ${name}`);
-      await admin.query(`alter database ${name} with is_template true`);
+    const left = await admin.query<{ datname: string }>(
+      "select datname from pg_database where datname like 'pksync\\_tpl\\_%'",
+    );
+    for (const { datname } of left.rows) {
+      const pid = Number(/_(\d+)(?:_building)?$/.exec(datname)?.[1] ?? NaN);
+      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue;
+      await dropTemplateNamed(admin, datname);
     }
+    const building = `${name}_building`;
+    await admin.query(`create database ${building}`);
+    const db = createDb(withDatabase(adminUrl, building), { max: 2, applicationName: 'pksync-template' });
+    try {
+      await migrateToLatest(db);
+    } finally {
+      await db.destroy();
+    }
+    await admin.query(`alter database ${building} rename to ${name}`);
+    await admin.query(`alter database ${name} with is_template true`);
     return name;
   } finally {
-    await admin.query('select pg_advisory_unlock(727001)').catch(() => {});
+    await admin.end();
+  }
+}
+
+async function dropTemplateNamed(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(`alter database ${name} with is_template false`).catch(() => {});
+  await admin.query(`drop database if exists ${name} with (force)`);
+}
+
+/** Drops the run's template made by {@link ensureTemplate} (the run is over). */
+export async function dropTemplate(adminUrl: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    await dropTemplateNamed(admin, name);
+  } finally {
     await admin.end();
   }
 }
