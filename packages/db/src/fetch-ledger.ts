@@ -6,7 +6,7 @@ import {
   type ClaimedFetch,
   type FetchKey,
   type FinishFetchInput,
-} from './repositories/run.repository.ts';
+} from './repositories/fetch.repository.ts';
 
 export interface FetchLedgerOptions {
   /** How long a claim or outcome waits for others to join its statement (default 2 ms). */

@@ -25,24 +25,26 @@ export {
   completeRun,
   createRun,
   failInterruptedRuns,
-  failUnfinishedFetches,
   getRun,
   getRunProgress,
-  listPendingFetches,
   listRuns,
   listScheduledRuns,
   listSourceFetches,
-  markFetchesUnchanged,
   markRunFailed,
-  noteFetchAttemptError,
   RunScopeError,
   type CreateRunInput,
   type CreateRunResult,
-  type PendingFetch,
   type RunCounts,
   type RunProgress,
   type RunScope,
 } from './repositories/run.repository.ts';
+export {
+  failUnfinishedFetches,
+  listPendingFetches,
+  markFetchesUnchanged,
+  noteFetchAttemptError,
+  type PendingFetch,
+} from './repositories/fetch.repository.ts';
 export { createFetchLedger, type FetchLedger } from './fetch-ledger.ts';
 
 // Staging and reconciliation (R8–R14).
@@ -69,15 +71,13 @@ export { confirmRemoval, listHeldRemovals } from './repositories/held-removal.re
 // Reads of the published register (R14: one whole version at a time) and its publications.
 export {
   copyOfficersCsv,
-  getPublicationDiffView,
-  getRegionStats,
   listOfficers,
   streamOfficers,
   VersionNotFoundError,
   type OfficerFilter,
   type OfficerView,
-  type RegionStats,
-} from './repositories/query.repository.ts';
+} from './repositories/officer.repository.ts';
+export { getPublicationDiffView, getRegionStats, type RegionStats } from './repositories/query.repository.ts';
 export { getOfficerHistory, getRegionSummaries, type RegionSummary } from './repositories/register.repository.ts';
 export { getPublication, listPublications, type PublicationInfo } from './repositories/publication.repository.ts';
 
