@@ -1,26 +1,9 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase, useTestDatabase, useTestRedis } from '@pksync/testing';
 import { start as startWorker, type RunningWorker } from '@pksync/worker';
 import type { Simulator } from '@pksync/simulator';
 import type { Config } from '@pksync/config';
-import { FAST_FETCH, simulatorWithSources, testConfig } from './support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs `pksync …` (services/cli) as a user would, with the test's database and Redis prefix. */
-function pksync(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((res) => child.on('close', (code) => res({ code, out })));
-}
+import { FAST_FETCH, pksync, simulatorWithSources, testConfig } from './support/harness.ts';
 
 describe('pksync sync / runs / migrate', () => {
   const t = useTestDatabase();

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import {
@@ -27,22 +25,8 @@ import {
   testConfig,
   undisturbedOutcome,
   waitForRun,
+  pksync,
 } from './support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs `pksync …` as an operator would, with the test's database and Redis prefix. */
-function pksync(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((res) => child.on('close', (code) => res({ code, out })));
-}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,9 @@
  * Shared pieces of the end-to-end tests: a config pointing at the test's own database and Redis
  * prefix, the simulator with its sources imported, and waiting for a run to finish.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '@pksync/config';
 import { getRun, importSources, type Db, type Run } from '@pksync/db';
@@ -231,4 +233,19 @@ export async function undisturbedOutcome(
   } finally {
     await ref.close();
   }
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs `pksync …` (services/cli) as a user would, with the given environment; output is stdout and stderr together. */
+export function pksync(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((res) => child.on('close', (code) => res({ code, out })));
 }

@@ -1,14 +1,13 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@pksync/db';
 import { createQueueClient, producerConnection } from '@pksync/queue';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import { createKeys, createResponseChecker, seedRegister, startTestApi, type Keys } from './helpers.ts';
+// The fault suite's own Redis server (a free port, never the shared one), to stop and start at will.
+import { startRedis, type FaultRedis } from '../../../test/faults/support/redis.ts';
 
 /** A port nothing listens on (taken from the system, then released). */
 async function freePort(): Promise<number> {
@@ -52,38 +51,6 @@ function tcpProxy(target: { host: string; port: number }) {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
       server = null;
-    },
-  };
-}
-
-/** A Redis of this test's own, on a free port (never the shared one): started and shut down at will. */
-function ownRedis(port: number, dir: string) {
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    start() {
-      execFileSync('redis-server', [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--pidfile',
-        path.join(dir, `redis-${port}.pid`),
-        '--daemonize',
-        'yes',
-      ]);
-    },
-    stop() {
-      try {
-        execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' });
-      } catch {
-        // already down
-      }
     },
   };
 }
@@ -190,8 +157,7 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
   });
 
   describe('a running `pksync serve api` through outages of both, recovering by itself', () => {
-    let dir = '';
-    let redis: ReturnType<typeof ownRedis>;
+    let redis: FaultRedis | undefined;
     let pg: ReturnType<typeof tcpProxy>;
     let child: ChildProcess;
     let exited: { code: number | null; signal: string | null } | null = null;
@@ -210,9 +176,7 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
     const sync = (region: string) => call('POST', '/api/v1/sync', { scope: { region }, reason: 'outage test' });
 
     beforeAll(async () => {
-      dir = mkdtempSync(path.join(tmpdir(), 'pksync-outage-'));
-      redis = ownRedis(await freePort(), dir);
-      redis.start();
+      redis = await startRedis();
       const db = new URL(t.url);
       pg = tcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
       await pg.up();
@@ -225,7 +189,7 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
         env: {
           ...process.env,
           DATABASE_URL: db.toString(),
-          REDIS_URL: redis.url,
+          REDIS_URL: redis!.url,
           PORT: String(port),
           HOST: '127.0.0.1',
           QUEUE_PREFIX: `${r.prefix.slice(0, -1)}-serve}`,
@@ -254,14 +218,13 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
           10_000,
         ).catch(() => child.kill('SIGKILL'));
       }
-      redis?.stop();
+      await redis?.destroy();
       await pg?.down();
-      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('Redis down: readiness and triggers answer 503 naming Redis, reads 200; back: 202 again', async () => {
       expect((await sync('16.71')).status).toBe(202);
-      redis.stop();
+      await redis!.stop();
       const ready = await until(
         'readiness reports Redis',
         () => call('GET', '/api/v1/readyz'),
@@ -280,7 +243,7 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toMatch(/pksync_metrics_source_up\{source="redis"\} 0/);
 
-      redis.start();
+      await redis!.start();
       await until(
         'readiness recovers',
         () => call('GET', '/api/v1/readyz'),
@@ -321,13 +284,13 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
     }, 60_000);
 
     it('both down at once, then both back: still the same process, which stops cleanly on SIGTERM', async () => {
-      redis.stop();
+      await redis!.stop();
       await pg.down();
       const ready = await call('GET', '/api/v1/readyz');
       expect(ready.status).toBe(503);
       expect(ready.body).toMatchObject({ checks: { postgres: 'down', redis: 'down' } });
       expect((await call('GET', '/api/v1/officers')).status).toBe(503);
-      redis.start();
+      await redis!.start();
       await pg.up();
       await until(
         'readiness recovers',
