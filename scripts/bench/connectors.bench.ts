@@ -9,7 +9,7 @@
  */
 import { sourceDefinitionFromImport } from '../../packages/connectors/src/index.ts';
 import { start } from '../../services/simulator/src/index.ts';
-import { measureFetch } from '../../services/simulator/src/testing/measure.ts';
+import { measureFetch } from '../../services/simulator/test/support/measure.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'api,csv,xlsx').split(',') as ('api' | 'csv' | 'xlsx')[];

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createApiConnector } from './api.connector.ts';
-import { FetchError } from '../fetch-error.ts';
-import { FAST, json, sourceDef, useLocalServers } from '../testing/local-server.ts';
-import type { FetchedItem, FetchLimits } from '../connector.types.ts';
+import { createApiConnector } from '../src/api/api.connector.ts';
+import { FetchError } from '../src/fetch-error.ts';
+import { FAST, json, sourceDef, useLocalServers } from './support/local-server.ts';
+import type { FetchedItem, FetchLimits } from '../src/connector.types.ts';
 
 const serve = useLocalServers();
 

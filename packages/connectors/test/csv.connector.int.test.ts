@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createCsvConnector } from './csv.connector.ts';
-import { createXlsxConnector } from '../xlsx/xlsx.connector.ts';
-import { FetchError } from '../fetch-error.ts';
-import { FAST, sourceDef, useLocalServers } from '../testing/local-server.ts';
-import type { Connector, FetchedItem, FetchLimits, SourceDefinition } from '../connector.types.ts';
+import { createCsvConnector } from '../src/csv/csv.connector.ts';
+import { createXlsxConnector } from '../src/xlsx/xlsx.connector.ts';
+import { FetchError } from '../src/fetch-error.ts';
+import { FAST, sourceDef, useLocalServers } from './support/local-server.ts';
+import type { Connector, FetchedItem, FetchLimits, SourceDefinition } from '../src/connector.types.ts';
 
 const serve = useLocalServers();
 

@@ -1,7 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { useLocalServers } from '../testing/local-server.ts';
-import { httpGet } from './http-get.ts';
+import { useLocalServers } from './support/local-server.ts';
+import { httpGet } from '../src/http/http-get.ts';
 
 const serve = useLocalServers();
 

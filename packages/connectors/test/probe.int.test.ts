@@ -1,13 +1,13 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApiConnector } from './api/api.connector.ts';
-import { createCsvConnector } from './csv/csv.connector.ts';
-import { createUploadConnector } from './upload/upload.connector.ts';
-import { createXlsxConnector } from './xlsx/xlsx.connector.ts';
-import { isFetchError } from './fetch-error.ts';
-import { combineRawParts } from './raw-hash.ts';
-import { etagFileServer, FAST, localServer, sourceDef } from './testing/local-server.ts';
-import type { ProbeContext, StoredUpload } from './connector.types.ts';
+import { createApiConnector } from '../src/api/api.connector.ts';
+import { createCsvConnector } from '../src/csv/csv.connector.ts';
+import { createUploadConnector } from '../src/upload/upload.connector.ts';
+import { createXlsxConnector } from '../src/xlsx/xlsx.connector.ts';
+import { isFetchError } from '../src/fetch-error.ts';
+import { combineRawParts } from '../src/raw-hash.ts';
+import { etagFileServer, FAST, localServer, sourceDef } from './support/local-server.ts';
+import type { ProbeContext, StoredUpload } from '../src/connector.types.ts';
 
 const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {

@@ -2,16 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHttpSession } from './http/http-client.ts';
-import { downloadToFile } from './http/download.ts';
-import { csvFileItems } from './file-snapshot.ts';
-import { DEFAULT_LIMITS } from './connector.types.ts';
+import { createHttpSession } from '../src/http/http-client.ts';
+import { downloadToFile } from '../src/http/download.ts';
+import { csvFileItems } from '../src/file-snapshot.ts';
+import { DEFAULT_LIMITS } from '../src/connector.types.ts';
 import { describe, expect, it } from 'vitest';
-import { createApiConnector } from './api/api.connector.ts';
-import { createCsvConnector } from './csv/csv.connector.ts';
-import { combineRawParts, type RawSnapshotInfo } from './raw-hash.ts';
-import { etagFileServer, FAST, json, sourceDef, useLocalServers } from './testing/local-server.ts';
-import type { Connector, FetchedItem, SourceDefinition } from './connector.types.ts';
+import { createApiConnector } from '../src/api/api.connector.ts';
+import { createCsvConnector } from '../src/csv/csv.connector.ts';
+import type { RawSnapshotInfo } from '../src/raw-hash.ts';
+import { etagFileServer, FAST, json, sourceDef, useLocalServers } from './support/local-server.ts';
+import type { Connector, FetchedItem, SourceDefinition } from '../src/connector.types.ts';
 
 const serve = useLocalServers();
 
@@ -33,19 +33,6 @@ async function fetchWith(connector: Connector, source: SourceDefinition, known: 
   expect(seen).toHaveLength(1);
   return { items, raw: seen[0]! };
 }
-
-describe('combineRawParts', () => {
-  it('depends on every part, its label, its order and the transport', () => {
-    const a = { label: 'officers', sha256: 'a'.repeat(64), bytes: 10 };
-    const b = { label: 'formations', sha256: 'b'.repeat(64), bytes: 5 };
-    const base = combineRawParts('csv', [a, b]).sha256;
-    expect(combineRawParts('csv', [a, b])).toEqual({ sha256: base, bytes: 15 });
-    expect(combineRawParts('csv', [b, a]).sha256).not.toBe(base);
-    expect(combineRawParts('csv', [a]).sha256).not.toBe(base);
-    expect(combineRawParts('xlsx', [a, b]).sha256).not.toBe(base);
-    expect(combineRawParts('csv', [a, { ...b, sha256: 'c'.repeat(64) }]).sha256).not.toBe(base);
-  });
-});
 
 describe('beforeParse (raw-bytes hash before any parsing)', () => {
   const officer = (i: number, day: number) => ({ nip: String(198503122010011000 + i), nama: `Pejabat ${i}`, d: day });

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Officer } from '@pksync/core';
 import { insertSource, numberedOfficer, snapshotOf, useTestDatabase } from '@pksync/testing';
-import type { Db } from '../db.ts';
-import { reconcileRun } from '../reconcile/index.ts';
-import { createRun } from './run.repository.ts';
-import { stageSnapshot } from './staging.repository.ts';
+import type { Db } from '../src/db.ts';
+import { reconcileRun } from '../src/reconcile/index.ts';
+import { createRun } from '../src/repositories/run.repository.ts';
+import { stageSnapshot } from '../src/repositories/staging.repository.ts';
 
 // A publication that writes most of a table rebuilds its indexes once instead of updating them
 // row by row (the first load of a large register). The indexes must come back exactly as the

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
-import { createDb, poolOf, type Db } from './db.ts';
+import { createDb, poolOf, type Db } from '../src/db.ts';
 
 // A connection the server drops while it is checked out (in a transaction, between two queries)
 // emits 'error' on its pg client; with no listener that ends the process (vitest would report an

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { insertSource, useTestDatabase } from '@pksync/testing';
-import { createFetchLedger } from './fetch-ledger.ts';
-import {
-  createRun,
-  getRun,
-  listPendingFetches,
-  listSourceFetches,
-  markFetchesUnchanged,
-} from './repositories/run.repository.ts';
+import { createFetchLedger } from '../src/fetch-ledger.ts';
+import { createRun, getRun, listPendingFetches, listSourceFetches, markFetchesUnchanged } from '../src/index.ts';
 
 const REGENCIES = ['16.01', '16.02', '16.03', '16.04', '16.05', '16.06', '16.07', '16.08', '16.09', '16.10'];
 

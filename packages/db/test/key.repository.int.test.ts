@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
-import { listAudit } from './audit.repository.ts';
-import { authenticateKey, createKey, KeyError, listKeys, revokeKey } from './key.repository.ts';
+import { listAudit } from '../src/repositories/audit.repository.ts';
+import { authenticateKey, createKey, KeyError, listKeys, revokeKey } from '../src/repositories/key.repository.ts';
 
 describe('API keys', () => {
   const t = useTestDatabase();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
-import { migrateToLatest } from './migrate.ts';
+import { migrateToLatest } from '../src/migrate.ts';
 
 describe('migrateToLatest', () => {
   const t = useTestDatabase();

@@ -12,11 +12,11 @@ import {
 } from '@pksync/core';
 import { LEVEL_CODES, levelByCode, type LevelCode } from '@pksync/reference';
 import { insertSource, snapshotOf, useTestDatabase } from '@pksync/testing';
-import type { Db } from '../db.ts';
-import { getRegionSummaries } from '../repositories/register.repository.ts';
-import { stageSnapshot } from '../repositories/staging.repository.ts';
-import { LAST_SUCCESS_SQL, STALE_SQL } from '../repositories/staleness.sql.ts';
-import { reconcileRun } from './reconcile.ts';
+import type { Db } from '../src/db.ts';
+import { getRegionSummaries } from '../src/repositories/register.repository.ts';
+import { stageSnapshot } from '../src/repositories/staging.repository.ts';
+import { LAST_SUCCESS_SQL, STALE_SQL } from '../src/repositories/staleness.sql.ts';
+import { reconcileRun } from '../src/reconcile/reconcile.ts';
 
 // Where a rule runs in SQL for speed and @pksync/core keeps its pure function as the oracle, these
 // tests pin the SQL to the oracle over random inputs (R10's pin is in register.int.test.ts).

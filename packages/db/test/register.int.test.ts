@@ -11,14 +11,14 @@ import {
 } from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
 import { createTestDatabase, useTestDatabase, insertSource, snapshotOf } from '@pksync/testing';
-import type { Db } from '../db.ts';
-import { getOfficerHistory, getRegionSummaries, getRegisterVersion } from './register.repository.ts';
-import { confirmRemoval, listHeldRemovals } from './held-removal.repository.ts';
-import { reconcileRun, ReconcileError, type ReconcileResult } from '../reconcile/index.ts';
-import { getPublication, listPublications } from './publication.repository.ts';
-import { getPublicationDiffView } from './query.repository.ts';
-import { discardStagedRun, stageSnapshot } from './staging.repository.ts';
-import { commitContentHashes } from './run.repository.ts';
+import type { Db } from '../src/db.ts';
+import { getOfficerHistory, getRegionSummaries, getRegisterVersion } from '../src/repositories/register.repository.ts';
+import { confirmRemoval, listHeldRemovals } from '../src/repositories/held-removal.repository.ts';
+import { reconcileRun, ReconcileError, type ReconcileResult } from '../src/reconcile/index.ts';
+import { getPublication, listPublications } from '../src/repositories/publication.repository.ts';
+import { getPublicationDiffView } from '../src/repositories/query.repository.ts';
+import { discardStagedRun, stageSnapshot } from '../src/repositories/staging.repository.ts';
+import { commitContentHashes } from '../src/repositories/run.repository.ts';
 
 // --- Factories ----------------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SourceEntry } from '@pksync/core';
 import { useTestDatabase } from '@pksync/testing';
-import type { Db } from '../db.ts';
-import { listSources } from './query.repository.ts';
-import { importSources, toSourceWithToken } from './source.repository.ts';
-import { TokenCryptoError } from '../token-crypto.ts';
+import type { Db } from '../src/db.ts';
+import { listSources } from '../src/repositories/query.repository.ts';
+import { importSources, toSourceWithToken } from '../src/repositories/source.repository.ts';
+import { TokenCryptoError } from '../src/token-crypto.ts';
 
 const key = randomBytes(32);
 const base: SourceEntry[] = [

@@ -3,9 +3,9 @@ import { sql } from 'kysely';
 import type { SnapshotResult } from '@pksync/core';
 import type { LevelCode } from '@pksync/reference';
 import { insertSource, numberedOfficer, snapshotOf, useTestDatabase } from '@pksync/testing';
-import type { Db } from '../db.ts';
-import { createRun } from './run.repository.ts';
-import { stageSnapshot, STAGE_COPY_ABOVE } from './staging.repository.ts';
+import type { Db } from '../src/db.ts';
+import { createRun } from '../src/repositories/run.repository.ts';
+import { stageSnapshot, STAGE_COPY_ABOVE } from '../src/repositories/staging.repository.ts';
 
 // stageSnapshot has two paths: one statement (pksync_stage_snapshot) for snapshots up to
 // STAGE_COPY_ABOVE rows, COPY streams above. Both must store exactly the same rows.

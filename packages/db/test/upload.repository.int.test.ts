@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
-import { importSources } from './source.repository.ts';
-import { latestUpload, saveUpload, UploadTooLargeError } from './upload.repository.ts';
+import { importSources } from '../src/repositories/source.repository.ts';
+import { latestUpload, saveUpload, UploadTooLargeError } from '../src/repositories/upload.repository.ts';
 
 const CSV = 'NIP,Nama,Jenjang\n198503122010011003,Budi Santoso,Ahli Muda\n';
 

@@ -10,7 +10,7 @@ import {
   writeDigestOutbox,
   writeDigestOutboxIsolated,
   type NotifyConfig,
-} from './index.ts';
+} from '../src/index.ts';
 import {
   freePort,
   insertFinding,
@@ -20,7 +20,7 @@ import {
   startWebhookReceiver,
   type SmtpSink,
   type WebhookReceiver,
-} from './test-support.ts';
+} from './support/index.ts';
 
 const DAY = 86_400_000;
 const T0 = new Date('2026-11-27T02:00:00Z');
@@ -266,7 +266,7 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
       await afterRun(run, [f], [], T0);
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', fileURLToPath(new URL('./crash-child.fixture.ts', import.meta.url))],
+        ['--import', 'tsx', fileURLToPath(new URL('./support/crash-child.fixture.ts', import.meta.url))],
         {
           env: {
             ...process.env,

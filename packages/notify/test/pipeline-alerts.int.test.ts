@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createSnapshotNormaliser, type RawRecord } from '@pksync/core';
 import { createTestDatabase, insertSource } from '@pksync/testing';
 import { addContact, reconcileRun, stageSnapshot, type Db } from '@pksync/db';
-import { deliverDue, writeDigestOutbox, type NotifyConfig } from './index.ts';
-import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from './test-support.ts';
+import { deliverDue, writeDigestOutbox, type NotifyConfig } from '../src/index.ts';
+import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from './support/index.ts';
 
 // R15 through the real pipeline: stageSnapshot + reconcileRun raise and resolve the
 // findings, and writeDigestOutbox runs in the reconciliation transaction after it.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { useTestRedis } from '@pksync/testing';
-import { createQueueClient } from './producer.ts';
+import { createQueueClient } from '../src/producer.ts';
 
 describe('createQueueClient close (real Redis)', () => {
   const r = useTestRedis();

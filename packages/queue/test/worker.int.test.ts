@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { useTestRedis } from '@pksync/testing';
-import { createLogger } from './logger.ts';
-import { createQueueClient } from './producer.ts';
-import { createWorker } from './worker.ts';
-import { PermanentError } from './errors.ts';
+import { createLogger } from '../src/logger.ts';
+import { createQueueClient } from '../src/producer.ts';
+import { createWorker } from '../src/worker.ts';
+import { PermanentError } from '../src/errors.ts';
 
 const runId = '5a644a13-1241-401e-a64d-fb09e50f68f0';
 const quiet = createLogger({ level: 'silent', pretty: false });

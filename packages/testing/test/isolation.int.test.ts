@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createTestDatabase, useTestDatabase, useTestRedis, insertSource } from './index.ts';
+import { createTestDatabase, useTestDatabase, useTestRedis, insertSource } from '../src/index.ts';
 
 // Test files run in parallel, each with a database and a Redis prefix of its own. Two of each in
 // one test write the same rows and keys: each sees only its own, whatever else runs meanwhile.

@@ -6,7 +6,7 @@ import { buildApp } from '@pksync/api';
 import { createKey } from '@pksync/db';
 import { createQueueClient, producerConnection, waitReady, type QueueClient } from '@pksync/queue';
 import { insertSource, useTestDatabase, useTestRedis } from '@pksync/testing';
-import { runCheck } from './check.command.ts';
+import { runCheck } from '../src/commands/check.command.ts';
 
 /** What one path says about a file: usable or refused, and the words it uses. */
 interface Verdict {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@pksync/testing';
 import { listContacts } from '@pksync/db';
-import { runContactsAdd } from './contacts.command.ts';
-import { runFindings, runFindingsAck } from './findings.command.ts';
+import { runContactsAdd } from '../src/commands/contacts.command.ts';
+import { runFindings, runFindingsAck } from '../src/commands/findings.command.ts';
 
 const key = randomBytes(32);
 

@@ -4,7 +4,7 @@ import { loadConfig } from '@pksync/config';
 import { getRegionSummaries } from '@pksync/db';
 import { LEVEL_CODES } from '@pksync/reference';
 import { insertSource, useTestDatabase, useTestRedis } from '@pksync/testing';
-import { provinceLines } from './demo.command.ts';
+import { provinceLines } from '../src/commands/demo.command.ts';
 
 interface ApiRegion {
   code: string;

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { useTestDatabase } from '@pksync/testing';
 import { listSources, TOKEN_REDACT_PATHS, toSourceWithToken } from '@pksync/db';
 import { start } from '@pksync/simulator';
-import { runSourcesImport, SOURCES_EXIT } from './sources.command.ts';
+import { runSourcesImport, SOURCES_EXIT } from '../src/commands/sources.command.ts';
 
 const key = randomBytes(32);
 

@@ -6,7 +6,7 @@ import {
   type FetchError,
   type SourceDefinition,
 } from '@pksync/connectors';
-import { start, type Simulator } from './index.ts';
+import { start, type Simulator } from '../src/index.ts';
 
 // Each connector against the simulator, one source per fault mode (South Sumatra agencies).
 const FAULTS = {

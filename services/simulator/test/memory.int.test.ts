@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sourceDefinitionFromImport } from '@pksync/connectors';
-import { start, type Simulator } from './index.ts';
-import { measureFetch } from './testing/measure.ts';
+import { start, type Simulator } from '../src/index.ts';
+import { measureFetch } from './support/measure.ts';
 
 // A 200,000-row source read over api and csv with peak memory growth under 100 MB (issue 4).
 const ID = '16.71-disnaker';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normaliseOfficer } from '@pksync/core';
-import { renderOfficer, type Defect } from './officers.ts';
-import { start, type Simulator } from './index.ts';
+import { renderOfficer, type Defect } from '../src/officers.ts';
+import { start, type Simulator } from '../src/index.ts';
 
 // The simulator's records, as agencies send them, through the core normaliser: clean records are
 // accepted without findings; each seeded defect gives the outcome the spec names.

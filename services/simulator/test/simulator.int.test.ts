@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { levels, regenciesOf } from '@pksync/reference';
-import { start, type Simulator } from './index.ts';
+import { start, type Simulator } from '../src/index.ts';
 
 describe('simulator: national default', () => {
   let sim: Simulator;

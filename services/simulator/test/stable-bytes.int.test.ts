@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { start, type Simulator } from './index.ts';
+import { start, type Simulator } from '../src/index.ts';
 
 // Raw-byte hashes (the repeat-run fast path) need a file re-served unchanged to be the same bytes.
 describe('simulator: unchanged data is served as the same bytes', () => {

@@ -6,7 +6,7 @@ import { insertSource, useTestDatabase } from '@pksync/testing';
 import { createRun, listSourceFetches } from '@pksync/db';
 import type { JobContext } from '@pksync/queue';
 import { combineRawParts, sha256Hex } from '@pksync/connectors';
-import { planRunHandler, probeRunHandler, type ProbeRunSummary } from './plan-run.job.ts';
+import { planRunHandler, probeRunHandler, type ProbeRunSummary } from '../src/plan-run.job.ts';
 
 /**
  * Agencies' files: `/same/…` answers 304 to its ETag, `/changed/…` 200, `/broken/…` 500; an api

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createUploadConnector } from './upload.connector.ts';
-import { sourceDef } from '../testing/local-server.ts';
+import { sourceDef } from '../../test/support/local-server.ts';
 import type { FetchedItem, StoredUpload, UploadReader } from '../connector.types.ts';
 import type { FetchError } from '../fetch-error.ts';
 

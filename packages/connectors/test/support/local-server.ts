@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
-import type { SourceDefinition } from '../connector.types.ts';
+import type { SourceDefinition } from '../../src/connector.types.ts';
 
 /** A throw-away HTTP server for connector tests; `handler` sees every request with its 1-based number. */
 export async function localServer(

@@ -109,6 +109,17 @@ export async function getRegionSummaries(
   if (!Number.isInteger(options.year) || options.year < 1900 || options.year > 9999) {
     throw new RangeError(`getRegionSummaries: year must be a 4-digit year, got ${options.year}`);
   }
+  // R14: every read below in one snapshot, so a publication committing meanwhile is seen whole
+  // or not at all (never one version's officers with the next one's formations).
+  if (db.isTransaction) return summariesInSnapshot(db, options);
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute((trx) => summariesInSnapshot(trx, options));
+}
+
+async function summariesInSnapshot(db: Db, options: { version?: number; year: number }): Promise<RegionSummary[]> {
   const latest = await getRegisterVersion(db);
   const version = options.version ?? latest;
   if (

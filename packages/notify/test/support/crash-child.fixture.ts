@@ -1,7 +1,7 @@
 // Test fixture (notify.int.test.ts): a notify worker process that is killed (SIGKILL) after a
 // message left and before the outbox recorded it.
 import { createDb } from '@pksync/db';
-import { deliverDue } from './deliver.ts';
+import { deliverDue } from '../../src/deliver.ts';
 
 const env = process.env;
 const db = createDb(env.CRASH_DATABASE_URL!, { max: 2 });

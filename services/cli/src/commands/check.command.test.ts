@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { jakartaToday, runCheck } from './check.command.ts';
 
@@ -110,35 +108,4 @@ describe('pksync check', () => {
     expect(jakartaToday(new Date('2026-11-27T16:59:59Z'))).toBe('2026-11-27');
     expect(jakartaToday(new Date('2026-11-27T17:00:00Z'))).toBe('2026-11-28');
   });
-
-  it('runs as a command with the documented exit codes', async () => {
-    const run = promisify(execFile);
-    const main = new URL('../main.ts', import.meta.url).pathname;
-    const ok = await run('npx', [
-      'tsx',
-      main,
-      'check',
-      sample('officers-utf8-bom.csv'),
-      '--region',
-      '16.71',
-      '--as-of',
-      '2026-11-27',
-    ]);
-    expect(ok.stdout).toContain('Ditolak: 0');
-    await expect(
-      run('npx', [
-        'tsx',
-        main,
-        'check',
-        sample('officers-semicolon.csv'),
-        '--region',
-        '16.71',
-        '--as-of',
-        '2026-11-27',
-      ]),
-    ).rejects.toMatchObject({ code: 1 });
-    await expect(
-      run('npx', ['tsx', main, 'check', sample('broken-quote.csv'), '--region', '16.71']),
-    ).rejects.toMatchObject({ code: 2 });
-  }, 30_000);
 });

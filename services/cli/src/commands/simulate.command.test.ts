@@ -1,8 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSourcesFile } from '@pksync/connectors';
 import { runSimulate, simulatorConfigFromOptions, type SimulateOptions } from './simulate.command.ts';
 
 const opts = (o: Partial<SimulateOptions> = {}): SimulateOptions => ({
@@ -33,17 +29,5 @@ describe('pksync simulate', () => {
 
   it('rejects an unknown region', async () => {
     await expect(runSimulate(opts({ regions: '99' }))).rejects.toThrow(/unknown region "99"/);
-  });
-
-  it('writes a sources file that `pksync sources import` accepts', async () => {
-    const out = path.join(await mkdtemp(path.join(tmpdir(), 'pksync-sim-')), 'sources.json');
-    const sim = await runSimulate(opts({ sourcesOut: out }));
-    try {
-      const entries = parseSourcesFile(await readFile(out, 'utf8'), 'json');
-      expect(entries).toHaveLength(18);
-      expect(entries.every((e) => e.transport === 'upload' || e.url!.startsWith(sim.url))).toBe(true);
-    } finally {
-      await sim.close();
-    }
   });
 });
