@@ -49,7 +49,7 @@ export { createFetchLedger, type FetchLedger } from './fetch-ledger.ts';
 
 // Staging and reconciliation (R8–R14).
 export { lostStagedSources, stageSnapshot } from './repositories/staging.repository.ts';
-export { reconcileRun } from './reconcile/index.ts';
+export { reconcileRun, StagedRowsLostError } from './reconcile/index.ts';
 
 // Runs that outlive their infrastructure: resume, cancel, the healer, staging repair.
 export {

@@ -4,9 +4,9 @@ import {
   completeRun,
   failUnfinishedFetches,
   getRun,
-  lostStagedSources,
   reconcileRun,
   repairLostStaging,
+  StagedRowsLostError,
   stagingSentinelPresent,
   type Db,
   type RunCounts,
@@ -55,17 +55,18 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     }
     // The run was resumed since this flow began: its newer flow reconciles it.
     if (run.generation !== (gen ?? 0)) return { status: 'superseded', version: null, counts: {} };
-    // Staged rows lost to a PostgreSQL crash: fetch those sources again instead of failing the run.
-    const repair = (await stagingSentinelPresent(db)) ? undefined : await repairLostStaging(db);
-    const lostStaged = await lostStagedSources(db, runId);
-    if (repair?.runs.includes(runId) || lostStaged.length > 0) {
+    // Staged rows lost to a PostgreSQL crash: fetch those sources again instead of failing the run
+    // (found by the sentinel here, or by the reconcile's own check of its sources' rows).
+    const resume = async (why: Record<string, unknown>): Promise<ReconcileRunSummary> => {
       const resumed = await resumeRun(db, deps.queues, runId, { by: 'worker', expectGeneration: run.generation });
       ctx.log.warn(
-        { lostStaged, repair, generation: resumed?.generation },
+        { ...why, generation: resumed?.generation },
         'staged rows were lost (PostgreSQL crash): the run is resumed, those sources are fetched again',
       );
       return { status: resumed?.resumed ? 'resumed' : 'superseded', version: null, counts: {} };
-    }
+    };
+    const repair = (await stagingSentinelPresent(db)) ? undefined : await repairLostStaging(db);
+    if (repair?.runs.includes(runId)) return resume({ repair });
     const lost = await failUnfinishedFetches(
       db,
       runId,
@@ -74,18 +75,24 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     if (lost > 0) ctx.log.warn({ lost }, 'fetches that never finished are failed (R9)');
 
     const started = performance.now();
-    const result = await db.transaction().execute(async (trx) => {
-      const r = await reconcileRun(trx, { runId, asOf: run.as_of });
-      await commitContentHashes(trx, runId);
-      const done = await completeRun(trx, runId, { opened: r.findings.opened, resolved: r.findings.resolved });
-      if (!done) throw new Error(`run ${runId} is no longer active (completed or failed elsewhere)`);
-      await deps.writeAlerts?.(trx, {
-        runId,
-        openedFindingIds: r.findings.openedIds,
-        resolvedFindingIds: r.findings.resolvedIds,
+    let result;
+    try {
+      result = await db.transaction().execute(async (trx) => {
+        const r = await reconcileRun(trx, { runId, asOf: run.as_of });
+        await commitContentHashes(trx, runId);
+        const done = await completeRun(trx, runId, { opened: r.findings.opened, resolved: r.findings.resolved });
+        if (!done) throw new Error(`run ${runId} is no longer active (completed or failed elsewhere)`);
+        await deps.writeAlerts?.(trx, {
+          runId,
+          openedFindingIds: r.findings.openedIds,
+          resolvedFindingIds: r.findings.resolvedIds,
+        });
+        return r;
       });
-      return r;
-    });
+    } catch (e) {
+      if (e instanceof StagedRowsLostError) return resume({ lostStaged: e.sources });
+      throw e;
+    }
     const reconcileMs = Math.round(performance.now() - started);
     await addRunCounts(db, runId, { reconcileMs });
     const after = await getRun(db, runId);

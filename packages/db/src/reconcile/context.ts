@@ -6,6 +6,20 @@ export class ReconcileError extends Error {
   override name = 'ReconcileError';
 }
 
+/** The staged rows of some re-read sources are gone (a PostgreSQL crash empties UNLOGGED tables): fetch them again. */
+export class StagedRowsLostError extends ReconcileError {
+  override name = 'StagedRowsLostError';
+  constructor(
+    readonly runId: string,
+    readonly sources: readonly string[],
+  ) {
+    super(
+      `reconcileRun: the staged snapshot of ${sources.join(', ')} in run ${runId} is incomplete (staging rows lost, ` +
+        'e.g. by a database restart); fetch and stage the source again',
+    );
+  }
+}
+
 /** What every phase of one reconciliation gets: its transaction, the run, and the phase clock. */
 export interface ReconcileContext {
   trx: Transaction<Database>;

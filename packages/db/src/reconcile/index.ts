@@ -4,4 +4,4 @@
  * `findings/` by family.
  */
 export { reconcileRun, type ReconcileInput, type ReconcileResult } from './reconcile.ts';
-export { ReconcileError } from './context.ts';
+export { ReconcileError, StagedRowsLostError } from './context.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { heldRemovalOutcome } from '@pksync/core';
 import { lostStagedSources } from '../repositories/staging.repository.ts';
-import { ReconcileError, type ReconcileContext } from './context.ts';
+import { ReconcileError, StagedRowsLostError, type ReconcileContext } from './context.ts';
 
 export type FetchOutcome = 'succeeded' | 'unchanged' | 'failed';
 
@@ -130,12 +130,7 @@ export async function readRunSources(ctx: ReconcileContext): Promise<RunSources>
 /** Staged rows lost (UNLOGGED tables are emptied by a server crash) must not read as an empty snapshot. */
 async function assertStagedRowsPresent(trx: ReconcileContext['trx'], runId: string, S: string[]): Promise<void> {
   const lost = await lostStagedSources(trx, runId, S);
-  if (lost.length) {
-    throw new ReconcileError(
-      `reconcileRun: the staged snapshot of ${lost.join(', ')} in run ${runId} is incomplete (staging rows lost, ` +
-        'e.g. by a database restart); fetch and stage the source again',
-    );
-  }
+  if (lost.length) throw new StagedRowsLostError(runId, lost);
 }
 
 /** The officers of the held removals this run applies (R8), as `h_apply`. */
