@@ -3,7 +3,7 @@ import { createTestDatabase, useTestDatabase, useTestRedis } from '@pksync/testi
 import { start as startWorker, type RunningWorker } from '@pksync/worker';
 import type { Simulator } from '@pksync/simulator';
 import type { Config } from '@pksync/config';
-import { FAST_FETCH, pksync, simulatorWithSources, testConfig } from './support/harness.ts';
+import { FAST_FETCH, pksync, simulatorWithSources, testConfig, serviceEnv } from './support/harness.ts';
 
 describe('pksync sync / runs / migrate', () => {
   const t = useTestDatabase();
@@ -17,13 +17,7 @@ describe('pksync sync / runs / migrate', () => {
     config = testConfig(t, r);
     sim = await simulatorWithSources(t.db, config);
     worker = await startWorker(config, { fetchLimits: FAST_FETCH });
-    env = {
-      DATABASE_URL: t.url,
-      REDIS_URL: config.redisUrl,
-      QUEUE_PREFIX: config.queuePrefix,
-      TOKEN_ENCRYPTION_KEY: config.tokenKey!.toString('hex'),
-      LOG_LEVEL: 'error',
-    };
+    env = serviceEnv(config);
   });
   afterAll(async () => {
     await worker?.close();

@@ -14,6 +14,7 @@ import {
   testConfig,
   undisturbedOutcome,
   waitForRun,
+  serviceEnv,
 } from './support/harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -58,12 +59,7 @@ describe('crash safety', () => {
   beforeAll(async () => {
     db = t.db;
     config = testConfig(t, r);
-    env = {
-      DATABASE_URL: t.url,
-      REDIS_URL: config.redisUrl,
-      QUEUE_PREFIX: config.queuePrefix,
-      TOKEN_ENCRYPTION_KEY: config.tokenKey!.toString('hex'),
-    };
+    env = serviceEnv(config);
     // Slow agencies keep fetches in flight long enough to kill the worker in the middle of them.
     const slow = [
       '16.01-disnaker',

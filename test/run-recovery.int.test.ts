@@ -26,6 +26,7 @@ import {
   undisturbedOutcome,
   waitForRun,
   pksync,
+  serviceEnv,
 } from './support/harness.ts';
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -173,13 +174,7 @@ describe('operators: cancel and resume', () => {
     config = testConfig(t, r, { RUN_HEAL_INTERVAL_MS: '60000' });
     sim = await simulatorWithSources(t.db, config, { regions: '16.71' });
     queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
-    env = {
-      DATABASE_URL: t.url,
-      REDIS_URL: config.redisUrl,
-      QUEUE_PREFIX: config.queuePrefix,
-      TOKEN_ENCRYPTION_KEY: config.tokenKey!.toString('hex'),
-      LOG_LEVEL: 'error',
-    };
+    env = serviceEnv(config);
     keys = await createKeys(t.db);
     api = await startTestApi(t.db, r.url, r.prefix);
   });

@@ -34,6 +34,20 @@ export function testConfig(
   });
 }
 
+/**
+ * The environment of a pksync process (`pksync …`, `pksync serve …`) for a test's config: its
+ * database, Redis prefix and token key, quiet logs.
+ */
+export function serviceEnv(config: Config): Record<string, string> {
+  return {
+    DATABASE_URL: config.databaseUrl,
+    REDIS_URL: config.redisUrl,
+    QUEUE_PREFIX: config.queuePrefix,
+    TOKEN_ENCRYPTION_KEY: config.tokenKey!.toString('hex'),
+    LOG_LEVEL: 'error',
+  };
+}
+
 /** Connector limits for tests: quick back-off so faults do not slow the suite down. */
 export const FAST_FETCH = {
   attempts: 2,
