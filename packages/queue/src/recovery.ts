@@ -79,36 +79,37 @@ export async function healRuns(
   const graceMs = options.graceMs ?? 15_000;
   const maxResumes = options.maxResumes ?? 5;
   const report: HealReport = { ran: false, resumed: [], failed: [] };
-  const done = await withHealerLock(db, async () => {
-    report.ran = true;
-    const reset = new Set<string>();
-    if (!(await stagingSentinelPresent(db))) {
-      report.staging = await repairLostStaging(db);
-      for (const id of report.staging.runs) reset.add(id);
-      options.log?.warn({ ...report.staging }, 'PostgreSQL lost the staged rows (crash recovery): repaired');
-    }
-    for (const run of await listActiveRuns(db)) {
-      let why: string | undefined;
-      if (reset.has(run.id)) why = 'staged rows lost';
-      else if (run.idle_ms >= graceMs) {
-        const state = await queues.runJobState(run.id, run.generation);
-        if (!LIVE_STATES.has(state)) why = `its jobs are gone from Redis (reconcile job ${state})`;
+  // `withHealerLock` gives undefined when another process holds the lock: then this pass did nothing.
+  report.ran =
+    (await withHealerLock(db, async () => {
+      const reset = new Set<string>();
+      if (!(await stagingSentinelPresent(db))) {
+        report.staging = await repairLostStaging(db);
+        for (const id of report.staging.runs) reset.add(id);
+        options.log?.warn({ ...report.staging }, 'PostgreSQL lost the staged rows (crash recovery): repaired');
       }
-      if (!why) continue;
-      if (run.resumes >= maxResumes) {
-        const failed = await markRunFailed(
-          db,
-          run.id,
-          `the run was not resumed again (${why}): resumed ${run.resumes} times already (RUN_MAX_RESUMES); trigger it again`,
-        );
-        if (failed) report.failed.push(run.id);
-        continue;
+      for (const run of await listActiveRuns(db)) {
+        let why: string | undefined;
+        if (reset.has(run.id)) why = 'staged rows lost';
+        else if (run.idle_ms >= graceMs) {
+          const state = await queues.runJobState(run.id, run.generation);
+          if (!LIVE_STATES.has(state)) why = `its jobs are gone from Redis (reconcile job ${state})`;
+        }
+        if (!why) continue;
+        if (run.resumes >= maxResumes) {
+          const failed = await markRunFailed(
+            db,
+            run.id,
+            `the run was not resumed again (${why}): resumed ${run.resumes} times already (RUN_MAX_RESUMES); trigger it again`,
+          );
+          if (failed) report.failed.push(run.id);
+          continue;
+        }
+        const r = await resumeRun(db, queues, run.id, { by: 'healer', expectGeneration: run.generation });
+        if (r?.resumed) report.resumed.push({ runId: run.id, generation: r.generation!, why });
       }
-      const r = await resumeRun(db, queues, run.id, { by: 'healer', expectGeneration: run.generation });
-      if (r?.resumed) report.resumed.push({ runId: run.id, generation: r.generation!, why });
-    }
-  });
-  if (done === undefined) report.ran = false;
+      return true;
+    })) === true;
   for (const r of report.resumed) options.log?.warn(r, 'run resumed');
   for (const id of report.failed) options.log?.error({ runId: id }, 'run failed: resumed too often');
   return report;
