@@ -11,7 +11,7 @@
 import pg from 'pg';
 import { regions } from '../../packages/reference/src/index.ts';
 import type { Officer } from '../../packages/core/src/index.ts';
-import { snapshotOf } from '../../packages/testing/src/factories.ts';
+import { insertSource, snapshotOf } from '../../packages/testing/src/factories.ts';
 import {
   createDb,
   migrateToLatest,
@@ -143,25 +143,13 @@ async function main(): Promise<void> {
     await migrateToLatest(db);
     const regencies = regions.filter((r) => r.level === 'regency');
     const per = Math.ceil(total / regencies.length);
-    await db
-      .insertInto('sources')
-      .values(
-        regencies.map((r) => ({
-          id: `${r.code}-disnaker`,
-          agency: `Disnaker ${r.name}`,
-          region_code: r.code,
-          transport: 'api' as const,
-          url: null,
-          formations_url: null,
-          token_encrypted: null,
-          timeout_s: null,
-          max_bytes: null,
-          max_rows: null,
-          last_success_at: null,
-          last_content_hash: null,
-        })),
-      )
-      .execute();
+    for (const r of regencies)
+      await insertSource(db, {
+        id: `${r.code}-disnaker`,
+        agency: `Disnaker ${r.name}`,
+        regionCode: r.code,
+        transport: 'api',
+      });
 
     // 1. Full national run: stage every source, reconcile.
     const all = regencies.map((r) => ({ sourceId: `${r.code}-disnaker`, status: 'succeeded' as const }));

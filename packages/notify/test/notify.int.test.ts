@@ -17,7 +17,7 @@ import {
   insertRun,
   resolveFindings,
   startSmtpSink,
-  startWebhookReceiver,
+  startAlertReceivers,
   type SmtpSink,
   type WebhookReceiver,
 } from './support/index.ts';
@@ -37,14 +37,7 @@ describe('R15 alerts against PostgreSQL, a real SMTP server and a real webhook r
   let c16hook: AlertContact;
 
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    hook = await startWebhookReceiver();
-    config = {
-      smtpUrl: smtp.url,
-      alertFrom: 'pksync <noreply@pksync.test>',
-      publicBaseUrl: 'https://pksync.test/',
-      tokenKey: key,
-    };
+    ({ smtp, hook, config } = await startAlertReceivers(key));
     c16mail = await addContact(t.db, { provinceCode: '16', kind: 'email', address: 'data@sumsel.go.id' }, key);
     c16hook = await addContact(t.db, { provinceCode: '16', kind: 'webhook', address: hook.url, secret: SECRET }, key);
     await addContact(t.db, { provinceCode: '31', kind: 'email', address: 'data@jakarta.go.id' }, key);

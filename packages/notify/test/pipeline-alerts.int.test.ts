@@ -4,7 +4,7 @@ import { createSnapshotNormaliser, type RawRecord } from '@pksync/core';
 import { createTestDatabase, insertSource } from '@pksync/testing';
 import { addContact, reconcileRun, stageSnapshot, type Db } from '@pksync/db';
 import { deliverDue, writeDigestOutbox, type NotifyConfig } from '../src/index.ts';
-import { startSmtpSink, startWebhookReceiver, type SmtpSink, type WebhookReceiver } from './support/index.ts';
+import { startAlertReceivers, type SmtpSink, type WebhookReceiver } from './support/index.ts';
 
 // R15 through the real pipeline: stageSnapshot + reconcileRun raise and resolve the
 // findings, and writeDigestOutbox runs in the reconciliation transaction after it.
@@ -124,14 +124,7 @@ describe('R15 digests from a real reconciliation run', () => {
   let config: NotifyConfig;
 
   beforeAll(async () => {
-    smtp = await startSmtpSink();
-    hook = await startWebhookReceiver();
-    config = {
-      smtpUrl: smtp.url,
-      alertFrom: 'pksync <noreply@pksync.test>',
-      publicBaseUrl: 'https://pksync.test',
-      tokenKey: key,
-    };
+    ({ smtp, hook, config } = await startAlertReceivers(key));
   });
   afterAll(async () => {
     await smtp?.close();

@@ -18,7 +18,7 @@ import {
 import { HOSTILE_AGENCY, startStack, type Stack } from './support/stack.ts';
 
 const skip = browserSkipReason();
-// One line for both browser test files (console.ui.test.ts stays quiet).
+// One line for both browser test files (console.ui.int.test.ts stays quiet).
 if (skip) console.warn(`[web] browser tests (console.e2e, console.ui) skipped: ${skip}`);
 
 const PALEMBANG = '16.71-disnaker';

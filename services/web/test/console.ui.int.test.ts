@@ -2,7 +2,7 @@
  * The console in headless Chromium against a scripted stand-in of the API (routes intercepted in
  * the page): checks what depends only on the console itself — hostile text renders as text, the
  * language switch, keyboard navigation, the phone layout, the sign-in flow and role-dependent
- * controls. The end-to-end test (console.e2e.test.ts) runs the same console against the real API.
+ * controls. The end-to-end test (console.e2e.int.test.ts) runs the same console against the real API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page, Route } from 'playwright-core';
@@ -18,7 +18,7 @@ import {
 import { serveStatic } from './support/static-server.ts';
 
 const skip = browserSkipReason();
-// the reason is printed once, by console.e2e.test.ts
+// the reason is printed once, by console.e2e.int.test.ts
 
 const HOSTILE = `<img src=x onerror="window.__pwned=1">Kota "Palembang" & <b>bold</b>`;
 

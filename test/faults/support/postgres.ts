@@ -22,7 +22,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { createDb, migrateToLatest } from '@pksync/db';
-import { freePort } from './ports.ts';
+import { freePort, startGuarded } from './ports.ts';
 
 export interface FaultPostgres {
   readonly port: number;
@@ -219,15 +219,7 @@ export async function startPostgres(): Promise<FaultPostgres> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', onExit);
-
-  try {
-    await start();
-  } catch (e) {
-    onExit();
-    process.off('exit', onExit);
-    throw e;
-  }
+  await startGuarded(start, onExit);
 
   return {
     port,

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from './ports.ts';
+import { freePort, startGuarded } from './ports.ts';
 
 export interface FaultRedis {
   readonly port: number;
@@ -126,15 +126,7 @@ export async function startRedis(): Promise<FaultRedis> {
     if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', onExit);
-
-  try {
-    await start();
-  } catch (e) {
-    onExit();
-    process.off('exit', onExit);
-    throw e;
-  }
+  await startGuarded(start, onExit);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Db } from '@pksync/db';
+import type { NotifyConfig } from '../../src/index.ts';
 
 /**
  * Test-only helpers (not exported from the package): a real SMTP server and a real HTTP webhook
@@ -170,4 +171,22 @@ export async function resolveFindings(db: Db, ids: number[], runId: string, at: 
     .set({ status: 'resolved', resolved_at: at, resolved_run_id: runId })
     .where('id', 'in', ids)
     .execute();
+}
+
+/**
+ * A real SMTP sink and webhook receiver, and the notify config that sends to them (both closed by
+ * the caller): what every end-to-end alert test starts with.
+ */
+export async function startAlertReceivers(
+  tokenKey: Buffer,
+): Promise<{ smtp: SmtpSink; hook: WebhookReceiver; config: NotifyConfig }> {
+  const smtp = await startSmtpSink();
+  const hook = await startWebhookReceiver();
+  const config: NotifyConfig = {
+    smtpUrl: smtp.url,
+    alertFrom: 'pksync <noreply@pksync.test>',
+    publicBaseUrl: 'https://pksync.test/',
+    tokenKey,
+  };
+  return { smtp, hook, config };
 }
