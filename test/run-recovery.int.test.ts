@@ -39,7 +39,13 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 
 /** What a PostgreSQL crash does to the staging: every UNLOGGED table emptied (the real crash is in test/faults). */
 async function loseUnloggedTables(db: Db): Promise<void> {
-  for (const table of ['staging_sentinel', 'staged_officers', 'staged_formations', 'staged_findings'] as const)
+  for (const table of [
+    'staging_sentinel',
+    'staged_officers',
+    'staged_formations',
+    'staged_findings',
+    'staged_workloads',
+  ] as const)
     await db.deleteFrom(table).execute();
 }
 

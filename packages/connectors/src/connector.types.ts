@@ -5,7 +5,8 @@ export { TRANSPORTS, type SourceDefinition, type Transport } from '@pksync/core'
 
 /** One record of a snapshot. `position` is 0-based for `api`, the 1-based file row otherwise. */
 export interface FetchedItem {
-  kind: 'officer' | 'formation';
+  /** Which dataset: officers, formations, or workload (needs-planning-v1.md, optional). */
+  kind: 'officer' | 'formation' | 'workload';
   position: number;
   record: Record<string, unknown>;
 }

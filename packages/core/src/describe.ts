@@ -31,6 +31,12 @@ const DESCRIPTIONS: Record<Code, string> = {
   past_retirement_age: 'Pejabat aktif telah mencapai batas usia pensiun jenjangnya',
   formation_missing: 'Wilayah memiliki pejabat aktif tetapi belum ada data formasi untuk tahun ini',
   over_formation: 'Jumlah pejabat aktif melebihi formasi yang disetujui',
+  need_differs_from_declared:
+    'Kebutuhan yang dilaporkan berbeda jauh dari kebutuhan hasil hitung beban kerja (Permenaker 10/2023)',
+  workload_missing: 'Wilayah memiliki pejabat aktif tetapi belum mengirim data beban kerja untuk tahun ini',
+  appointed_without_formation: 'Pejabat diangkat pada tahun yang tidak memiliki formasi untuk jenjangnya',
+  appointed_beyond_formation: 'Pejabat diangkat melebihi formasi yang disetujui untuk tahun dan jenjangnya',
+  retirement_wave: 'Banyak pejabat di wilayah ini akan mencapai batas usia pensiun dalam 3 tahun',
   delivery_failed: 'Pemberitahuan gagal dikirim',
   // Fetch errors
   payload_too_large: 'Berkas atau data terlalu besar (melebihi batas ukuran atau jumlah baris)',

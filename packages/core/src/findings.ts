@@ -1,5 +1,5 @@
 /**
- * The rule codes of reconciliation-rules.md (R1–R15), exactly as the spec spells them, with
+ * The rule codes of reconciliation-rules.md (R1–R15) and needs-planning-v1.md (R16–R18), exactly as the spec spells them, with
  * their severities. Every package uses this one vocabulary.
  */
 export type Severity = 'error' | 'warning' | 'info';
@@ -33,6 +33,11 @@ export const FINDING_RULES = {
   past_retirement_age: { severity: 'warning', rule: 'R11' },
   formation_missing: { severity: 'warning', rule: 'R12' },
   over_formation: { severity: 'warning', rule: 'R12' },
+  need_differs_from_declared: { severity: 'warning', rule: 'R16' },
+  workload_missing: { severity: 'warning', rule: 'R16' },
+  appointed_without_formation: { severity: 'error', rule: 'R17' },
+  appointed_beyond_formation: { severity: 'error', rule: 'R17' },
+  retirement_wave: { severity: 'warning', rule: 'R18' },
   delivery_failed: { severity: 'error', rule: 'R15' },
 } as const satisfies Record<string, { severity: Severity; rule: string }>;
 

@@ -11,4 +11,5 @@ export * from './record.normaliser.ts';
 export * from './snapshot.normaliser.ts';
 export * from './describe.ts';
 export * from './reconcile/index.ts';
+export * from './needs/index.ts';
 export * from './source.ts';

@@ -52,3 +52,25 @@ export interface Formation {
   approved: number;
   position: number;
 }
+
+/** The complexity and risk classes of a region's work (needs-planning-v1.md § Workload data). */
+export const COMPLEXITIES = ['rendah', 'sedang', 'tinggi'] as const;
+export type Complexity = (typeof COMPLEXITIES)[number];
+
+/**
+ * A canonical workload row (needs-planning-v1.md § WorkloadRecord): how many times an activity
+ * of the parameter set was done in a region in a year, with the region's area and complexity
+ * indicators when the row states them.
+ */
+export interface Workload {
+  regionCode: string;
+  year: number;
+  /** An activity code of the parameter set in force (`pendaftaran_pencari_kerja`). */
+  activity: string;
+  volume: number;
+  /** `cakupan_kecamatan`: districts served (≥ 1), or null when the row does not say. */
+  districts: number | null;
+  /** `kompleksitas`, or null when the row does not say. */
+  complexity: Complexity | null;
+  position: number;
+}

@@ -19,7 +19,15 @@ import { parseDate } from './normalise/date.ts';
 import { normaliseName } from './normalise/name.ts';
 import { describeNipProblem, validateNip } from './normalise/nip.ts';
 import { cleanText, isTooLong, MAX_FIELD_LENGTH } from './normalise/text.ts';
-import type { Formation, Officer, OfficerStatus, RawRecord } from './officer.ts';
+import {
+  COMPLEXITIES,
+  type Complexity,
+  type Formation,
+  type Officer,
+  type OfficerStatus,
+  type RawRecord,
+  type Workload,
+} from './officer.ts';
 import type { RecordContext, RecordFinding, Rejection, RejectionIssue } from './record.types.ts';
 
 /** OfficerRecord field names (exchange-format-v1.md). Any other field is unknown: counted, ignored. */
@@ -45,6 +53,17 @@ export const FORMATION_FIELDS = ['kode_wilayah', 'tahun', 'jenjang', 'kebutuhan'
 export type OfficerResult =
   { ok: true; officer: Officer; findings: RecordFinding[] } | { ok: false; rejection: Rejection };
 export type FormationResult = { ok: true; formation: Formation } | { ok: false; rejection: Rejection };
+export type WorkloadResult = { ok: true; workload: Workload } | { ok: false; rejection: Rejection };
+
+/** WorkloadRecord field names (needs-planning-v1.md § Workload data). */
+export const WORKLOAD_FIELDS = [
+  'kode_wilayah',
+  'tahun',
+  'kegiatan',
+  'volume',
+  'cakupan_kecamatan',
+  'kompleksitas',
+] as const;
 
 const gradeOf = memoise((s: string): string | null => (gradeByCode(s) ? s : normaliseGrade(s)));
 
@@ -335,6 +354,16 @@ function readCount(raw: RawRecord, field: string, issues: Issues): number | null
   return null;
 }
 
+/** `tahun`: a 4-digit year (`date_invalid` otherwise). */
+function readYear(raw: RawRecord, issues: Issues): number | null {
+  const rawYear = raw.tahun;
+  const yearText = typeof rawYear === 'number' ? String(rawYear) : requireText(raw, 'tahun', issues);
+  if (yearText === null) return null;
+  if (/^\d{4}$/.test(yearText)) return Number(yearText);
+  issues.add('date_invalid', 'tahun', `"${yearText}" bukan tahun 4 digit`);
+  return null;
+}
+
 /**
  * Normalises one FormationRecord: region (R4), year, level (R3), need and approved counts (R6).
  * A year that is not a 4-digit year is `date_invalid`; a count that is not a whole number ≥ 0
@@ -345,13 +374,7 @@ export function normaliseFormation(raw: RawRecord, ctx: RecordContext): Formatio
   const sourceRegion = canonicalSourceRegion(ctx.sourceRegion);
   const issues = new Issues();
   const region = readRegion(raw, issues, sourceRegion);
-  let year: number | null = null;
-  const rawYear = raw.tahun;
-  const yearText = typeof rawYear === 'number' ? String(rawYear) : requireText(raw, 'tahun', issues);
-  if (yearText !== null) {
-    if (/^\d{4}$/.test(yearText)) year = Number(yearText);
-    else issues.add('date_invalid', 'tahun', `"${yearText}" bukan tahun 4 digit`);
-  }
+  const year = readYear(raw, issues);
   const level = readLevel(raw, issues);
   const need = readCount(raw, 'kebutuhan', issues);
   const approved = readCount(raw, 'formasi', issues);
@@ -364,6 +387,76 @@ export function normaliseFormation(raw: RawRecord, ctx: RecordContext): Formatio
       level: level!,
       need: need!,
       approved: approved!,
+      position: ctx.position,
+    },
+  };
+}
+
+/** What a workload row is checked against: the activity codes of the parameter set in force on `as_of`. */
+export interface WorkloadContext extends RecordContext {
+  /** Known activity codes; without them (no parameter set in force) any code is kept unchecked. */
+  activityCodes?: ReadonlySet<string>;
+}
+
+/** An optional whole number ≥ `min`; null when absent, reported when unusable. */
+function readOptionalCount(raw: RawRecord, field: string, min: number, issues: Issues): number | null {
+  const v = raw[field];
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= min) return v;
+    issues.add('field_missing', field, `${v} bukan bilangan bulat ≥ ${min}`);
+    return null;
+  }
+  const s = readText(raw, field, issues);
+  if (s === undefined || s === null) return null;
+  if (/^\d{1,9}$/.test(s) && Number(s) >= min) return Number(s);
+  issues.add('field_missing', field, `"${s}" bukan bilangan bulat ≥ ${min}`);
+  return null;
+}
+
+/**
+ * Normalises one WorkloadRecord (needs-planning-v1.md § Workload data): region (R4), year
+ * (`date_invalid` unless 4 digits), an activity code of the parameter set (`field_missing` naming
+ * an unknown one), a volume ≥ 0, and the optional `cakupan_kecamatan` (≥ 1) and `kompleksitas`.
+ *
+ * @example normaliseWorkload({ tahun: 2026, kegiatan: 'penempatan_akad', volume: 40 }, { sourceRegion: '16.71', asOf: '2026-11-30', position: 2 })
+ */
+export function normaliseWorkload(raw: RawRecord, ctx: WorkloadContext): WorkloadResult {
+  checkAsOf(ctx.asOf);
+  const sourceRegion = canonicalSourceRegion(ctx.sourceRegion);
+  const issues = new Issues();
+  const region = readRegion(raw, issues, sourceRegion);
+  const year = readYear(raw, issues);
+  let activity = requireText(raw, 'kegiatan', issues);
+  if (activity !== null) {
+    const code = activity.toLowerCase().replace(/[\s-]+/g, '_');
+    if (ctx.activityCodes && !ctx.activityCodes.has(code)) {
+      issues.add(
+        'field_missing',
+        'kegiatan',
+        `kode kegiatan "${activity}" tidak ada dalam parameter perhitungan kebutuhan`,
+      );
+      activity = null;
+    } else activity = code;
+  }
+  const volume = readCount(raw, 'volume', issues);
+  const districts = readOptionalCount(raw, 'cakupan_kecamatan', 1, issues);
+  let complexity: Complexity | null = null;
+  const k = readText(raw, 'kompleksitas', issues);
+  if (typeof k === 'string') {
+    const c = k.toLowerCase();
+    if ((COMPLEXITIES as readonly string[]).includes(c)) complexity = c as Complexity;
+    else issues.add('field_missing', 'kompleksitas', `"${k}" bukan rendah, sedang atau tinggi`);
+  }
+  if (issues.list) return { ok: false, rejection: reject(raw, ctx.position, issues.list, undefined) };
+  return {
+    ok: true,
+    workload: {
+      regionCode: region!,
+      year: year!,
+      activity: activity!,
+      volume: volume!,
+      districts,
+      complexity,
       position: ctx.position,
     },
   };

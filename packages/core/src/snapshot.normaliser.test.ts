@@ -100,6 +100,7 @@ describe('SnapshotNormaliser', () => {
       unknownFieldNames: ['bar', 'catatan', 'foo'],
       officerRows: 3,
       formationRows: 2,
+      workloadRows: 0,
       warningsByCode: { gender_mismatch: 1 },
       rejectedByCode: { nip_invalid: 1, grade_unknown: 1, field_missing: 1 },
     });

@@ -1,28 +1,32 @@
 import { severityOf, type FindingCode, type RejectionCode } from './findings.ts';
-import type { Formation, Officer, RawRecord } from './officer.ts';
+import type { Formation, Officer, RawRecord, Workload } from './officer.ts';
 import {
   FORMATION_FIELDS,
   normaliseFormation,
   normaliseOfficer,
+  normaliseWorkload,
   OFFICER_FIELDS,
+  WORKLOAD_FIELDS,
   type FormationResult,
   type OfficerResult,
+  type WorkloadResult,
 } from './record.normaliser.ts';
 import type { RecordFinding, Rejection } from './record.types.ts';
 
 export interface SnapshotStats {
-  /** Records received (officers + formations). Always `accepted + rejected + duplicates`. */
+  /** Records received (officers + formations + workloads). Always `accepted + rejected + duplicates`. */
   rows: number;
-  /** Records kept: officers after R7 plus formations. */
+  /** Records kept: officers after R7 plus formations plus workloads. */
   accepted: number;
   rejected: number;
-  /** Records dropped by R7 (identical copies, or superseded versions of a NIP) and repeated formation keys. */
+  /** Records dropped by R7 (identical copies, or superseded versions of a NIP) and repeated formation or workload keys. */
   duplicates: number;
   /** Distinct unknown field names seen (ignored, never an error). */
   unknownFields: number;
   unknownFieldNames: string[];
   officerRows: number;
   formationRows: number;
+  workloadRows: number;
   warningsByCode: Partial<Record<FindingCode, number>>;
   rejectedByCode: Partial<Record<RejectionCode, number>>;
 }
@@ -31,6 +35,8 @@ export interface SnapshotStats {
 export interface SnapshotResult {
   accepted: Officer[];
   formations: Formation[];
+  /** Workload rows (needs-planning-v1.md), one per region, year and activity. */
+  workloads: Workload[];
   rejected: Rejection[];
   findings: RecordFinding[];
   stats: SnapshotStats;
@@ -39,6 +45,8 @@ export interface SnapshotResult {
 export interface SnapshotContext {
   sourceRegion: string;
   asOf: string;
+  /** The activity codes of the parameter set in force on `asOf`; workload rows naming another are rejected. */
+  activityCodes?: ReadonlySet<string>;
 }
 
 interface Kept {
@@ -48,6 +56,7 @@ interface Kept {
 
 const OFFICER_FIELD_SET = new Set<string>(OFFICER_FIELDS);
 const FORMATION_FIELD_SET = new Set<string>(FORMATION_FIELDS);
+const WORKLOAD_FIELD_SET = new Set<string>(WORKLOAD_FIELDS);
 
 /** R6: the province-facing finding for one rejection. */
 export function rejectionFinding(r: Rejection): RecordFinding {
@@ -87,19 +96,22 @@ function supersedes(a: Officer, b: Officer): boolean {
  * const result = s.finish();
  */
 export class SnapshotNormaliser {
-  readonly #ctx: { sourceRegion: string; asOf: string; position: number };
+  readonly #ctx: { sourceRegion: string; asOf: string; position: number; activityCodes?: ReadonlySet<string> };
   readonly #byNip = new Map<string, Kept>();
   readonly #formations = new Map<string, Formation>();
+  readonly #workloads = new Map<string, Workload>();
   readonly #rejected: Rejection[] = [];
   readonly #duplicateFindings: RecordFinding[] = [];
   readonly #unknown = new Set<string>();
   #officerRows = 0;
   #formationRows = 0;
+  #workloadRows = 0;
   #duplicates = 0;
   #finished = false;
 
   constructor(ctx: SnapshotContext) {
     this.#ctx = { sourceRegion: ctx.sourceRegion, asOf: ctx.asOf, position: 0 };
+    if (ctx.activityCodes) this.#ctx.activityCodes = ctx.activityCodes;
     // Validate the context now rather than on the first record.
     normaliseFormation({}, this.#ctx);
   }
@@ -156,6 +168,24 @@ export class SnapshotNormaliser {
     return result;
   }
 
+  /** Adds one workload record. A repeated region/year/activity keeps the later row. */
+  addWorkload(raw: RawRecord, position: number): WorkloadResult {
+    this.#assertOpen();
+    this.#workloadRows++;
+    this.#countUnknown(raw, WORKLOAD_FIELD_SET);
+    this.#ctx.position = position;
+    const result = normaliseWorkload(raw, this.#ctx);
+    if (!result.ok) {
+      this.#rejected.push(result.rejection);
+      return result;
+    }
+    const w = result.workload;
+    const key = `${w.regionCode}|${w.year}|${w.activity}`;
+    if (this.#workloads.has(key)) this.#duplicates++;
+    this.#workloads.set(key, w);
+    return result;
+  }
+
   /** Applies R7 and returns the snapshot; the normaliser cannot be fed afterwards. */
   finish(): SnapshotResult {
     this.#assertOpen();
@@ -173,21 +203,24 @@ export class SnapshotNormaliser {
     for (const r of this.#rejected) for (const c of r.codes) rejectedByCode[c] = (rejectedByCode[c] ?? 0) + 1;
 
     const formations = [...this.#formations.values()].sort((a, b) => a.position - b.position);
+    const workloads = [...this.#workloads.values()].sort((a, b) => a.position - b.position);
     const accepted = kept.map((k) => k.officer);
     return {
       accepted,
       formations,
+      workloads,
       rejected: this.#rejected,
       findings,
       stats: {
-        rows: this.#officerRows + this.#formationRows,
-        accepted: accepted.length + formations.length,
+        rows: this.#officerRows + this.#formationRows + this.#workloadRows,
+        accepted: accepted.length + formations.length + workloads.length,
         rejected: this.#rejected.length,
         duplicates: this.#duplicates,
         unknownFields: this.#unknown.size,
         unknownFieldNames: [...this.#unknown].sort(),
         officerRows: this.#officerRows,
         formationRows: this.#formationRows,
+        workloadRows: this.#workloadRows,
         warningsByCode,
         rejectedByCode,
       },

@@ -131,3 +131,14 @@ export {
   type NewOutboxRow,
   type OutboxSummaryRow,
 } from './repositories/outbox.repository.ts';
+
+// Needs and formation planning (needs-planning-v1.md): the parameter set versions.
+export {
+  addNeedParameters,
+  getNeedParameters,
+  listNeedParameters,
+  loadShippedNeedParameters,
+  NeedParametersError,
+  needParametersInForce,
+  type StoredNeedParameters,
+} from './repositories/need-parameters.repository.ts';

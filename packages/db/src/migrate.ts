@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResult, type Transaction } from 'kysely';
 import { grades, levels, regions } from '@pksync/reference';
 import type { Db } from './db.ts';
+import { loadShippedNeedParameters } from './repositories/need-parameters.repository.ts';
 import type { Database } from './schema.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -23,11 +24,13 @@ class FolderMigrationProvider implements MigrationProvider {
 export interface MigrateReport {
   migrations: { name: string; status: MigrationResult['status'] }[];
   reference: { regions: number; levels: number; grades: number; changed: number };
+  /** Shipped need parameter sets added by this call (needs-planning-v1.md). */
+  needParameters: { added: string[] };
 }
 
 /**
  * Brings the schema to the latest migration, then upserts the reference data (regions, levels,
- * grades) from `@pksync/reference`. Idempotent: a second call applies nothing and changes nothing.
+ * grades) from `@pksync/reference` and adds the shipped need parameter sets it does not hold. Idempotent: a second call applies nothing and changes nothing.
  * Throws when a migration fails (the failing one is rolled back by Kysely).
  */
 export async function migrateToLatest(db: Db): Promise<MigrateReport> {
@@ -43,7 +46,8 @@ export async function migrateToLatest(db: Db): Promise<MigrateReport> {
     });
   }
   const reference = await seedReference(db);
-  return { migrations, reference };
+  const needParameters = await loadShippedNeedParameters(db);
+  return { migrations, reference, needParameters };
 }
 
 type ReferenceTable = 'regions' | 'levels' | 'grades';

@@ -189,6 +189,70 @@ export interface FormationTable {
   valid_to: number | null;
 }
 
+/** A snapshot's workload rows (migration 0011_needs_planning, UNLOGGED). */
+export interface StagedWorkloadTable {
+  run_id: string;
+  source_id: string;
+  region_code: string;
+  year: number;
+  activity: string;
+  volume: number;
+  districts: number | null;
+  complexity: string | null;
+  position: number;
+}
+
+/** The register's workload rows: one source's set per region and year (needs-planning-v1.md). */
+export interface WorkloadTable {
+  region_code: string;
+  year: number;
+  activity: string;
+  source_id: string;
+  volume: number;
+  districts: number | null;
+  complexity: string | null;
+  position: number;
+  run_id: string;
+}
+
+/** One version of the R16 parameter set; `document` is the whole JSON as added. */
+export interface NeedParametersTable {
+  version: string;
+  seq: Generated<number>;
+  status: 'confirmed' | 'unconfirmed';
+  valid_from: string;
+  document: Json;
+  added_by: string;
+  added_at: DefaultTimestamp;
+}
+
+/** R16's need per region, year and level. */
+export interface ComputedNeedTable {
+  region_code: string;
+  year: number;
+  level: string;
+  province_code: string;
+  need: number;
+  exact: number;
+  area_factor: number;
+  complexity_factor: number;
+  parameter_version: string;
+  as_of: string;
+  run_id: string;
+}
+
+/** R18 per region and level for the last evaluated as_of; `active` is also R12's `terisi`. */
+export interface RetirementOutlookTable {
+  region_code: string;
+  level: string;
+  province_code: string;
+  as_of: string;
+  active: number;
+  retiring_1: number;
+  retiring_3: number;
+  retiring_5: number;
+}
+
 export interface HeldRemovalTable {
   id: Generated<number>;
   source_id: string;
@@ -296,6 +360,7 @@ export interface StagedSnapshotTable {
   officer_count: number;
   formation_count: number;
   finding_count: number;
+  workload_count: Generated<number>;
   rejected_count: number;
   stats: DefaultJson;
   staged_at: DefaultTimestamp;
@@ -413,6 +478,11 @@ export interface Database {
   staged_officers: StagedOfficerTable;
   staged_formations: StagedFormationTable;
   staged_findings: StagedFindingTable;
+  staged_workloads: StagedWorkloadTable;
+  workloads: WorkloadTable;
+  need_parameters: NeedParametersTable;
+  computed_needs: ComputedNeedTable;
+  retirement_outlook: RetirementOutlookTable;
   source_listings: SourceListingTable;
   register_state: RegisterStateTable;
   staging_sentinel: StagingSentinelTable;

@@ -31,6 +31,16 @@ export const FIX_HINTS: Record<FindingCode, string> = {
     'Kirim data formasi (formasi dan kebutuhan per jenjang) untuk tahun berjalan bersama data pejabat.',
   over_formation:
     'Periksa formasi yang disetujui dan status pejabat aktif; perbarui formasi atau status pejabat yang sudah tidak aktif.',
+  need_differs_from_declared:
+    'Hitung ulang kebutuhan dari beban kerja sesuai Permenaker 10/2023 (lihat halaman Kebutuhan & formasi), atau perbaiki volume kegiatan pada data beban kerja; lalu kirim ulang data formasi dan beban kerja.',
+  workload_missing:
+    'Kirim data beban kerja (lembar/berkas beban_kerja: kegiatan, volume, cakupan kecamatan, kompleksitas) untuk tahun berjalan bersama data pejabat.',
+  appointed_without_formation:
+    'Pastikan formasi untuk tahun dan jenjang pengangkatan sudah disetujui dan dikirim dalam data formasi; jika TMT Jabatan salah, perbaiki TMT Jabatan pejabat.',
+  appointed_beyond_formation:
+    'Jumlah pengangkatan melebihi formasi tahun itu. Periksa formasi yang disetujui, TMT Jabatan dan status pejabat; perbarui formasi atau data pejabat yang keliru.',
+  retirement_wave:
+    'Banyak pejabat akan pensiun dalam 3 tahun. Rencanakan usulan formasi dan pengangkatan pengganti sejak sekarang (lihat proyeksi kekurangan di halaman Kebutuhan & formasi).',
   delivery_failed:
     'Periksa alamat e-mail atau URL webhook provinsi dan server penerimanya; perbaiki kontak dengan "pksync contacts".',
 };

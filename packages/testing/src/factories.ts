@@ -36,6 +36,7 @@ export function snapshotOf(accepted: Officer[], extra: Partial<SnapshotResult> =
   return {
     accepted,
     formations: [],
+    workloads: [],
     rejected: [],
     findings: [],
     stats: {
@@ -47,6 +48,7 @@ export function snapshotOf(accepted: Officer[], extra: Partial<SnapshotResult> =
       unknownFieldNames: [],
       officerRows: accepted.length,
       formationRows: 0,
+      workloadRows: 0,
       warningsByCode: {},
       rejectedByCode: {},
     },

@@ -12,8 +12,10 @@ const referenceData = fileURLToPath(new URL('../../reference/data/', import.meta
 export function schemaHash(): string {
   const h = createHash('sha256');
   for (const dir of [dbMigrations, referenceData]) {
-    for (const f of readdirSync(dir).sort()) {
-      if (f.endsWith('.test.ts')) continue;
+    for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.endsWith('.test.ts'))
+      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+      .sort()) {
       h.update(f);
       h.update(readFileSync(path.join(dir, f)));
     }

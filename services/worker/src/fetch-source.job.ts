@@ -1,4 +1,4 @@
-import { createSnapshotNormaliser, type SnapshotResult } from '@pksync/core';
+import { activityCodes, createSnapshotNormaliser, type SnapshotResult } from '@pksync/core';
 import {
   createConnector,
   isFetchError,
@@ -7,7 +7,14 @@ import {
   type RawSnapshotInfo,
   type Validators,
 } from '@pksync/connectors';
-import { noteFetchAttemptError, stageSnapshot, toSourceWithToken, type Db, type FetchLedger } from '@pksync/db';
+import {
+  needParametersInForce,
+  noteFetchAttemptError,
+  stageSnapshot,
+  toSourceWithToken,
+  type Db,
+  type FetchLedger,
+} from '@pksync/db';
 import { PermanentError, RetryableError, scrubSecrets, type JobHandler } from '@pksync/queue';
 
 export interface FetchSourceDeps {
@@ -64,6 +71,8 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       return fail('unauthorized', message(e));
     }
 
+    // Workload rows name activities of the parameter set in force on as_of (none in force: unchecked).
+    const parameters = await needParametersInForce(db, asOf);
     const started = performance.now();
     let raw: RawSnapshotInfo | undefined;
     let unchanged = false;
@@ -92,10 +101,15 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
           return unchanged;
         },
       });
-      const normaliser = createSnapshotNormaliser({ sourceRegion: source.regionCode, asOf });
+      const normaliser = createSnapshotNormaliser({
+        sourceRegion: source.regionCode,
+        asOf,
+        ...(parameters ? { activityCodes: activityCodes(parameters.parameters) } : {}),
+      });
       for await (const item of items) {
         if (item.kind === 'officer') normaliser.addOfficer(item.record, item.position);
-        else normaliser.addFormation(item.record, item.position);
+        else if (item.kind === 'formation') normaliser.addFormation(item.record, item.position);
+        else normaliser.addWorkload(item.record, item.position);
       }
       // R9 invariant: only a snapshot read to its end is used.
       if (!raw) throw new Error('snapshot ended without a content hash');
@@ -134,6 +148,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       duplicates: result.stats.duplicates,
       officers: result.accepted.length,
       formations: result.formations.length,
+      workloads: result.workloads.length,
       bytes: digest.bytes,
       fetchMs,
     };

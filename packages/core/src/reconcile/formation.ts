@@ -1,9 +1,13 @@
+import { availableFormation } from '../needs/appointment.ts';
+
 /** R12 figures of one region, level and year. `formasi`/`kebutuhan` are null without a formation row. */
 export interface FormationFigures {
   formasi: number | null;
   kebutuhan: number | null;
   terisi: number;
   kekurangan: number | null;
+  /** R17: formation still available, max(`formasi` − `terisi`, 0); null without a formation row. */
+  available: number | null;
 }
 
 /**
@@ -13,7 +17,7 @@ export interface FormationFigures {
  * (@pksync/db) applies it (and {@link sumFormationFigures}) for both `GET /regions` and the
  * demo's summary; no SQL repeats it.
  *
- * @example formationFigures({ formasi: 4, kebutuhan: 6, terisi: 5 }) // { formasi: 4, kebutuhan: 6, terisi: 5, kekurangan: 1 }
+ * @example formationFigures({ formasi: 4, kebutuhan: 6, terisi: 5 }) // { formasi: 4, kebutuhan: 6, terisi: 5, kekurangan: 1, available: 0 }
  */
 export function formationFigures(input: {
   formasi: number | null;
@@ -26,6 +30,7 @@ export function formationFigures(input: {
     kebutuhan,
     terisi,
     kekurangan: kebutuhan === null ? null : Math.max(kebutuhan - terisi, 0),
+    available: availableFormation(formasi, terisi),
   };
 }
 
@@ -36,7 +41,7 @@ export function formationFigures(input: {
  * anywhere).
  *
  * @example sumFormationFigures([formationFigures({ formasi: 2, kebutuhan: 4, terisi: 1 }), formationFigures({ formasi: 1, kebutuhan: 1, terisi: 3 })])
- * // { formasi: 3, kebutuhan: 5, terisi: 4, kekurangan: 3 }
+ * // { formasi: 3, kebutuhan: 5, terisi: 4, kekurangan: 3, available: 1 }
  */
 export function sumFormationFigures(figures: readonly FormationFigures[]): FormationFigures {
   const sum = (pick: (f: FormationFigures) => number | null): number | null =>
@@ -49,6 +54,7 @@ export function sumFormationFigures(figures: readonly FormationFigures[]): Forma
     kebutuhan: sum((f) => f.kebutuhan),
     terisi: figures.reduce((acc, f) => acc + f.terisi, 0),
     kekurangan: sum((f) => f.kekurangan),
+    available: sum((f) => f.available),
   };
 }
 

@@ -109,7 +109,11 @@ describe('R12 formation', () => {
       kebutuhan: 6,
       terisi: 5,
       kekurangan: 1,
+      available: 0,
     });
+    // R17: available formation = max(formasi − terisi, 0), unknown without a formation row.
+    expect(formationFigures({ formasi: 4, kebutuhan: 6, terisi: 1 }).available).toBe(3);
+    expect(formationFigures({ formasi: null, kebutuhan: null, terisi: 1 }).available).toBeNull();
     expect(formationFigures({ formasi: 4, kebutuhan: 3, terisi: 5 }).kekurangan).toBe(0);
     expect(formationFigures({ formasi: null, kebutuhan: null, terisi: 2 }).kekurangan).toBeNull();
   });
@@ -118,9 +122,17 @@ describe('R12 formation', () => {
     const oki = formationFigures({ formasi: 1, kebutuhan: 1, terisi: 3 });
     const none = formationFigures({ formasi: null, kebutuhan: null, terisi: 2 });
     // 16.71 is short of 3, 16.02's surplus of 2 does not fill it.
-    expect(sumFormationFigures([plg, oki, none])).toEqual({ formasi: 3, kebutuhan: 5, terisi: 6, kekurangan: 3 });
-    expect(sumFormationFigures([none, none])).toEqual({ formasi: null, kebutuhan: null, terisi: 4, kekurangan: null });
-    expect(sumFormationFigures([])).toEqual({ formasi: null, kebutuhan: null, terisi: 0, kekurangan: null });
+    // Available formation too: 16.71's one free position, 16.02's overfill does not cancel it.
+    expect(sumFormationFigures([plg, oki, none])).toEqual({
+      formasi: 3,
+      kebutuhan: 5,
+      terisi: 6,
+      kekurangan: 3,
+      available: 1,
+    });
+    const empty = { formasi: null, kebutuhan: null, kekurangan: null, available: null };
+    expect(sumFormationFigures([none, none])).toEqual({ ...empty, terisi: 4 });
+    expect(sumFormationFigures([])).toEqual({ ...empty, terisi: 0 });
   });
   it('flags formation_missing and over_formation', () => {
     expect(formationFindings({ activeByLevel: { ahli_muda: 1 }, formasiByLevel: {} })).toEqual({

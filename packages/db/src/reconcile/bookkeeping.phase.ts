@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { ReconcileContext } from './context.ts';
+import { STAGED_ROW_TABLES } from '../repositories/staging.repository.ts';
 
 /**
  * Phase 9, staging bookkeeping: the re-read snapshots become their sources' listings (R10 reads
@@ -29,7 +30,7 @@ export async function recordListings(ctx: ReconcileContext, S: string[]): Promis
           and h.discarded_at is null and h.staged_at < mine.staged_at
         returning h.run_id, h.source_id)
       select * from d`.execute(trx);
-    for (const table of ['staged_officers', 'staged_formations', 'staged_findings']) {
+    for (const { table } of STAGED_ROW_TABLES) {
       await sql`delete from ${sql.table(table)} t using discard d
                 where t.run_id = d.run_id and t.source_id = d.source_id`.execute(trx);
     }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db.ts';
 import type { Run } from '../schema.ts';
 import { writeAudit } from './audit.repository.ts';
-import { lostStagedSources, discardStagedRun } from './staging.repository.ts';
+import { lostStagedSources, discardStagedRun, STAGED_ROW_TABLES, stagedRowsExpected } from './staging.repository.ts';
 
 /**
  * What keeps runs alive when their infrastructure fails (docs/architecture.md § When things fail).
@@ -74,14 +74,15 @@ export async function repairLostStaging(db: Db): Promise<StagingRepair> {
     const lost = await sql<{ run_id: string; source_id: string; listing: boolean }>`
       with present as (
         select run_id, source_id, count(*)::int as n from (
-          select run_id, source_id from staged_officers
-          union all select run_id, source_id from staged_formations
-          union all select run_id, source_id from staged_findings) x
+          ${sql.join(
+            STAGED_ROW_TABLES.map((t) => sql`select run_id, source_id from ${sql.table(t.table)}`),
+            sql` union all `,
+          )}) x
         group by run_id, source_id
       ), lost as (
         update staged_snapshots h set discarded_at = now()
         where h.discarded_at is null
-          and h.officer_count + h.formation_count + h.finding_count <> coalesce(
+          and ${stagedRowsExpected('h')} <> coalesce(
             (select p.n from present p where p.run_id = h.run_id and p.source_id = h.source_id), 0)
         returning h.run_id, h.source_id
       )

@@ -30,6 +30,26 @@ export class StagingError extends Error {
 }
 
 /**
+ * The UNLOGGED tables holding a staged snapshot's rows, each counted by a `staged_snapshots`
+ * column: a header whose counts differ from the rows present lost them (a crash empties these
+ * tables). Every reader that clears or counts staged rows goes through this list.
+ */
+export const STAGED_ROW_TABLES = [
+  { table: 'staged_officers', count: 'officer_count' },
+  { table: 'staged_formations', count: 'formation_count' },
+  { table: 'staged_findings', count: 'finding_count' },
+  { table: 'staged_workloads', count: 'workload_count' },
+] as const;
+
+/** `officer_count + formation_count + …` of a `staged_snapshots` row aliased `alias`: the rows it expects. */
+export function stagedRowsExpected(alias: string) {
+  return sql.join(
+    STAGED_ROW_TABLES.map((t) => sql.ref(`${alias}.${t.count}`)),
+    sql` + `,
+  );
+}
+
+/**
  * Snapshots with more rows than this (all four tables together) are staged with COPY streams;
  * smaller ones — nearly every agency's — in one round trip (`pksync_stage_snapshot`, migration
  * 0009), since a COPY per table costs more round trips than its rows.
@@ -66,6 +86,16 @@ const formationFields = (f: SnapshotResult['formations'][number]): (string | nul
   String(f.approved),
   String(f.position),
 ];
+const WORKLOAD_COLUMNS = 'region_code, year, activity, volume, districts, complexity, position';
+const workloadFields = (w: SnapshotResult['workloads'][number]): (string | null)[] => [
+  w.regionCode,
+  String(w.year),
+  w.activity,
+  String(w.volume),
+  w.districts === null ? null : String(w.districts),
+  w.complexity,
+  String(w.position),
+];
 const FINDING_COLUMNS = 'code, severity, row, nip, details';
 const findingFields = (f: SnapshotResult['findings'][number]): (string | null)[] => [
   f.code,
@@ -84,7 +114,7 @@ const rejectedFields = (r: SnapshotResult['rejected'][number]): (string | null)[
 ];
 
 /**
- * Stages one source's normalised snapshot for a run: accepted officers, formations and the
+ * Stages one source's normalised snapshot for a run: accepted officers, formations, workloads and the
  * normaliser's R2/R3/R7 findings into the UNLOGGED staging tables, R6 rejections into
  * `rejected_records`, and a header row with the counts — all in one transaction, after an advisory
  * lock on (run, source). Idempotent per (runId, sourceId): staging again replaces the previous
@@ -103,7 +133,7 @@ export async function stageSnapshot(
   const { runId, sourceId, result } = input;
   if (!UUID_RE.test(runId)) throw new StagingError(`stageSnapshot: runId must be a UUID, got "${runId}"`);
   if (!sourceId) throw new StagingError('stageSnapshot: sourceId is required');
-  for (const key of ['accepted', 'formations', 'rejected', 'findings'] as const) {
+  for (const key of ['accepted', 'formations', 'workloads', 'rejected', 'findings'] as const) {
     if (!Array.isArray(result?.[key])) {
       throw new StagingError(`stageSnapshot: result.${key} must be an array (a SnapshotResult from the normaliser)`);
     }
@@ -115,7 +145,12 @@ export async function stageSnapshot(
   // R6 rejections are kept in rejected_records; their per-row findings are grouped per source
   // by reconcileRun, so only the other record findings are staged.
   const findings = result.findings.filter((f) => f.code !== 'record_rejected');
-  const rows = result.accepted.length + result.formations.length + findings.length + result.rejected.length;
+  const rows =
+    result.accepted.length +
+    result.formations.length +
+    result.workloads.length +
+    findings.length +
+    result.rejected.length;
   const staged: Staged = { runId, sourceId, fetchId, contentHash: input.contentHash ?? null, result, findings };
   try {
     if (rows <= (opts.copyAbove ?? STAGE_COPY_ABOVE)) await stageInOneStatement(db, staged);
@@ -145,7 +180,7 @@ interface Staged {
 
 async function stageInOneStatement(db: Db, s: Staged): Promise<void> {
   const { result } = s;
-  await poolOf(db).query('select pksync_stage_snapshot($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+  await poolOf(db).query('select pksync_stage_snapshot($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
     s.runId,
     s.sourceId,
     s.fetchId,
@@ -155,6 +190,7 @@ async function stageInOneStatement(db: Db, s: Staged): Promise<void> {
     JSON.stringify(s.findings.map(findingFields)),
     JSON.stringify(result.rejected.map(rejectedFields)),
     JSON.stringify(result.stats),
+    JSON.stringify(result.workloads.map(workloadFields)),
   ]);
 }
 
@@ -169,11 +205,11 @@ async function stageWithCopy(db: Db, s: Staged): Promise<void> {
       runId,
       sourceId,
     ]);
+    const clear = [...STAGED_ROW_TABLES.map((t) => t.table), 'rejected_records']
+      .map((table, i) => `d${i} as (delete from ${table} where run_id = $1 and source_id = $2)`)
+      .join(', ');
     const known = await client.query<{ run: boolean; source: boolean }>(
-      `with d1 as (delete from staged_officers where run_id = $1 and source_id = $2),
-         d2 as (delete from staged_formations where run_id = $1 and source_id = $2),
-         d3 as (delete from staged_findings where run_id = $1 and source_id = $2),
-         d4 as (delete from rejected_records where run_id = $1 and source_id = $2)
+      `with ${clear}
        select exists(select 1 from runs where id = $1) as run, exists(select 1 from sources where id = $2) as source`,
       [runId, sourceId],
     );
@@ -182,16 +218,19 @@ async function stageWithCopy(db: Db, s: Staged): Promise<void> {
     const prefix = [runId, sourceId];
     await copyRows(client, 'staged_officers', OFFICER_COLUMNS, result.accepted, officerFields, prefix);
     await copyRows(client, 'staged_formations', FORMATION_COLUMNS, result.formations, formationFields, prefix);
+    await copyRows(client, 'staged_workloads', WORKLOAD_COLUMNS, result.workloads, workloadFields, prefix);
     await copyRows(client, 'staged_findings', FINDING_COLUMNS, s.findings, findingFields, prefix);
     await copyRows(client, 'rejected_records', REJECTED_COLUMNS, result.rejected, rejectedFields, prefix);
     await client.query(
       `insert into staged_snapshots
-         (run_id, source_id, fetch_id, content_hash, officer_count, formation_count, finding_count, rejected_count, stats)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         (run_id, source_id, fetch_id, content_hash, officer_count, formation_count, finding_count, rejected_count, stats,
+          workload_count)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        on conflict (run_id, source_id) do update set
          fetch_id = excluded.fetch_id, content_hash = excluded.content_hash,
          officer_count = excluded.officer_count, formation_count = excluded.formation_count,
          finding_count = excluded.finding_count, rejected_count = excluded.rejected_count,
+         workload_count = excluded.workload_count,
          stats = excluded.stats, staged_at = clock_timestamp(), reconciled_at = null, discarded_at = null`,
       [
         runId,
@@ -203,6 +242,7 @@ async function stageWithCopy(db: Db, s: Staged): Promise<void> {
         s.findings.length,
         result.rejected.length,
         JSON.stringify(result.stats),
+        result.workloads.length,
       ],
     );
     await client.query('commit');
@@ -227,7 +267,7 @@ export async function discardStagedRun(db: Db, runId: string): Promise<{ snapsho
       returning s.source_id`.execute(trx);
     const sources = rows.rows.map((r) => r.source_id);
     if (sources.length) {
-      for (const table of ['staged_officers', 'staged_formations', 'staged_findings'] as const) {
+      for (const { table } of STAGED_ROW_TABLES) {
         await trx.deleteFrom(table).where('run_id', '=', runId).where('source_id', 'in', sources).execute();
       }
     }
@@ -284,14 +324,14 @@ export async function lostStagedSources(db: Db, runId: string, sourceIds?: reado
   if (sourceIds && sourceIds.length === 0) return [];
   const only = (col: string) => (sourceIds ? sql`and ${sql.ref(col)} = any(${[...sourceIds]}::text[])` : sql``);
   const counted = new Map<string, number>();
-  for (const table of ['staged_officers', 'staged_formations', 'staged_findings']) {
+  for (const { table } of STAGED_ROW_TABLES) {
     const rows = await sql<{ source_id: string; n: number }>`
       select source_id, count(*)::int as n from ${sql.table(table)}
       where run_id = ${runId} ${only('source_id')} group by source_id`.execute(db);
     for (const r of rows.rows) counted.set(r.source_id, (counted.get(r.source_id) ?? 0) + r.n);
   }
   const headers = await sql<{ source_id: string; expected: number }>`
-    select source_id, (officer_count + formation_count + finding_count)::int as expected
-    from staged_snapshots where run_id = ${runId} and discarded_at is null ${only('source_id')}`.execute(db);
+    select source_id, (${stagedRowsExpected('h')})::int as expected
+    from staged_snapshots h where run_id = ${runId} and discarded_at is null ${only('source_id')}`.execute(db);
   return headers.rows.filter((h) => (counted.get(h.source_id) ?? 0) !== h.expected).map((h) => h.source_id);
 }

@@ -12,6 +12,12 @@ export function formatMigrateReport(report: MigrateReport): string {
   lines.push(
     `  reference data: ${r.regions} regions, ${r.levels} levels, ${r.grades} grades (${r.changed} rows inserted or changed)`,
   );
+  const added = report.needParameters.added;
+  lines.push(
+    added.length
+      ? `  need parameter sets added: ${added.join(', ')}`
+      : '  need parameter sets: every shipped version is already loaded',
+  );
   return lines.join('\n');
 }
 
