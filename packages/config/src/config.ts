@@ -76,6 +76,10 @@ export const envSchema = z.object({
   SYNC_SLOT_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** The scheduler's back-off between retries of a night (a failed trigger or a failed run). */
   SYNC_RETRY_DELAY_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** R16: a computed need differing from the declared one by more than max(1, this × declared) is flagged. */
+  NEED_TOLERANCE: z.coerce.number().min(0).max(10).default(0.2),
+  /** R17: the first year whose appointments must have a formation. */
+  FORMATION_START_YEAR: z.coerce.number().int().min(1900).max(9999).default(2024),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -107,6 +111,8 @@ export interface Config {
   readonly heal: { readonly intervalMs: number; readonly graceMs: number; readonly maxResumes: number };
   readonly syncSlotAttempts: number;
   readonly syncRetryDelayMs: number;
+  /** Needs planning (needs-planning-v1.md): R16's tolerance, R17's start year. */
+  readonly needs: { readonly tolerance: number; readonly formationStartYear: number };
 }
 
 /** Thrown by {@link loadConfig}; its message names every bad variable. */
@@ -176,5 +182,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     syncSlotAttempts: e.SYNC_SLOT_ATTEMPTS,
     syncRetryDelayMs: e.SYNC_RETRY_DELAY_MS,
+    needs: Object.freeze({ tolerance: e.NEED_TOLERANCE, formationStartYear: e.FORMATION_START_YEAR }),
   });
 }

@@ -33,6 +33,7 @@ const entrySchema = z
     transport: z.enum(TRANSPORTS),
     url: httpUrl.nullish(),
     formations_url: httpUrl.nullish(),
+    workloads_url: httpUrl.nullish(),
     token: z.string().min(1, 'must not be empty').max(4096).nullish(),
     enabled: z.boolean().optional(),
     timeout_s: z.number().int().positive().max(86_400).nullish(),
@@ -95,6 +96,9 @@ export function parseSourcesFile(text: string, format: 'json' | 'csv'): SourceEn
     if (s.formations_url && s.transport !== 'csv') {
       issues.push(`${label}: formations_url is only for transport "csv" (xlsx holds a "formasi" sheet)`);
     }
+    if (s.workloads_url && s.transport !== 'csv') {
+      issues.push(`${label}: workloads_url is only for transport "csv" (xlsx holds a "beban_kerja" sheet)`);
+    }
     out.push({ ...s, region_code: region ?? s.region_code });
   });
   if (issues.length > 0) throw new SourcesFileError(issues);
@@ -138,6 +142,7 @@ export function sourceDefinitionFromImport(s: SourceEntry): SourceDefinition {
     transport: f.transport,
     url: f.url,
     formationsUrl: f.formations_url,
+    workloadsUrl: f.workloads_url,
     token: s.token ?? null,
     enabled: f.enabled,
     timeoutS: f.timeout_s,

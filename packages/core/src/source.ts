@@ -13,6 +13,8 @@ export interface SourceDefinition {
   transport: Transport;
   url: string | null;
   formationsUrl: string | null;
+  /** `csv`: the workload CSV (needs-planning-v1.md), optional. */
+  workloadsUrl: string | null;
   /** Decrypted bearer token; a secret: never log it, never put it in an error message. */
   token: string | null;
   enabled: boolean;
@@ -34,6 +36,7 @@ export interface SourceEntry {
   transport: Transport;
   url?: string | null;
   formations_url?: string | null;
+  workloads_url?: string | null;
   token?: string | null;
   enabled?: boolean;
   timeout_s?: number | null;
@@ -52,6 +55,7 @@ export function sourceEntryFields(s: SourceEntry) {
     transport: s.transport,
     url: s.url ?? null,
     formations_url: s.formations_url ?? null,
+    workloads_url: s.workloads_url ?? null,
     enabled: s.enabled ?? true,
     timeout_s: s.timeout_s ?? null,
     max_bytes: s.max_bytes ?? null,

@@ -42,6 +42,7 @@ export interface SourceTable {
   transport: 'api' | 'csv' | 'xlsx' | 'upload';
   url: string | null;
   formations_url: string | null;
+  workloads_url: Generated<string | null>;
   token_encrypted: string | null;
   enabled: Generated<boolean>;
   timeout_s: number | null;

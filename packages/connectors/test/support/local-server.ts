@@ -93,6 +93,7 @@ export function sourceDef(over: Partial<SourceDefinition> = {}): SourceDefinitio
     transport: 'api',
     url: null,
     formationsUrl: null,
+    workloadsUrl: null,
     token: null,
     enabled: true,
     timeoutS: null,

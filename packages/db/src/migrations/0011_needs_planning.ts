@@ -25,6 +25,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       added_at timestamptz not null default now()
     )`.execute(db);
 
+  // `csv` sources: the optional workload CSV.
+  await sql`alter table sources add column workloads_url text`.execute(db);
   await sql`alter table staged_snapshots add column workload_count integer not null default 0`.execute(db);
   await sql`
     create unlogged table staged_workloads (
@@ -150,5 +152,6 @@ export async function down(db: Kysely<any>): Promise<void> {
     await sql`drop table if exists ${sql.table(t)}`.execute(db);
   }
   await sql`alter table staged_snapshots drop column if exists workload_count`.execute(db);
+  await sql`alter table sources drop column if exists workloads_url`.execute(db);
   await createStageFunctionOf0009(db);
 }

@@ -26,7 +26,7 @@ export interface ClaimedFetch {
  */
 const SOURCE_FETCH_COLUMNS = sql`case when s.id is null then null else json_build_object(
     'id', s.id, 'agency', s.agency, 'region_code', s.region_code, 'transport', s.transport, 'url', s.url,
-    'formations_url', s.formations_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
+    'formations_url', s.formations_url, 'workloads_url', s.workloads_url, 'token_encrypted', s.token_encrypted, 'enabled', s.enabled,
     'timeout_s', s.timeout_s, 'max_bytes', s.max_bytes, 'max_rows', s.max_rows,
     'last_content_hash', s.last_content_hash, 'last_validators', s.last_validators) end as source,
   exists (

@@ -89,6 +89,7 @@ export interface SourceView {
   transport: 'api' | 'csv' | 'xlsx' | 'upload';
   url: string | null;
   formationsUrl: string | null;
+  workloadsUrl: string | null;
   hasToken: boolean;
   enabled: boolean;
   timeoutS: number | null;
@@ -116,6 +117,7 @@ export async function listSources(
     transport: SourceView['transport'];
     url: string | null;
     formations_url: string | null;
+    workloads_url: string | null;
     has_token: boolean;
     enabled: boolean;
     timeout_s: number | null;
@@ -130,7 +132,7 @@ export async function listSources(
     created_at: Date;
     updated_at: Date;
   }>`
-    select s.id, s.agency, s.region_code, s.transport, s.url, s.formations_url, s.token_encrypted is not null as has_token,
+    select s.id, s.agency, s.region_code, s.transport, s.url, s.formations_url, s.workloads_url, s.token_encrypted is not null as has_token,
            s.enabled, s.timeout_s, s.max_bytes, s.max_rows, s.last_success_at, ${STALE_SQL} as stale,
            lf.status as lf_status, lf.finished_at as lf_finished_at, lf.error_code as lf_error_code,
            lf.error_message as lf_error_message, s.created_at, s.updated_at
@@ -149,6 +151,7 @@ export async function listSources(
     transport: row.transport,
     url: row.url,
     formationsUrl: row.formations_url,
+    workloadsUrl: row.workloads_url,
     hasToken: row.has_token,
     enabled: row.enabled,
     timeoutS: row.timeout_s,

@@ -21,6 +21,7 @@ export type SourceFetchRow = Pick<
   | 'transport'
   | 'url'
   | 'formations_url'
+  | 'workloads_url'
   | 'token_encrypted'
   | 'enabled'
   | 'timeout_s'
@@ -42,6 +43,7 @@ export function toSourceWithToken(
     transport: row.transport,
     url: row.url,
     formationsUrl: row.formations_url,
+    workloadsUrl: row.workloads_url,
     token: row.token_encrypted ? decryptToken(row.token_encrypted, tokenKey, row.id) : null,
     enabled: row.enabled,
     timeoutS: row.timeout_s,
@@ -56,6 +58,7 @@ const COMPARED = [
   'transport',
   'url',
   'formations_url',
+  'workloads_url',
   'enabled',
   'timeout_s',
   'max_bytes',
