@@ -9,6 +9,10 @@ import { dictionaries, t, setLang, describeCode } from '../public/js/i18n.js';
 import { figures, FINDING_CODES } from '../public/js/format.js';
 // @ts-expect-error plain ES module of the static console
 import { TILES, GRID_COLUMNS, GRID_ROWS, coverageClass } from '../public/js/tilemap.js';
+// @ts-expect-error plain ES module of the static console
+import { countTicks } from '../public/js/chart.js';
+// @ts-expect-error plain ES module of the static console
+import { hasNoData, needsHash, needsScope } from '../public/js/pages/needs.js';
 import { FINDING_CODES as CORE_FINDING_CODES, REJECTION_CODES } from '@pksync/core';
 import { provinces } from '@pksync/reference';
 
@@ -97,6 +101,52 @@ describe('tile map', () => {
     expect(coverageClass(0, 17)).toBe('cov-0');
     expect(coverageClass(17, 17)).toBe('cov-4');
     expect(coverageClass(null, null)).toBe('cov-none');
+  });
+});
+
+describe('needs page', () => {
+  it('chart axis: about four whole steps of 1, 2 or 5 × 10ᵏ, the last at or above the largest figure', () => {
+    expect(countTicks(0)).toEqual([0, 1]);
+    expect(countTicks(1)).toEqual([0, 1]);
+    expect(countTicks(3)).toEqual([0, 1, 2, 3]);
+    expect(countTicks(12)).toEqual([0, 5, 10, 15]);
+    expect(countTicks(100)).toEqual([0, 50, 100]);
+    expect(countTicks(1234)).toEqual([0, 500, 1000, 1500]);
+    for (let max = 1; max < 2000; max += 7) {
+      const ticks: number[] = countTicks(max);
+      expect(ticks.at(-1)).toBeGreaterThanOrEqual(max);
+      expect(ticks.length).toBeLessThanOrEqual(6);
+      expect(ticks.every((v) => Number.isInteger(v))).toBe(true);
+    }
+  });
+
+  it('reads the scope from the hash; a province key gets its own province and is refused others', () => {
+    const admin = { role: 'admin', province: null };
+    const sumsel = { role: 'province', province: '16' };
+    expect(needsScope('', admin)).toEqual({ kind: 'nation', code: null, province: null });
+    expect(needsScope('16.71', admin)).toEqual({ kind: 'region', code: '16.71', province: '16' });
+    expect(needsScope('16; drop', admin)).toMatchObject({ kind: 'invalid' });
+    expect(needsScope('', sumsel)).toEqual({ kind: 'province', code: '16', province: '16' });
+    expect(needsScope('16.71', sumsel)).toEqual({ kind: 'region', code: '16.71', province: '16' });
+    expect(needsScope('19', sumsel)).toMatchObject({ kind: 'province', refused: true });
+    expect(needsScope('19.71', sumsel)).toMatchObject({ kind: 'region', refused: true });
+    expect(needsHash(null, undefined)).toBe('#/needs');
+    expect(needsHash('16.71', '2025')).toBe('#/needs/16.71?year=2025');
+  });
+
+  it('tells a region with nothing at all from one with a figure of 0', () => {
+    const none = {
+      formasi: null,
+      kebutuhan_declared: null,
+      kebutuhan_computed: null,
+      terisi: 0,
+      available_formation: null,
+      retiring: { 1: 0, 3: 0, 5: 0 },
+      projected_shortfall: { 1: 0, 3: 0, 5: 0 },
+    };
+    expect(hasNoData(none)).toBe(true);
+    expect(hasNoData({ ...none, formasi: 0, available_formation: 0 })).toBe(false);
+    expect(hasNoData({ ...none, terisi: 1 })).toBe(false);
   });
 });
 

@@ -41,6 +41,25 @@ function append(el, children) {
   }
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * {@link h} for SVG: `s(tag, attrs, ...children)` makes the element in the SVG namespace (charts).
+ * Attributes are set with setAttribute and children follow the same rules as {@link h}, so data
+ * is inserted as text here too. No event handlers: charts are pictures, the tables carry the numbers.
+ */
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  if (attrs) {
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      el.setAttribute(name, String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
 /** Replaces every child of `el` with `children` (same rules as {@link h}). */
 export function replace(el, ...children) {
   while (el.firstChild) el.removeChild(el.firstChild);

@@ -24,6 +24,17 @@ export function dateTime(iso) {
   return `${text} WIB`;
 }
 
+/** A calendar date (`2026-11-30`) as "30 November 2026", or "—". Read as a date, not a time: no time zone shift. */
+export function date(iso) {
+  if (!iso) return t('common.none');
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso));
+  if (!m) return String(iso);
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', year: 'numeric', month: 'long', day: 'numeric' }).format(
+    d,
+  );
+}
+
 function numberOr(value, fallback) {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 }
@@ -131,5 +142,10 @@ export const FINDING_CODES = [
   'past_retirement_age',
   'formation_missing',
   'over_formation',
+  'need_differs_from_declared',
+  'workload_missing',
+  'appointed_without_formation',
+  'appointed_beyond_formation',
+  'retirement_wave',
   'delivery_failed',
 ];

@@ -18,6 +18,7 @@ import { renderRegister } from './pages/register.js';
 import { renderRemovals } from './pages/removals.js';
 import { renderOfficer } from './pages/officer.js';
 import { renderVersion } from './pages/version.js';
+import { renderNeeds } from './pages/needs.js';
 
 const root = document.getElementById('app');
 let current = null;
@@ -55,6 +56,8 @@ function route(parts, identity) {
       return parts[1] ? { page: renderRun, name: 'run' } : { page: renderRuns, name: 'runs' };
     case 'register':
       return { page: renderRegister, name: 'register' };
+    case 'needs':
+      return { page: renderNeeds, name: 'needs' };
     case 'officer':
       return { page: renderOfficer, name: 'officer' };
     case 'versions':
@@ -81,6 +84,14 @@ function header(identity, active) {
         identity.role !== 'public' ? link('#/findings?status=open', 'nav.findings', 'findings') : null,
         identity.role !== 'public' ? link('#/runs', 'nav.runs', 'runs') : null,
         link('#/register', 'nav.register', 'register'),
+        // a province key is kept to its own province's needs (pages/needs.js)
+        link(
+          identity.role === 'province' && identity.province
+            ? `#/needs/${encodeURIComponent(identity.province)}`
+            : '#/needs',
+          'nav.needs',
+          'needs',
+        ),
         identity.role !== 'public' ? link('#/removals', 'nav.removals', 'removals') : null,
       ]
     : [];

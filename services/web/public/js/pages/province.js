@@ -77,6 +77,8 @@ export async function renderProvince(ctx) {
       'p',
       { class: 'links' },
       h('a', { href: `#/register?province=${encodeURIComponent(code)}` }, t('province.register')),
+      ' · ',
+      h('a', { href: `#/needs/${encodeURIComponent(code)}` }, t('province.needs')),
       seesDetails ? ' · ' : null,
       seesDetails
         ? h('a', { href: `#/findings?province=${encodeURIComponent(code)}&status=open` }, t('province.allFindings'))
