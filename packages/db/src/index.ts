@@ -142,3 +142,16 @@ export {
   needParametersInForce,
   type StoredNeedParameters,
 } from './repositories/need-parameters.repository.ts';
+// Needs planning's reads (GET /needs, pksync needs) and the audited addition of a version.
+export {
+  addNeedParametersAudited,
+  getNeeds,
+  listNeedParameterVersions,
+  NeedsQueryError,
+  type NeedParameterVersion,
+  type NeedsLevelRow,
+  type NeedsParameterInfo,
+  type NeedsQuery,
+  type NeedsReport,
+  type NeedsRow,
+} from './repositories/needs.repository.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LEVEL_CODES } from '@pksync/reference';
-import { isCalendarDate, OFFICER_STATUSES } from '@pksync/core';
+import { isCalendarDate, NeedParametersSchema, OFFICER_STATUSES } from '@pksync/core';
 
 /**
  * The zod schemas of the API: they validate requests, check responses and generate the OpenAPI
@@ -36,6 +36,10 @@ export const FormationCell = z.object({
   need: z.number().int().describe('kebutuhan: need from the workload analysis'),
   filled: z.number().int().describe('terisi: active officers at this level'),
   shortfall: z.number().int().describe('kekurangan: max(need − filled, 0)'),
+  available_formation: z
+    .number()
+    .int()
+    .describe('R17: formation still available, max(approved − filled, 0); recruitment only where above 0'),
 });
 
 export const RegionSummary = z
@@ -51,6 +55,7 @@ export const RegionSummary = z
     formation_year: z.number().int(),
     formation: byLevel(FormationCell.nullable()).describe('formation by level for the year (R12); null where none'),
     shortfall: z.number().int().describe('Σ kekurangan over levels'),
+    available_formation: z.number().int().describe('Σ available formation (R17) over levels'),
     last_success_at: IsoTime.nullable(),
     stale: z.boolean().describe('a source of the region failed its last fetch or has had no success for 3 days (R9)'),
     sources: z.number().int(),
@@ -196,6 +201,7 @@ export const Source = z
     transport: z.enum(['api', 'csv', 'xlsx', 'upload']),
     url: z.string().nullable(),
     formations_url: z.string().nullable(),
+    workloads_url: z.string().nullable().describe('csv sources: the workload CSV (needs-planning-v1.md)'),
     has_token: z.boolean().describe('the token itself is never returned'),
     enabled: z.boolean(),
     timeout_s: z.number().int().nullable(),
@@ -231,6 +237,87 @@ export const AuditEntry = z
   .meta({ id: 'AuditEntry' });
 
 export const Reason = z.string().trim().min(1).max(1000);
+
+// --- Needs planning (needs-planning-v1.md § Interface) ------------------------------------------
+
+const ByHorizon = (what: string) =>
+  z
+    .object({ '1': z.number().int(), '3': z.number().int(), '5': z.number().int() })
+    .describe(`${what}, within 1, 3 and 5 years of as_of`);
+
+/** The figures of one level, or of all levels added up. */
+export const NeedsFigures = z
+  .object({
+    formasi: z.number().int().nullable().describe('approved positions of the year; null without a formation row'),
+    kebutuhan_declared: z.number().int().nullable().describe('the need the agency declared for the year'),
+    kebutuhan_computed: z
+      .number()
+      .int()
+      .nullable()
+      .describe('R16: the need computed from the workload; null when the region sent no workload'),
+    terisi: z.number().int().describe('active officers now'),
+    available_formation: z
+      .number()
+      .int()
+      .nullable()
+      .describe('R17: max(formasi − terisi, 0), each region’s own added up; null when formasi is null'),
+    retiring: ByHorizon('R18: active officers retiring'),
+    projected_shortfall: ByHorizon(
+      'R18: max(need − (terisi − retiring), 0), need = computed ?? declared ?? 0, each region’s own added up',
+    ),
+  })
+  .meta({ id: 'NeedsFigures' });
+
+export const NeedsLevel = NeedsFigures.extend({ level: Level }).meta({ id: 'NeedsLevel' });
+
+export const ParameterStatus = z.enum(['confirmed', 'unconfirmed']);
+
+export const NeedsRow = z
+  .object({
+    kind: z.enum(['nation', 'province', 'region']),
+    code: z.string().nullable().describe('null for the nation'),
+    name: z.string(),
+    parameter_version: z.string().nullable().describe('the parameter version of the computed needs shown'),
+    parameter_status: ParameterStatus.nullable(),
+    levels: z.array(NeedsLevel).describe('one per level, ahli_pertama … ahli_utama'),
+    all_levels: NeedsFigures.describe('the sum over levels'),
+  })
+  .meta({ id: 'NeedsRow' });
+
+export const NeedsParameterRef = z
+  .object({ version: z.string(), status: ParameterStatus, valid_from: IsoDate, source: z.string() })
+  .meta({ id: 'NeedsParameterRef' });
+
+export const NeedsResponse = z
+  .object({
+    year: z.number().int(),
+    as_of: IsoDate.nullable().describe('as_of of the retirement outlook shown; null before any run'),
+    parameters: NeedsParameterRef.nullable().describe(
+      'the version the computed needs shown were computed with (else the one in force); status unconfirmed until the annex of Permenaker 10/2023 is loaded',
+    ),
+    scope: z.object({ province: z.string().nullable(), region: z.string().nullable() }),
+    total: NeedsRow,
+    data: z
+      .array(NeedsRow)
+      .describe(
+        'nation: one row per province; province: its own office, then every regency/city (empty ones too); region: itself',
+      ),
+  })
+  .meta({ id: 'NeedsResponse' });
+
+/** The parameter set document (@pksync/core NeedParametersSchema). */
+export const NeedParameters = NeedParametersSchema.meta({ id: 'NeedParameters' });
+
+export const NeedParametersInfo = z
+  .object({
+    version: z.string(),
+    status: ParameterStatus,
+    valid_from: IsoDate,
+    source: z.string(),
+    added_at: IsoTime,
+    in_force_today: z.boolean().describe('the version in force today: the latest valid_from not after today'),
+  })
+  .meta({ id: 'NeedParametersInfo' });
 
 /** Dates to ISO strings; null stays null. */
 export function iso(d: Date | string | null | undefined): string | null {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shippedNeedParameters } from '@pksync/reference';
 import { useTestDatabase, useTestRedis } from '@pksync/testing';
 import {
   createKeys,
@@ -124,8 +125,52 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
         expect(d.regencies).toHaveLength(17);
         const plg = d.regencies.find((x) => x.code === '16.71')!;
         expect(plg.officers).toMatchObject({ ahli_muda: 1, ahli_pertama: 1 });
-        expect(plg.formation.ahli_muda).toEqual({ approved: 3, need: 4, filled: 1, shortfall: 3 });
+        expect(plg.formation.ahli_muda).toEqual({
+          approved: 3,
+          need: 4,
+          filled: 1,
+          shortfall: 3,
+          available_formation: 2,
+        });
       },
+    },
+    {
+      name: 'needs of province 16',
+      method: 'GET',
+      path: '/api/v1/needs?province=16',
+      doc: '/api/v1/needs',
+      expect: open(),
+      check: (_w, b) => {
+        const n = b as { data: { code: string }[]; total: { all_levels: { formasi: number | null } } };
+        expect(n.data).toHaveLength(18);
+        expect(n.total.all_levels.formasi).toBe(3);
+      },
+    },
+    {
+      name: 'needs parameter versions',
+      method: 'GET',
+      path: '/api/v1/needs/parameters',
+      doc: '/api/v1/needs/parameters',
+      expect: open(),
+    },
+    {
+      name: 'one needs parameter version',
+      method: 'GET',
+      path: '/api/v1/needs/parameters/2023-placeholder-1',
+      doc: '/api/v1/needs/parameters/{version}',
+      expect: open(),
+    },
+    {
+      name: 'add a needs parameter version',
+      method: 'POST',
+      path: '/api/v1/needs/parameters',
+      doc: '/api/v1/needs/parameters',
+      body: () => ({
+        ...(shippedNeedParameters()[0]!.document as Record<string, unknown>),
+        version: '2026-matriks-1',
+        valid_from: '2026-01-01',
+      }),
+      expect: { ...KEYED, other: 403, own: 403, admin: 201 },
     },
     {
       name: 'officers of province 16',
@@ -490,6 +535,7 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
       'source.update',
       'key.create',
       'key.revoke',
+      'needs.parameters.add',
     ]) {
       expect(actions, a).toContain(a);
     }

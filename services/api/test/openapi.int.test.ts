@@ -69,6 +69,10 @@ describe('OpenAPI document, validation errors and paging', () => {
       'POST /sources/{id}/uploads',
       'POST /sources/{id}/confirm-removal',
       'POST /check',
+      'GET /needs',
+      'GET /needs/parameters',
+      'GET /needs/parameters/{version}',
+      'POST /needs/parameters',
       'GET /healthz',
       'GET /readyz',
     ]) {
@@ -124,6 +128,14 @@ describe('OpenAPI document, validation errors and paging', () => {
       '/api/v1/sources/x-1',
       { method: 'PUT', body: JSON.stringify({ agency: 'a', region_code: '16.71', transport: 'csv' }) },
       'body.url',
+    ],
+    ['a needs year out of range', '/api/v1/needs?year=10000', {}, 'querystring.year'],
+    ['a needs region outside its province', '/api/v1/needs?province=31&region=16.71', {}, 'querystring.region'],
+    [
+      'a needs parameter document that breaks the spec',
+      '/api/v1/needs/parameters',
+      { method: 'POST', body: JSON.stringify({ version: 'x' }) },
+      'body',
     ],
     [
       'a check of an unknown region',

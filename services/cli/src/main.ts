@@ -17,6 +17,7 @@ import { register as registerContacts } from './commands/contacts.command.ts';
 import { register as registerFindings } from './commands/findings.command.ts';
 import { register as registerKeys } from './commands/keys.command.ts';
 import { register as registerExport } from './commands/export.command.ts';
+import { register as registerNeeds } from './commands/needs.command.ts';
 
 const program = new Command('pksync')
   .description('National register of Pejabat Fungsional Pengantar Kerja: sync pipeline')
@@ -37,6 +38,7 @@ registerContacts(program);
 registerFindings(program);
 registerKeys(program);
 registerExport(program);
+registerNeeds(program);
 
 /**
  * `pksync … | head`: the reader may stop before everything is written. EPIPE on stdout or stderr

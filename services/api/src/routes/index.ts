@@ -6,6 +6,7 @@ import { exportRoutes } from './export.routes.ts';
 import { findingRoutes } from './findings.routes.ts';
 import { healthRoutes } from './health.routes.ts';
 import { meRoutes } from './me.routes.ts';
+import { needsRoutes } from './needs.routes.ts';
 import { officerRoutes } from './officers.routes.ts';
 import { publicationRoutes } from './publications.routes.ts';
 import { regionRoutes } from './regions.routes.ts';
@@ -20,6 +21,7 @@ export const routeModules: FastifyPluginAsyncZod[] = [
   healthRoutes,
   meRoutes,
   regionRoutes,
+  needsRoutes,
   officerRoutes,
   publicationRoutes,
   exportRoutes,

@@ -7,12 +7,13 @@ import { ErrorBody, notFound } from '../errors.ts';
 import { iso, RegionCode, RegionDetail, RegionSummary } from '../schemas.ts';
 
 type Summary = z.infer<typeof RegionSummary>;
-type Cell = { approved: number; need: number; filled: number; shortfall: number } | null;
+type Cell = { approved: number; need: number; filled: number; shortfall: number; available_formation: number } | null;
 
 /**
- * One region as the API shows it. The figures are `getRegionSummaries`' (R12 formation, R13
- * coverage, R9 staleness, computed there once for the API and the demo alike); a province shows its
- * whole area (its own agencies and all its regencies/cities). Only the names change here.
+ * One region as the API shows it. The figures are `getRegionSummaries`' (R12 formation, R17
+ * available formation, R13 coverage, R9 staleness, computed there once for the API and the demo
+ * alike); a province shows its whole area (its own agencies and all its regencies/cities). Only
+ * the names change here.
  */
 function summarise(r: RegionRow, stats: RegionStats, caller: Caller): Summary {
   const a = r.area;
@@ -23,7 +24,14 @@ function summarise(r: RegionRow, stats: RegionStats, caller: Caller): Summary {
         l,
         f.formasi === null
           ? null
-          : { approved: f.formasi, need: f.kebutuhan ?? 0, filled: f.terisi, shortfall: f.kekurangan ?? 0 },
+          : {
+              approved: f.formasi,
+              need: f.kebutuhan ?? 0,
+              filled: f.terisi,
+              shortfall: f.kekurangan ?? 0,
+              // R17, each region's own added up for a province (sumFormationFigures).
+              available_formation: f.available ?? 0,
+            },
       ];
     }),
   ) as Summary['formation'];
@@ -45,6 +53,7 @@ function summarise(r: RegionRow, stats: RegionStats, caller: Caller): Summary {
     formation_year: stats.year,
     formation,
     shortfall: LEVEL_CODES.reduce((sum, l) => sum + (formation[l]?.shortfall ?? 0), 0),
+    available_formation: LEVEL_CODES.reduce((sum, l) => sum + (formation[l]?.available_formation ?? 0), 0),
     last_success_at: iso(a.lastSuccessAt),
     stale: a.stale,
     sources: a.sources,

@@ -29,6 +29,7 @@ export function sourceJson(s: SourceView) {
     transport: s.transport,
     url: s.url,
     formations_url: s.formationsUrl,
+    workloads_url: s.workloadsUrl,
     has_token: s.hasToken,
     enabled: s.enabled,
     timeout_s: s.timeoutS,
@@ -76,6 +77,11 @@ const SourceBody = z
       .url({ protocol: /^https?$/ })
       .nullable()
       .optional(),
+    workloads_url: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .optional()
+      .describe('csv sources: the workload CSV (needs-planning-v1.md)'),
     token: z
       .string()
       .min(1)
@@ -150,6 +156,8 @@ export const sourceRoutes: FastifyPluginAsyncZod = async (app) => {
       if (b.transport !== 'upload' && !b.url) throw badRequest('body.url', `wajib untuk transport ${b.transport}`);
       if (b.formations_url && b.transport !== 'csv')
         throw badRequest('body.formations_url', 'hanya untuk transport csv');
+      if (b.workloads_url && b.transport !== 'csv')
+        throw badRequest('body.workloads_url', 'hanya untuk transport csv (xlsx memuat sheet beban_kerja)');
       if (b.token && !app.ctx.tokenKey) {
         throw badRequest('body.token', 'server tidak memiliki TOKEN_ENCRYPTION_KEY, token tidak dapat disimpan');
       }
