@@ -56,6 +56,8 @@ async function sync(db: Db, world: World, now: Date): Promise<{ runId: string; o
     const n = createSnapshotNormaliser({ sourceRegion: s.region, asOf: AS_OF });
     s.officers.forEach((o, i) => n.addOfficer(o, i + 2));
     if (s.formation) n.addFormation(formationRow(s.region), 2);
+    // R16: every region sends its workload (else workload_missing); 50,000 × 15 min ÷ 75,000 = the declared 10.
+    n.addWorkload({ kode_wilayah: s.region, tahun: '2026', kegiatan: 'pendaftaran_pencari_kerja', volume: '50000' }, 3);
     const fetch = await db
       .insertInto('source_fetches')
       .values({ run_id: run.id, source_id: sourceId, status: 'succeeded', attempts: 1 })

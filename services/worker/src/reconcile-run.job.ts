@@ -27,6 +27,8 @@ export interface ReconcileRunDeps {
   /** Resumes a run whose staged rows were lost (its fresh flow is enqueued here). */
   queues: Pick<QueueClient, 'enqueueRun'>;
   writeAlerts?: WriteAlerts;
+  /** R16's tolerance and R17's start year (`config.needs`); the core defaults without. */
+  needs?: { tolerance: number; formationStartYear: number };
 }
 
 export interface ReconcileRunSummary {
@@ -78,7 +80,7 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     let result;
     try {
       result = await db.transaction().execute(async (trx) => {
-        const r = await reconcileRun(trx, { runId, asOf: run.as_of });
+        const r = await reconcileRun(trx, { runId, asOf: run.as_of, needs: deps.needs });
         await commitContentHashes(trx, runId);
         const done = await completeRun(trx, runId, { opened: r.findings.opened, resolved: r.findings.resolved });
         if (!done) throw new Error(`run ${runId} is no longer active (completed or failed elsewhere)`);

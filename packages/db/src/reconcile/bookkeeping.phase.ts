@@ -3,7 +3,7 @@ import type { ReconcileContext } from './context.ts';
 import { STAGED_ROW_TABLES } from '../repositories/staging.repository.ts';
 
 /**
- * Phase 9, staging bookkeeping: the re-read snapshots become their sources' listings (R10 reads
+ * Phase 10, staging bookkeeping: the re-read snapshots become their sources' listings (R10 reads
  * what other agencies list from them); older snapshots of those sources are no longer anyone's
  * listing and their rows are dropped (an older run still in flight then sees its snapshot
  * superseded and keeps the newer one).

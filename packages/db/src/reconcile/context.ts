@@ -31,6 +31,8 @@ export interface ReconcileContext {
   bulkLoadRows: number;
   /** R11/R12 over the whole register (as_of differs from the last full evaluation), not only what the run touched. */
   registerWide: boolean;
+  /** Needs planning (needs-planning-v1.md): R16's tolerance, R17's first year. */
+  needs: { tolerance: number; formationStartYear: number };
   /** Records the milliseconds since the previous lap under `phase`. */
   lap(phase: string): void;
 }
@@ -64,8 +66,14 @@ export const TEMP = {
   formationClosed: 'fclose',
   /** Formation rows to insert. */
   formationNew: 'fnew',
-  /** `(region_code)`: regions whose R12 figures the run may have changed. */
+  /** `(source_id, region_code, year, activity, volume, districts, complexity, position)`: workload rows of the re-read snapshots (R16), one source's set per region and year. */
+  workloadRows: 'wdes',
+  /** `(region_code)`: regions whose officers, formations or workloads the run may have changed (R12, R16–R18). */
   touchedRegions: 'treg',
+  /** `(region_code, level, active, retiring_1/3/5, before_start)`: R18's fresh counts of the regions in the needs scope, and R17's active officers appointed before its start year. */
+  outlook: 'nout',
+  /** R16's computed needs of `as_of`'s year (the columns of `computed_needs`). */
+  computedNeeds: 'cneed',
   /** `(run_id, source_id)`: older staged snapshots no longer anyone's listing. */
   discarded: 'discard',
 } as const;

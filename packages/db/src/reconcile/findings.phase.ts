@@ -11,6 +11,8 @@ import { bufferRecordFindings } from './findings/record.findings.ts';
 import { bufferAssignmentFindings } from './findings/assignment.findings.ts';
 import { sourceFindings } from './findings/source.findings.ts';
 import { bufferRegisterFindings } from './findings/register.findings.ts';
+import { bufferNeedsFindings } from './findings/needs.findings.ts';
+import type { NeedsState } from './needs.phase.ts';
 
 /** The findings a run opened and resolved (ids, for the alert outbox). */
 export interface RunFindings {
@@ -19,31 +21,29 @@ export interface RunFindings {
 }
 
 /**
- * Phase 8, findings: every condition the run sees is buffered — record findings (R2/R3/R6/R7,
+ * Phase 9, findings: every condition the run sees is buffered — record findings (R2/R3/R6/R7,
  * from staging), R10 assignments, R8 holds and R9 failures/staleness of the covered sources, R11
- * and R12 over what the run touched (the whole register when `as_of` moved) — then merged into
+ * and R12 over what the run touched (the whole register when `as_of` moved), R16–R18 from the
+ * needs phase (`needs.findings.ts`) — then merged into
  * `findings` by fingerprint, and the findings in the run's scope whose condition is gone are
  * resolved.
  */
-export async function evaluateFindings(ctx: ReconcileContext, src: RunSources, quiet: boolean): Promise<RunFindings> {
+export async function evaluateFindings(
+  ctx: ReconcileContext,
+  src: RunSources,
+  quiet: boolean,
+  needs: NeedsState,
+): Promise<RunFindings> {
   const { trx, runId, asOf, year, registerWide } = ctx;
   const S = src.snapshotSources;
   await createFindingBuffer(trx);
   await bufferRecordFindings(trx, runId, S);
   if (!quiet) await bufferAssignmentFindings(trx);
   await bufferFindings(trx, await sourceFindings(trx, runId, src.fetchRows, src.outcome));
-  // Regions whose R12 figures this run may have changed (incremental mode).
-  if (quiet) await sql`create temporary table treg (region_code text) on commit drop`.execute(trx);
-  else
-    await sql`
-      create temporary table treg on commit drop as
-      select region_code from win
-      union select region_code from contenders
-      union select region_code from gone
-      union select prev_region_code from diff where prev_region_code is not null
-      union select region_code from fdes
-      union select f.region_code from formations f join fclose c on c.id = f.id`.execute(trx);
   await bufferRegisterFindings(trx, asOf, year, registerWide);
+  ctx.lap('findings:rules');
+  await bufferNeedsFindings(ctx, needs);
+  ctx.lap('findings:needs');
   const opened = await mergeFindingBuffer(trx, runId);
   const resolved = await resolveGoneFindings(trx, runId, {
     snapshotSources: S,
@@ -51,6 +51,7 @@ export async function evaluateFindings(ctx: ReconcileContext, src: RunSources, q
     nipTable: TEMP.touched,
     registerWide,
     regionTable: TEMP.touchedRegions,
+    needsWide: needs.wide,
   });
   if (registerWide) {
     await sql`

@@ -1,13 +1,15 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db.ts';
 import type { Database } from '../schema.ts';
+import { DEFAULT_FORMATION_START_YEAR, DEFAULT_NEED_TOLERANCE } from '@pksync/core';
 import { BULK_LOAD_ROWS } from './bulk-load.ts';
 import { ReconcileError, type ReconcileContext } from './context.ts';
 import { createHoldApply, readRunSources } from './sources.phase.ts';
 import { chooseWinners, collectCandidates } from './candidates.phase.ts';
 import { decideRemovals } from './removals.phase.ts';
 import { computeDiff } from './diff.phase.ts';
-import { replaceFormations } from './formations.phase.ts';
+import { replaceFormations, replaceWorkloads, writeWorkloads } from './formations.phase.ts';
+import { collectTouchedRegions, refreshNeeds } from './needs.phase.ts';
 import { changeSizes, NO_CHANGES, publishVersion, registerTotals, type ChangeSizes } from './publish.phase.ts';
 import { evaluateFindings } from './findings.phase.ts';
 import { recordListings } from './bookkeeping.phase.ts';
@@ -18,6 +20,11 @@ export interface ReconcileInput {
   asOf: string;
   /** New rows from which a publication rebuilds a table's indexes (default {@link BULK_LOAD_ROWS}; lower in tests). */
   bulkLoadRows?: number;
+  /**
+   * Needs planning (needs-planning-v1.md, the worker passes `config.needs`): R16's tolerance
+   * (default {@link DEFAULT_NEED_TOLERANCE}) and R17's first year (default {@link DEFAULT_FORMATION_START_YEAR}).
+   */
+  needs?: { tolerance: number; formationStartYear: number };
 }
 
 export interface ReconcileResult {
@@ -54,19 +61,33 @@ function assertDate(asOf: string): void {
  * 3. winners (R10): the later `tmt_jabatan` stands, ties keep the registered assignment;
  * 4. removals (R8): officers no winner keeps leave — unless the mass-removal guard holds them;
  * 5. diff (R14, R11): what changed, field by field;
- * 6. formations (R12) of the re-read sources;
- * 7. publish (R14): version n+1 only when something changed;
- * 8. findings: merged by fingerprint, resolved when gone;
- * 9. bookkeeping: the re-read snapshots become the sources' listings.
+ * 6. formations (R12) and workloads (R16) of the re-read sources;
+ * 7. publish (R14): version n+1 only when officers or formations changed; the workloads (not
+ *    versioned) are written whether or not;
+ * 8. needs (R16–R18): the regions touched (`treg`); the retirement outlook (R18, in SQL) of those
+ *    regions, or of all when `as_of` moved (or most were touched); the computed needs (R16,
+ *    @pksync/core) of `as_of`'s year, every region;
+ * 9. findings: merged by fingerprint, resolved when gone (R16–R18 in `findings/needs.findings.ts`);
+ * 10. bookkeeping: the re-read snapshots become the sources' listings.
  *
  * A quiet run (no snapshot re-read, no held removal to apply, the same `as_of` as the last
  * register-wide evaluation) cannot change the register: phases 2–7 are skipped — each would be
- * empty — and only its findings (R9 staleness, resolutions) are evaluated.
+ * empty — and only its findings (R9 staleness, resolutions) and R16 (a parameter version added
+ * since may now be in force) are evaluated.
  */
 export async function reconcileRun(db: Db | Transaction<Database>, input: ReconcileInput): Promise<ReconcileResult> {
   const { runId, asOf } = input;
   if (!UUID_RE.test(runId)) throw new ReconcileError(`reconcileRun: runId must be a UUID, got "${runId}"`);
   assertDate(asOf);
+  const { needs } = input;
+  if (
+    needs &&
+    !(Number.isFinite(needs.tolerance) && needs.tolerance >= 0 && Number.isInteger(needs.formationStartYear))
+  ) {
+    throw new ReconcileError(
+      `reconcileRun: needs must be a tolerance ≥ 0 and a whole start year, got ${JSON.stringify(needs)}`,
+    );
+  }
   const run = (trx: Transaction<Database>) => reconcileInTransaction(trx, input);
   return db.isTransaction ? run(db as Transaction<Database>) : db.transaction().execute(run);
 }
@@ -97,6 +118,7 @@ async function reconcileInTransaction(trx: Transaction<Database>, input: Reconci
     year: Number(asOf.slice(0, 4)),
     bulkLoadRows: input.bulkLoadRows ?? BULK_LOAD_ROWS,
     registerWide: state?.evaluated_as_of !== asOf,
+    needs: input.needs ?? { tolerance: DEFAULT_NEED_TOLERANCE, formationStartYear: DEFAULT_FORMATION_START_YEAR },
     lap,
   };
 
@@ -116,11 +138,15 @@ async function reconcileInTransaction(trx: Transaction<Database>, input: Reconci
     await decideRemovals(ctx, src.applyHoldIds);
     await computeDiff(ctx);
     await replaceFormations(ctx, src.snapshotSources);
+    await replaceWorkloads(ctx, src.snapshotSources);
     sizes = await changeSizes(ctx);
     version = await publishVersion(ctx, sizes);
+    await writeWorkloads(ctx);
   }
   const counts = await registerTotals(ctx, version, sizes);
-  const findings = await evaluateFindings(ctx, src, quiet);
+  await collectTouchedRegions(ctx, quiet);
+  const needs = await refreshNeeds(ctx);
+  const findings = await evaluateFindings(ctx, src, quiet, needs);
   await recordListings(ctx, src.snapshotSources);
   return {
     version,

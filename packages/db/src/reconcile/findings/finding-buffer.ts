@@ -16,6 +16,9 @@ import type { Database } from '../../schema.ts';
  * - `conflicting_assignment`: `code|province|nip` (one per province involved)
  * - `past_retirement_age`: `code|nip`
  * - `formation_missing`: `code|region|year`; `over_formation`: `code|region|year|level`
+ * - `need_differs_from_declared` (R16): `code|region|year|level`; `workload_missing` (R16): `code|region|year`
+ * - `appointed_without_formation`, `appointed_beyond_formation` (R17): `code|nip`
+ * - `retirement_wave` (R18): `code|region`
  */
 
 /** Creates the (empty) transaction-local buffer of the run's findings. */
@@ -86,6 +89,8 @@ export async function mergeFindingBuffer(trx: Transaction<Database>, runId: stri
       last_seen_at = now(),
       last_run_id = ${runId}::uuid,
       severity = m.severity,
+      -- An officer's finding (code|nip) follows them to another province (digests route by it).
+      province_code = m.province_code,
       region_code = m.region_code,
       source_id = m.source_id,
       row = m.row,
@@ -115,8 +120,10 @@ export interface FindingScope {
   nipTable: string;
   /** R11/R12 were evaluated over the whole register (else only `nipTable` NIPs and `regionTable` regions). */
   registerWide: boolean;
-  /** Name of a temporary table with a `region_code` column: regions whose R12 figures were re-evaluated. */
+  /** Name of a temporary table with a `region_code` column: regions whose R12 (and R16–R18) figures were re-evaluated. */
   regionTable: string;
+  /** R16's `workload_missing`, R17 and R18 were evaluated over every region (else only `regionTable` regions). */
+  needsWide: boolean;
 }
 
 const RECORD_CODES = [
@@ -130,6 +137,14 @@ const SOURCE_CODES = ['source_failed', 'source_stale', 'mass_removal_held'];
 const ASSIGNMENT_CODES = ['transferred_officer_still_listed', 'conflicting_assignment'];
 const RETIREMENT_CODES = ['past_retirement_age'];
 const FORMATION_CODES = ['formation_missing', 'over_formation'];
+// R16's comparison is evaluated over every region on every run.
+const NEED_CODES = ['need_differs_from_declared'];
+const NEEDS_REGION_CODES = [
+  'workload_missing',
+  'appointed_without_formation',
+  'appointed_beyond_formation',
+  'retirement_wave',
+];
 
 /**
  * Resolves the unresolved findings in the run's scope whose condition is not in the buffer
@@ -152,6 +167,9 @@ export async function resolveGoneFindings(
             and (${scope.registerWide} or f.nip in (select nip from ${sql.table(scope.nipTable)})))
         or (f.code = any(${FORMATION_CODES}::text[])
             and (${scope.registerWide} or f.region_code in (select region_code from ${sql.table(scope.regionTable)})))
+        or f.code = any(${NEED_CODES}::text[])
+        or (f.code = any(${NEEDS_REGION_CODES}::text[])
+            and (${scope.needsWide} or f.region_code in (select region_code from ${sql.table(scope.regionTable)})))
       )
     returning f.id`.execute(trx);
   return res.rows.map((r) => Number(r.id));
