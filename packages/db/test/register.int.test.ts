@@ -865,9 +865,9 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     expect(r.version).not.toBeNull();
     const summaries = await getRegionSummaries(db, { year: 2026 });
     const s = summaries.find((x) => x.code === '16.02')!;
-    expect(s.formationByLevel.ahli_pertama).toEqual({ formasi: 2, kebutuhan: 5, terisi: 3, kekurangan: 2 });
-    expect(s.formationByLevel.ahli_muda).toEqual({ formasi: 3, kebutuhan: 2, terisi: 1, kekurangan: 1 });
-    expect(s.formationByLevel.ahli_madya).toEqual({ formasi: null, kebutuhan: null, terisi: 0, kekurangan: null });
+    expect(s.formationByLevel.ahli_pertama).toEqual({ formasi: 2, kebutuhan: 5, terisi: 3, kekurangan: 2, available: 0 });
+    expect(s.formationByLevel.ahli_muda).toEqual({ formasi: 3, kebutuhan: 2, terisi: 1, kekurangan: 1, available: 2 });
+    expect(s.formationByLevel.ahli_madya).toEqual({ formasi: null, kebutuhan: null, terisi: 0, kekurangan: null, available: null });
     expect(s.activeByLevel).toEqual({ ahli_pertama: 3, ahli_muda: 1, ahli_madya: 0, ahli_utama: 0 });
     expect(
       (await getRegionSummaries(db, { year: 2025 })).find((x) => x.code === '16.02')?.formationByLevel.ahli_pertama
@@ -970,7 +970,7 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     // R12: 2 active ahli_pertama against formasi 1.
     expect((await openFindings(db, 'over_formation')).map((f) => f.region_code)).toContain('16.08');
     const s = (await getRegionSummaries(db, { year: 2026 })).find((x) => x.code === '16.08');
-    expect(s?.formationByLevel.ahli_pertama).toEqual({ formasi: 1, kebutuhan: 3, terisi: 2, kekurangan: 1 });
+    expect(s?.formationByLevel.ahli_pertama).toEqual({ formasi: 1, kebutuhan: 3, terisi: 2, kekurangan: 1, available: 0 });
   });
 
   it('turns staged record findings and rejections into findings, resolved when the file is fixed', async () => {
