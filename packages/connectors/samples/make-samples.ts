@@ -102,3 +102,34 @@ formasi.addRow(['Kode Wilayah', 'Tahun', 'Jenjang', 'Kebutuhan', 'Formasi']);
 formasi.addRow(['16.71', 2026, 'Ahli Pertama', 10, 6]);
 formasi.addRow(['16.71', 2026, 'Ahli Muda', 5, 3]);
 await wb.xlsx.writeFile(new URL('officers.xlsx', dir).pathname);
+
+// Workload (needs-planning-v1.md): the headers as agencies write them, and odd rows on purpose.
+const workloadCsv = [
+  'Kode Wilayah;Tahun;Jenis Kegiatan;Jumlah;Jumlah Kecamatan;Kompleksitas',
+  '16.71;2026;pendaftaran_pencari_kerja;5200;18;sedang',
+  '16.71;2026;Penempatan AKAD;140;;',
+  '16.71;2026;bursa_kerja;3;;',
+  // An activity the parameter set does not know, a bad year, a volume that is not a whole number.
+  '16.71;2026;senam_pagi;12;;',
+  '16.71;26;verifikasi_lowongan;300;;',
+  '16.71;2026;penempatan_akl;12,5;;',
+].join('\r\n');
+out('beban-kerja.csv', `${workloadCsv}\r\n`);
+
+const wbWorkload = new ExcelJS.Workbook();
+wbWorkload.creator = 'pksync samples';
+wbWorkload.created = new Date(Date.UTC(2026, 0, 1));
+wbWorkload.modified = new Date(Date.UTC(2026, 0, 1));
+const pejabat = wbWorkload.addWorksheet('pejabat');
+pejabat.addRow(['NIP', 'Nama', 'JK', 'Jenjang', 'Golongan', 'Unit Kerja', 'TMT Jabatan', 'Status']);
+pejabat.addRow(['198503122010011003', 'Budi Santoso', 'L', 'Ahli Muda', 'III/c', 'Disnaker Palembang', '2020-01-01', 'aktif']);
+const formasiSheet = wbWorkload.addWorksheet('Formasi');
+formasiSheet.addRow(['Tahun', 'Jenjang', 'Kebutuhan', 'Formasi']);
+formasiSheet.addRow([2026, 'Ahli Muda', 2, 1]);
+// The sheet name in another case, and the headers as a spreadsheet user types them.
+const beban = wbWorkload.addWorksheet('Beban_Kerja');
+beban.addRow(['Tahun', 'Kegiatan', 'Volume', 'Cakupan Kecamatan', 'Kompleksitas']);
+beban.addRow([2026, 'pendaftaran_pencari_kerja', 4000, 18, 'Tinggi']);
+beban.addRow([2026, 'penempatan_akad', 90, null, null]);
+beban.addRow([2026, 'tidak_dikenal', 1, null, null]);
+await wbWorkload.xlsx.writeFile(new URL('beban-kerja.xlsx', dir).pathname);

@@ -15,7 +15,7 @@ export interface FetchedItem {
 export interface FetchLimits {
   /** Bytes over the whole snapshot (all pages / both files). Default 50 MB. */
   maxBytes: number;
-  /** Records (officers + formations) in the snapshot. Default 200,000. */
+  /** Records (officers + formations + workloads) in the snapshot. Default 200,000. */
   maxRows: number;
   /** Whole-fetch deadline in ms (overridden by `source.timeoutS`). Default 60 s. */
   fetchTimeoutMs: number;
@@ -55,8 +55,14 @@ export interface ConnectorLogger {
 export interface FetchContext {
   /** Cancels the fetch (job shutdown). The abort reason is rethrown as is. */
   signal: AbortSignal;
-  /** Run date `YYYY-MM-DD`; the API formation year is taken from it. */
+  /** Run date `YYYY-MM-DD`; the API formation and workload year is taken from it. */
   asOf: string;
+  /**
+   * `api`: also ask the formations of every year from this one to `asOf`'s (R17 checks an
+   * appointment against its year's formation; `config.needs.formationStartYear`). A past year
+   * answering 404 has none. Default (or a year after `asOf`'s): only `asOf`'s year.
+   */
+  formationFromYear?: number;
   limits?: Partial<FetchLimits>;
   log?: ConnectorLogger;
   /**
@@ -101,6 +107,8 @@ export interface ProbeContext {
   signal: AbortSignal;
   /** The run's `as_of` (`YYYY-MM-DD`): the `api` probe asks for that year's formations. Without it, `api` answers false. */
   asOf?: string;
+  /** As {@link FetchContext.formationFromYear}: the `api` probe asks the same pages as the fetch. */
+  formationFromYear?: number;
   contentHash: string;
   validators: Record<string, Validators>;
   limits?: Partial<FetchLimits>;
@@ -165,6 +173,11 @@ export interface Validators {
   cursor?: string;
   /** `api` pages: the last officer page (its `next_cursor` was null). */
   last?: boolean;
+  /**
+   * `api` pages: the page answered 404 (an agency that sends no workload, no formations for a
+   * past year). A probe asks it again without a condition: still 404 is "unchanged".
+   */
+  absent?: boolean;
 }
 
 /** The raw-bytes identity of a whole snapshot, known before any record is parsed. */
@@ -184,7 +197,10 @@ export interface RawSnapshotInfo {
 
 /** One downloaded part of a snapshot: a file, an API page, an upload. */
 export interface RawPart {
-  /** What the part is (`officers`, `formations`, `officers#3`, `formations?year=2026`, `upload`). */
+  /**
+   * What the part is (`officers`, `formations`, `workloads`, `officers#3`, `formations?year=2026`,
+   * `workloads?year=2026`, `upload`); an API page that answered 404 is `<page> 404`, with no bytes.
+   */
   label: string;
   sha256: string;
   bytes: number;

@@ -65,7 +65,10 @@ export function asFetchError(e: unknown, what: string): unknown {
   return e;
 }
 
-/** Rows of one CSV file as items of `kind`. */
+/**
+ * Rows of one CSV file as items of `kind`; its header is mapped through that table's aliases
+ * (the workload aliases for `workload`, exchange format v1's otherwise).
+ */
 export async function* csvFileItems(
   file: string | FileData,
   kind: FetchedItem['kind'],
@@ -82,6 +85,7 @@ export async function* csvFileItems(
     for await (const { row, record } of parseCsv(input, {
       maxRows: budget.maxRows,
       maxBytes: budget.maxBytes,
+      dataset: kind === 'workload' ? 'workloads' : 'agency',
     })) {
       countRow(budget);
       yield { kind, position: row, record };
@@ -91,7 +95,7 @@ export async function* csvFileItems(
   }
 }
 
-/** Officers then formations of an agency file (CSV, XLSX or JSON, sniffed by the parser): a path, or downloaded bytes. */
+/** Officers, formations, then workloads of an agency file (CSV, XLSX or JSON, sniffed by the parser): a path, or downloaded bytes. */
 export async function* agencyFileItems(
   file: string | FileData,
   budget: RowBudget,
@@ -104,9 +108,13 @@ export async function* agencyFileItems(
       countRow(budget);
       yield { kind: 'officer', position: row, record };
     }
-    for await (const { row, record } of parsed.formations ?? []) {
+    for await (const { row, record } of parsed.formations) {
       countRow(budget);
       yield { kind: 'formation', position: row, record };
+    }
+    for await (const { row, record } of parsed.workloads) {
+      countRow(budget);
+      yield { kind: 'workload', position: row, record };
     }
   } catch (e) {
     throw asFetchError(e, what);

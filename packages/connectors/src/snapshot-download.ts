@@ -80,7 +80,8 @@ export async function downloadSnapshotFiles(
 /**
  * `Connector.probe` for file transports: conditional GETs of the source's files (`filesOf` its
  * url), one at a time, reading no body ({@link probeStatus}). True when every file answers 304 Not
- * Modified to the validators it came with; false as soon as one answers otherwise or has none.
+ * Modified to the validators it came with (an `api` page recorded `absent`: 404 to a plain GET);
+ * false as soon as one answers otherwise or has none.
  * A source without a url, a time-out or a network error is thrown.
  */
 export async function probeSnapshotFiles(
@@ -94,9 +95,11 @@ export async function probeSnapshotFiles(
     const headers: Record<string, string> = {};
     if (known?.etag) headers['if-none-match'] = known.etag;
     if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
-    if (!Object.keys(headers).length) return false;
+    // An `api` page that answered 404 (`absent`): unchanged while it still does.
+    if (!Object.keys(headers).length && !known?.absent) return false;
     if (source.token) headers.authorization = `Bearer ${source.token}`;
-    if ((await probeStatus(f.url, headers, { signal: ctx.signal, timeoutMs })) !== 304) return false;
+    const expected = known?.absent ? 404 : 304;
+    if ((await probeStatus(f.url, headers, { signal: ctx.signal, timeoutMs })) !== expected) return false;
   }
   return true;
 }

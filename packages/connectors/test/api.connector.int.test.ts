@@ -13,6 +13,7 @@ async function fetchAll(
   limits: Partial<FetchLimits> = {},
   token: string | null = null,
   signal?: AbortSignal,
+  formationFromYear?: number,
 ) {
   const staged: FetchedItem[] = [];
   let error: unknown = null;
@@ -21,6 +22,7 @@ async function fetchAll(
       signal: signal ?? new AbortController().signal,
       asOf: '2026-11-27',
       limits: { ...FAST, ...limits },
+      ...(formationFromYear !== undefined ? { formationFromYear } : {}),
     })) {
       staged.push(item);
     }
@@ -32,8 +34,15 @@ async function fetchAll(
 
 const officer = (i: number) => ({ nip: String(198503122010011000 + i), nama: `Pejabat ${i}` });
 
-/** A paged API of `total` officers; `fault(n, path)` may answer instead. */
-function pagedApi(total: number, fault?: (res: ServerResponse, n: number, path: string) => boolean) {
+/**
+ * A paged API of `total` officers, with formations for every year and no workload (404) unless
+ * `workloads` gives its rows; `fault(n, path)` may answer instead.
+ */
+function pagedApi(
+  total: number,
+  fault?: (res: ServerResponse, n: number, path: string) => boolean,
+  workloads?: Record<string, unknown>[],
+) {
   return (req: IncomingMessage, res: ServerResponse, n: number) => {
     const u = new URL(req.url!, 'http://x');
     if (fault?.(res, n, u.pathname)) return;
@@ -41,6 +50,8 @@ function pagedApi(total: number, fault?: (res: ServerResponse, n: number, path: 
       return json(res, 200, {
         data: [{ tahun: u.searchParams.get('year'), jenjang: 'ahli_muda', kebutuhan: 3, formasi: 2 }],
       });
+    if (u.pathname === '/v1/workloads')
+      return workloads ? json(res, 200, { data: workloads }) : json(res, 404, { error: 'not found' });
     const limit = Number(u.searchParams.get('limit'));
     const from = u.searchParams.has('cursor') ? Number(u.searchParams.get('cursor')!.slice(1)) : 0;
     const data = Array.from({ length: Math.min(limit, total - from) }, (_, k) => officer(from + k));
@@ -65,8 +76,94 @@ describe('api connector', () => {
       '/v1/officers?limit=3&cursor=p3',
       '/v1/officers?limit=3&cursor=p6',
       '/v1/formations?year=2026',
+      '/v1/workloads?year=2026',
     ]);
     expect(s.requests.every((q) => q.auth === 'Bearer rahasia-123')).toBe(true);
+    // The workload answered 404: none, not an error.
+    expect(r.used!.filter((i) => i.kind === 'workload')).toEqual([]);
+  });
+
+  it("yields the workload of as_of's year after the formations, counted against the row limit", async () => {
+    const rows = [
+      { tahun: 2026, kegiatan: 'penempatan_akad', volume: 40 },
+      { tahun: 2026, kegiatan: 'bursa_kerja', volume: 2, cakupan_kecamatan: 18, kompleksitas: 'sedang' },
+    ];
+    const s = await serve(pagedApi(2, undefined, rows));
+    const r = await fetchAll(`${s.url}/v1`);
+    expect(r.error).toBeNull();
+    expect(r.used!.map((i) => i.kind)).toEqual(['officer', 'officer', 'formation', 'workload', 'workload']);
+    expect(r.used!.filter((i) => i.kind === 'workload')).toEqual([
+      { kind: 'workload', position: 0, record: rows[0] },
+      { kind: 'workload', position: 1, record: rows[1] },
+    ]);
+    expect(s.requests.at(-1)!.path).toBe('/v1/workloads?year=2026');
+    // 2 officers + 1 formation + 2 workload rows: 4 is one short.
+    expect((await fetchAll(`${s.url}/v1`, { maxRows: 5 })).error).toBeNull();
+    const over = await fetchAll(`${s.url}/v1`, { maxRows: 4 });
+    expect(over.error!.code).toBe('payload_too_large');
+    expect(over.staged).toEqual([]);
+  });
+
+  it('checks the workload page like the others: a wrong shape fails the fetch, a 5xx is retried', async () => {
+    const bad = await serve((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      if (u.pathname === '/v1/workloads') return json(res, 200, { data: [1] });
+      pagedApi(1)(req, res, 0);
+    });
+    const r = await fetchAll(`${bad.url}/v1`);
+    expect(r.error!.code).toBe('invalid_response');
+    expect(r.error!.message).toMatch(/\/v1\/workloads: data\[0\] is not an object/);
+    expect(r.staged).toEqual([]);
+    let failures = 0;
+    const flaky = await serve(
+      pagedApi(1, (res, _n, p) => (p === '/v1/workloads' && failures++ < 2 ? (json(res, 503, {}), true) : false), [
+        { tahun: 2026, kegiatan: 'bursa_kerja', volume: 1 },
+      ]),
+    );
+    const ok = await fetchAll(`${flaky.url}/v1`);
+    expect(ok.error).toBeNull();
+    expect(ok.used!.filter((i) => i.kind === 'workload')).toHaveLength(1);
+  });
+
+  it('R17: asks the formations of every year from formationFromYear, a past year answering 404 having none', async () => {
+    const s = await serve(pagedApi(1));
+    const r = await fetchAll(`${s.url}/v1`, {}, null, undefined, 2024);
+    expect(r.error).toBeNull();
+    expect(s.requests.map((q) => q.path)).toEqual([
+      '/v1/officers?limit=500',
+      '/v1/formations?year=2024',
+      '/v1/formations?year=2025',
+      '/v1/formations?year=2026',
+      '/v1/workloads?year=2026',
+    ]);
+    const formations = r.used!.filter((i) => i.kind === 'formation');
+    expect(formations.map((f) => [f.position, f.record.tahun])).toEqual([
+      [0, '2024'],
+      [1, '2025'],
+      [2, '2026'],
+    ]);
+    // A past year without formations (404) has none; the fetch goes on.
+    const gap = await serve((req, res) => {
+      if (req.url === '/v1/formations?year=2025') return json(res, 404, {});
+      pagedApi(1)(req, res, 0);
+    });
+    const withGap = await fetchAll(`${gap.url}/v1`, {}, null, undefined, 2024);
+    expect(withGap.error).toBeNull();
+    expect(withGap.used!.filter((i) => i.kind === 'formation').map((f) => f.record.tahun)).toEqual(['2024', '2026']);
+    // As before, a 404 for as_of's own year fails the fetch; a start year after as_of's asks only that year.
+    const none = await serve((req, res) => {
+      if (req.url === '/v1/formations?year=2026') return json(res, 404, {});
+      pagedApi(1)(req, res, 0);
+    });
+    const failed = await fetchAll(`${none.url}/v1`, {}, null, undefined, 2024);
+    expect(failed.error).toMatchObject({ code: 'http_error', status: 404, retryable: false });
+    const later = await serve(pagedApi(1));
+    await fetchAll(`${later.url}/v1`, {}, null, undefined, 2030);
+    expect(later.requests.map((q) => q.path)).toEqual([
+      '/v1/officers?limit=500',
+      '/v1/formations?year=2026',
+      '/v1/workloads?year=2026',
+    ]);
   });
 
   it('retries 5xx with back-off and succeeds', async () => {
@@ -74,7 +171,7 @@ describe('api connector', () => {
     const r = await fetchAll(s.url);
     expect(r.error).toBeNull();
     expect(r.used!.filter((i) => i.kind === 'officer')).toHaveLength(2);
-    expect(s.requests).toHaveLength(2 + 2); // two failures, then officers and formations
+    expect(s.requests).toHaveLength(2 + 3); // two failures, then officers, formations and workload
   });
 
   it('gives up after the configured attempts and never hands over a partial snapshot', async () => {
@@ -144,7 +241,7 @@ describe('api connector', () => {
     const r = await fetchAll(s.url);
     expect(r.error).toBeNull();
     expect(r.used!.filter((i) => i.kind === 'officer')).toHaveLength(2);
-    expect(s.requests).toHaveLength(3);
+    expect(s.requests).toHaveLength(4);
   });
 
   it('times out a slow request and retries it', async () => {
@@ -153,7 +250,7 @@ describe('api connector', () => {
     );
     const r = await fetchAll(s.url, { requestTimeoutMs: 300 });
     expect(r.error).toBeNull();
-    expect(s.requests).toHaveLength(3);
+    expect(s.requests).toHaveLength(4);
   });
 
   it('fails with timeout when the whole fetch is over its deadline', async () => {
@@ -218,7 +315,8 @@ describe('api connector', () => {
       void _;
     expect(lines.filter((l) => l.includes('retrying'))).toHaveLength(2);
     expect(s.requests.every((q) => q.path.includes('key=q-secret'))).toBe(true);
-    expect(s.requests.at(-1)!.path).toMatch(/^\/v1\/formations\?key=q-secret&year=2026$/);
+    expect(s.requests.at(-2)!.path).toMatch(/^\/v1\/formations\?key=q-secret&year=2026$/);
+    expect(s.requests.at(-1)!.path).toMatch(/^\/v1\/workloads\?key=q-secret&year=2026$/);
     expect(lines.join('\n')).not.toMatch(/tok-secret|q-secret/);
   });
 

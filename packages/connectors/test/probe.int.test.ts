@@ -172,8 +172,9 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     let fail = false;
     const s = await localServer((req, res) => {
       if (fail) return void res.writeHead(500).end();
-      res.writeHead(200, { 'content-type': 'application/json' });
       const url = req.url ?? '';
+      if (url.startsWith('/v1/workloads')) return void res.writeHead(404).end(); // sends no workload
+      res.writeHead(200, { 'content-type': 'application/json' });
       res.end(url.startsWith('/v1/formations') ? formations : url.includes('cursor=p2') ? page2 : officers);
     });
     servers.push(s);
@@ -191,10 +192,11 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     }
     const ask = (asOf?: string) => api.probe!(src, { ...ctx({}, reconciled), ...(asOf ? { asOf } : {}) });
     expect(await ask('2026-11-27')).toBe(true);
-    expect(s.requests.slice(-3).map((r) => r.path)).toEqual([
+    expect(s.requests.slice(-4).map((r) => r.path)).toEqual([
       '/v1/officers?limit=500',
       '/v1/officers?limit=500&cursor=p2',
       '/v1/formations?year=2026',
+      '/v1/workloads?year=2026',
     ]);
     expect(await ask('2025-11-27')).toBe(false); // another year's formations
     expect(await ask()).toBe(false); // no as-of date: not asked
@@ -214,6 +216,8 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
       },
       '/v1/formations?year=2026': { body: JSON.stringify({ data: [{ tahun: 2026 }] }), etag: '"f1"' },
       '/v1/formations?year=2027': { body: JSON.stringify({ data: [{ tahun: 2027 }] }), etag: '"g1"' },
+      '/v1/workloads?year=2026': { body: JSON.stringify({ data: [{ tahun: 2026 }] }), etag: '"w1"' },
+      '/v1/workloads?year=2027': { body: JSON.stringify({ data: [{ tahun: 2027 }] }), etag: '"x1"' },
     };
     const log: [string, string | undefined, string | undefined][] = [];
     const s = await localServer((req, res) => {
@@ -240,6 +244,7 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
       'officers#0': { etag: '"a1"' },
       'officers#1': { etag: '"b1"', cursor: 'p2', last: true },
       'formations?year=2026': { etag: '"f1"' },
+      'workloads?year=2026': { etag: '"w1"' },
     });
     const asked = () => log.length;
     const ask = (v = validators, asOf = '2026-11-27') => api.probe!(src, { ...ctx(v, hash), asOf });
@@ -250,6 +255,7 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
       ['/v1/officers?limit=500', '"a1"', 'Bearer secret-token'],
       ['/v1/officers?limit=500&cursor=p2', '"b1"', 'Bearer secret-token'],
       ['/v1/formations?year=2026', '"f1"', 'Bearer secret-token'],
+      ['/v1/workloads?year=2026', '"w1"', 'Bearer secret-token'],
     ]);
     // A changed page: false at once, the later pages are not asked.
     pages['/v1/officers?limit=500']!.etag = '"a2"';
@@ -264,6 +270,73 @@ describe('Connector.probe: is the snapshot still the reconciled one, without dow
     expect(await ask(gap)).toBe(true); // the same pages, by their hash
     expect(log.slice(before).every(([, ifNoneMatch]) => ifNoneMatch === undefined)).toBe(true);
     expect(await ask(validators, '2027-01-02')).toBe(false); // 2027's formations: another hash
+  });
+
+  it('api: a page that answered 404 is asked again plainly; still 404 is unchanged, a workload sent at last is not', async () => {
+    const etags: Record<string, string> = {
+      '/v1/officers?limit=500': '"a1"',
+      '/v1/formations?year=2024': '"p1"',
+      '/v1/formations?year=2026': '"f1"',
+    };
+    let workload: string | null = null;
+    const log: [string, string | undefined][] = [];
+    const s = await localServer((req, res) => {
+      const url = req.url ?? '';
+      log.push([url, req.headers['if-none-match']]);
+      if (url === '/v1/workloads?year=2026' && workload !== null) {
+        return void res.writeHead(200, { 'content-type': 'application/json', etag: '"w1"' }).end(workload);
+      }
+      const etag = etags[url];
+      if (!etag) return void res.writeHead(404).end('{"error":"tidak ada"}'); // 2025's formations, the workload
+      if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { etag }).end();
+      const body = url.startsWith('/v1/officers') ? { data: [{ nip: '1' }], next_cursor: null } : { data: [] };
+      res.writeHead(200, { 'content-type': 'application/json', etag }).end(JSON.stringify(body));
+    });
+    servers.push(s);
+    const src = sourceDef({ transport: 'api', url: `${s.url}/v1` });
+    const api = createApiConnector();
+    const fetchRaw = async () => {
+      let raw: { sha256: string; validators?: ProbeContext['validators'] } = { sha256: '' };
+      const items: string[] = [];
+      for await (const item of api.fetch(src, {
+        signal: new AbortController().signal,
+        asOf: '2026-11-27',
+        formationFromYear: 2024,
+        limits: FAST,
+        beforeParse: (r) => ((raw = r), false),
+      }))
+        items.push(item.kind);
+      return { raw, items };
+    };
+    const first = await fetchRaw();
+    expect(first.items).toEqual(['officer']);
+    expect(first.raw.validators).toEqual({
+      'officers#0': { etag: '"a1"', last: true },
+      'formations?year=2024': { etag: '"p1"' },
+      'formations?year=2025': { absent: true },
+      'formations?year=2026': { etag: '"f1"' },
+      'workloads?year=2026': { absent: true },
+    });
+    const ask = () =>
+      api.probe!(src, { ...ctx(first.raw.validators!, first.raw.sha256), asOf: '2026-11-27', formationFromYear: 2024 });
+    log.length = 0;
+    expect(await ask()).toBe(true);
+    expect(log).toEqual([
+      ['/v1/officers?limit=500', '"a1"'],
+      ['/v1/formations?year=2024', '"p1"'],
+      ['/v1/formations?year=2025', undefined],
+      ['/v1/formations?year=2026', '"f1"'],
+      ['/v1/workloads?year=2026', undefined],
+    ]);
+    // The probe asks what the fetch would: without the start year, 2024's pages are not the chain.
+    expect(await api.probe!(src, { ...ctx(first.raw.validators!, first.raw.sha256), asOf: '2026-11-27' })).toBe(false);
+    // The agency starts sending its workload: the probe sees it, and the raw hash changes.
+    workload = JSON.stringify({ data: [{ tahun: 2026, kegiatan: 'bursa_kerja', volume: 1 }] });
+    expect(await ask()).toBe(false);
+    const second = await fetchRaw();
+    expect(second.items).toEqual(['officer', 'workload']);
+    expect(second.raw.sha256).not.toBe(first.raw.sha256);
+    expect(second.raw.validators!['workloads?year=2026']).toEqual({ etag: '"w1"' });
   });
 
   it("api: keeps only the pages' hashes, never the pages (no spill file past 4 MB)", async () => {

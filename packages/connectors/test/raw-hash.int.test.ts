@@ -70,6 +70,7 @@ describe('beforeParse (raw-bytes hash before any parsing)', () => {
     const s = await serve((req, res) => {
       const u = new URL(req.url!, 'http://x');
       if (u.pathname === '/v1/formations') return json(res, 200, { data: [] });
+      if (u.pathname === '/v1/workloads') return json(res, 404, {});
       const from = u.searchParams.has('cursor') ? Number(u.searchParams.get('cursor')) : 0;
       const data = Array.from({ length: 500 }, (_, k) => ({ nip: String(from + k), nama: big }));
       json(res, 200, { data, next_cursor: from + 500 < 4000 ? String(from + 500) : null });

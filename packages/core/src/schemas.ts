@@ -48,6 +48,21 @@ export const FormationPageSchema = z.object({
   data: z.array(z.record(z.string(), z.unknown())),
 });
 
+/** One workload row as sent (WorkloadRecord, needs-planning-v1.md § Workload data). */
+export const WorkloadRecordSchema = z.looseObject({
+  kode_wilayah: RawValueSchema.optional(),
+  tahun: RawValueSchema,
+  kegiatan: RawValueSchema,
+  volume: RawValueSchema,
+  cakupan_kecamatan: RawValueSchema.optional(),
+  kompleksitas: RawValueSchema.optional(),
+});
+
+/** `GET {base_url}/workloads?year=` response (a 404 means the agency sends no workload). */
+export const WorkloadPageSchema = z.object({
+  data: z.array(z.record(z.string(), z.unknown())),
+});
+
 const isoDate = z.iso.date();
 
 /** The canonical Officer (see `officer.ts`), as a schema: what every accepted record satisfies. */

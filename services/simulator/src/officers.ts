@@ -54,6 +54,18 @@ export function addDays(date: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** The first two draws of every officer: gender, then level (shared with {@link levelOfSlot}). */
+function genderAndLevel(rng: Rng): { gender: 'L' | 'P'; level: LevelCode } {
+  const gender: 'L' | 'P' = rng.chance(0.55) ? 'L' : 'P';
+  return { gender, level: rng.weighted(LEVEL_WEIGHTS) };
+}
+
+/** The birth date of someone reaching `age` on `date` (29 February avoided). */
+function birthRetiringOn(date: string, age: number): { y: number; m: number; d: number } {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return { y: y - age, m, d: m === 2 && d === 29 ? 28 : d };
+}
+
 function randomDate(rng: Rng, yFrom: number, yTo: number): { y: number; m: number; d: number } {
   const y = rng.int(yFrom, yTo);
   const m = rng.int(1, 12);
@@ -89,12 +101,18 @@ export function baseOfficer(
 ): SimOfficer {
   const rng = Rng.of(seed, 'officer', agency.id, slot);
   const baseYear = Number(baseDate.slice(0, 4));
-  const gender: 'L' | 'P' = rng.chance(0.55) ? 'L' : 'P';
-  const level = rng.weighted(LEVEL_WEIGHTS);
+  const { gender, level } = genderAndLevel(rng);
   const levelInfo = levels.find((l) => l.code === level)!;
-  // Older officers at higher levels; everyone below the level's retirement age on baseDate.
+  // Older officers at higher levels; everyone retires more than three years after baseDate (R18:
+  // no retirement wave but the seeded ones), except in a retirement-wave agency.
   const minAge = { ahli_pertama: 24, ahli_muda: 30, ahli_madya: 38, ahli_utama: 45 }[level];
-  const birth = randomDate(rng, baseYear - levelInfo.retirementAge + 1, baseYear - minAge);
+  let birth = randomDate(rng, baseYear - levelInfo.retirementAge + 4, baseYear - minAge);
+  if (agency.planning.retirementWave) {
+    const wave = Rng.of(seed, 'wave', agency.id, slot);
+    // Retiring between two months and three years (less a month) after baseDate.
+    if (wave.chance(0.8))
+      birth = birthRetiringOn(addDays(baseDate, wave.int(60, 3 * 365 - 30)), levelInfo.retirementAge);
+  }
   const cpnsYear = rng.int(birth.y + 21, Math.min(birth.y + 35, baseYear - 1));
   const cpnsMonth = rng.int(1, 12);
   const seq = rng.int(1, 999);
@@ -109,6 +127,11 @@ export function baseOfficer(
   const tmtYear = rng.int(Math.min(cpnsYear + 2, baseYear), baseYear);
   let tmt = `${tmtYear}-${pad(rng.int(1, 12))}-01`;
   if (tmt > baseDate) tmt = `${baseYear}-01-01`;
+  // R17 agencies: the first slots were appointed the year before baseDate (when their CPNS year
+  // allows), so that the year has appointees whose formation can be missing or short.
+  if (agency.planning.appointment !== null && slot < 3 && cpnsYear + 2 <= baseYear - 1) {
+    tmt = `${baseYear - 1}-${pad(slot + 3)}-01`;
+  }
   const email = rng.chance(0.6)
     ? `${given}.${family}${rng.int(1, 99)}@${rng.pick(['gmail.com', 'yahoo.co.id', 'kemnaker.go.id'])}`.toLowerCase()
     : null;
@@ -132,6 +155,14 @@ export function baseOfficer(
     updatedAt: `${addDays(baseDate, -rng.int(0, 400))}T${pad(rng.int(0, 23))}:${pad(rng.int(0, 59))}:00+07:00`,
     defect,
   };
+}
+
+/**
+ * The level slot `slot` of `agency` is drawn with (its day-0 officer's, before any defect): what
+ * formations count per level without making whole officers.
+ */
+export function levelOfSlot(seed: number, agency: SimAgency, slot: number): LevelCode {
+  return genderAndLevel(Rng.of(seed, 'officer', agency.id, slot)).level;
 }
 
 /** Applies the officer's defect (if any) to its canonical values. */
@@ -314,31 +345,4 @@ export interface FormationFields {
   jenjang: string;
   kebutuhan: number;
   formasi: number;
-}
-
-/**
- * Formations of an agency for `year` and the year before, one row per level. Roughly one level in
- * eight is approved below the officers it holds (R12 over_formation); agencies without a formation
- * return none (R12 formation_missing).
- */
-export function formationsOf(seed: number, agency: SimAgency, years: readonly number[]): FormationFields[] {
-  if (!agency.hasFormation) return [];
-  const out: FormationFields[] = [];
-  for (const year of years) {
-    for (const level of levels) {
-      const rng = Rng.of(seed, 'formation', agency.id, year, level.code);
-      const share = { ahli_pertama: 0.45, ahli_muda: 0.35, ahli_madya: 0.17, ahli_utama: 0.03 }[level.code];
-      const expected = agency.officers * share;
-      const need = Math.max(0, Math.round(expected * (1 + rng.next() * 0.6)) + rng.int(0, 2));
-      const approved = rng.chance(0.12) ? Math.max(0, Math.floor(expected * 0.6)) : Math.max(0, need - rng.int(0, 2));
-      out.push({
-        kode_wilayah: agency.region.code,
-        tahun: year,
-        jenjang: level.code,
-        kebutuhan: need,
-        formasi: approved,
-      });
-    }
-  }
-  return out;
 }

@@ -2,6 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { OFFICER_FIELDS } from '@pksync/core';
 import { renderOfficer, type FormationFields, type OfficerFields, type SimOfficer } from './officers.ts';
+import type { WorkloadFields } from './planning.ts';
 import type { AgencyStyle } from './world.ts';
 
 type FieldKey = keyof OfficerFields;
@@ -53,6 +54,15 @@ const HEADER_VARIANTS: readonly (readonly string[])[] = [
   ],
 ];
 const FORMATION_HEADERS = ['Kode Wilayah', 'Tahun', 'Jenjang', 'Kebutuhan', 'Formasi'];
+/** Workload headers as agencies write them (needs-planning-v1.md aliases), one set per header variant. */
+const WORKLOAD_HEADERS: readonly (readonly string[])[] = [
+  ['Kode Wilayah', 'Tahun', 'Kegiatan', 'Volume', 'Cakupan Kecamatan', 'Kompleksitas'],
+  ['Kode Wil', 'Tahun', 'Jenis Kegiatan', 'Jumlah', 'Jumlah Kecamatan', 'Kompleksitas'],
+  ['KODE WILAYAH', 'TAHUN', 'KEGIATAN', 'VOLUME', 'Kecamatan', 'KOMPLEKSITAS'],
+];
+const WORKLOAD_COLUMNS = ['kode_wilayah', 'tahun', 'kegiatan', 'volume', 'cakupan_kecamatan', 'kompleksitas'] as const;
+
+const workloadHeaders = (style: AgencyStyle) => WORKLOAD_HEADERS[style.headerVariant % WORKLOAD_HEADERS.length]!;
 
 function headersOf(style: AgencyStyle): string[] {
   const h = [...HEADER_VARIANTS[style.headerVariant % HEADER_VARIANTS.length]!];
@@ -101,6 +111,20 @@ export function formationsCsv(rows: readonly FormationFields[], style: AgencySty
   return encode((style.bom && !style.latin1 ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n', style);
 }
 
+/** A workload CSV (`workloads_url`), in the agency's header variant, separator, BOM and encoding. */
+export function workloadsCsv(rows: readonly WorkloadFields[], style: AgencyStyle): Buffer {
+  const sep = style.separator;
+  const lines = [workloadHeaders(style).join(sep)];
+  for (const r of rows)
+    lines.push(WORKLOAD_COLUMNS.map((k) => csvCell(r[k] === null ? '' : String(r[k]), sep)).join(sep));
+  return encode((style.bom && !style.latin1 ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n', style);
+}
+
+/** A workload record as an `api` agency returns it: the fields it has. */
+export function workloadRecord(r: WorkloadFields): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null));
+}
+
 function excelDate(text: string): Date | string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (!m) return text;
@@ -109,9 +133,11 @@ function excelDate(text: string): Date | string {
 }
 
 /**
- * A workbook with sheets `pejabat` and `formasi`, written with ExcelJS's streaming writer (rows
- * are committed as they are produced, not held). NIPs are text cells, except the seeded
- * `nip_scientific` defect, written as a number cell (the digits an Excel user loses).
+ * A workbook with sheets `pejabat`, `formasi` and, when the agency sends workload (`workloads`
+ * not null), `beban_kerja` (`Beban_Kerja` for header variant 1: the sheet name's case does not
+ * matter), written with ExcelJS's streaming writer (rows are committed as they are produced, not
+ * held). NIPs are text cells, except the seeded `nip_scientific` defect, written as a number cell
+ * (the digits an Excel user loses).
  *
  * `stamp` is the workbook's created/modified time and every zip entry's time: the same rows give
  * the same bytes (as a file re-served unchanged would), so raw-byte hashes and ETags are stable.
@@ -121,6 +147,7 @@ export function officersXlsx(
   formations: readonly FormationFields[],
   style: AgencyStyle,
   stamp: Date = new Date(Date.UTC(2026, 0, 1)),
+  workloads: readonly WorkloadFields[] | null = null,
 ): Readable {
   const out = new PassThrough();
   // ExcelJS stamps each zip entry with the current time (two of them inside its constructor) and
@@ -157,6 +184,12 @@ export function officersXlsx(
     fs.addRow(FORMATION_HEADERS).commit();
     for (const r of formations) fs.addRow([r.kode_wilayah, r.tahun, r.jenjang, r.kebutuhan, r.formasi]).commit();
     await fs.commit();
+    if (workloads) {
+      const ws = wb.addWorksheet(style.headerVariant === 1 ? 'Beban_Kerja' : 'beban_kerja');
+      ws.addRow([...workloadHeaders(style)]).commit();
+      for (const r of workloads) ws.addRow(WORKLOAD_COLUMNS.map((k) => r[k])).commit();
+      await ws.commit();
+    }
     await wb.commit();
   };
   run().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));

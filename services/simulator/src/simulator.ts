@@ -5,8 +5,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Rng } from './prng.ts';
-import { formationsOf, renderOfficer, type SimOfficer } from './officers.ts';
-import { formationsCsv, officersCsv, officersXlsx } from './render.ts';
+import { renderOfficer, type SimOfficer } from './officers.ts';
+import { Planning, type PlanningCaseReport } from './planning.ts';
+import { formationsCsv, officersCsv, officersXlsx, workloadRecord, workloadsCsv } from './render.ts';
 import { BodyCache } from './body-cache.ts';
 import { Timeline, type MassRemoval } from './timeline.ts';
 import { buildWorld, FAULT_MODES, type FaultMode, type SimAgency, type SimTransport } from './world.ts';
@@ -55,6 +56,8 @@ export interface SourceImport {
   transport: SimTransport;
   url?: string;
   formations_url?: string;
+  /** `csv` agencies that send workload (needs-planning-v1.md). */
+  workloads_url?: string;
   token?: string;
   timeout_s?: number;
 }
@@ -85,6 +88,13 @@ export interface Simulator {
   stats(): Record<string, SourceStats>;
   /** Every officer row an agency lists today (lazy; for tests and tools). */
   listOfficers(sourceId: string): Iterable<SimOfficer>;
+  /**
+   * Needs planning (needs-planning-v1.md), per agency: which R16–R18 case was seeded there (no
+   * workload, odd workload rows, declared need far from the computed one, a retirement wave,
+   * an appointment without or beyond its formation), with the figures served. What tests of
+   * R16–R18 assert against; see {@link PlanningCaseReport}.
+   */
+  planningCases(): PlanningCaseReport[];
   /** Events so far: transfers and departures up to today, and the mass removal. */
   events(): { transfers: number; departures: number; massRemoval: MassRemoval | null };
   /**
@@ -163,12 +173,16 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     transports: config.transports ?? null,
   });
   const worldDigest = createHash('sha256').update(worldTag).digest('base64url');
+  /** Files and pages that do not change with the days: formations and workload (planning.ts). */
+  const timeless = (file: string) =>
+    file === 'formasi.csv' ||
+    file === 'workloads.csv' ||
+    file.startsWith('v1/formations') ||
+    file.startsWith('v1/workloads');
   /** A strong ETag that changes exactly when the file's content can (see Timeline.contentVersion). */
   const etagOf = (agency: SimAgency, file: string) =>
     `"${createHash('sha256')
-      .update(
-        `${worldDigest}\n${agency.id}\n${file}\n${file === 'formasi.csv' || file.startsWith('v1/formations') ? 0 : timeline.contentVersion(agency)}`,
-      )
+      .update(`${worldDigest}\n${agency.id}\n${file}\n${timeless(file) ? 0 : timeline.contentVersion(agency)}`)
       .digest('base64url')
       .slice(0, 27)}"`;
   const stats = new Map<string, SourceStats>(agencies.map((a) => [a.id, { requests: 0, faults: 0, notModified: 0 }]));
@@ -179,10 +193,9 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     const n = t.rowCount(agency);
     for (let i = from; i < n; i++) yield t.officerAt(agency, i, baseDate, defectRate, byId);
   }
-  const formationYears = () => {
-    const y = Number(baseDate.slice(0, 4));
-    return [y - 1, y];
-  };
+  const planning = new Planning(seed, baseDate, defectRate);
+  /** An agency's workload over every year served (its file, its sheet). */
+  const allWorkloads = (agency: SimAgency) => planning.years.flatMap((y) => planning.workloadRows(agency, y));
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -219,7 +232,10 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       setDay(target);
       return sendJson(res, 200, state());
     }
-    const m = /^\/agencies\/([^/]+)\/(v1\/officers|v1\/formations|pejabat\.csv|formasi\.csv|data\.xlsx)$/.exec(path);
+    const m =
+      /^\/agencies\/([^/]+)\/(v1\/officers|v1\/formations|v1\/workloads|pejabat\.csv|formasi\.csv|workloads\.csv|data\.xlsx)$/.exec(
+        path,
+      );
     if (!m) return sendJson(res, 404, { error: { code: 'not_found', message: `no route ${path}` } });
     const agency = byId.get(decodeURIComponent(m[1]!));
     if (!agency) return sendJson(res, 404, { error: { code: 'not_found', message: 'unknown agency' } });
@@ -268,6 +284,11 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       }
       return;
     }
+    // An agency that sends no workload has no workload file (never in the sources file) nor page:
+    // the exchange format's "404 means none".
+    if ((m[2] === 'workloads.csv' || m[2] === 'v1/workloads') && !agency.planning.sendsWorkload) {
+      return sendJson(res, 404, { error: { code: 'not_found', message: 'tidak ada data beban kerja' } });
+    }
     if (!m[2]!.startsWith('v1/')) {
       // Files answer conditional GETs (RFC 9110 § 13.1.2): an unchanged file is not sent again.
       if (answeredNotModified(agency, req, res, etagOf(agency, m[2]!), !truncate)) return;
@@ -276,16 +297,29 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       case 'v1/officers':
         return officersPage(agency, url, req, res, truncate);
       case 'v1/formations': {
-        const year = Number(url.searchParams.get('year') ?? formationYears()[1]);
+        const year = Number(url.searchParams.get('year') ?? planning.years.at(-1));
         if (!Number.isInteger(year))
           return sendJson(res, 400, { error: { code: 'bad_year', message: 'year must be a number' } });
         // Formations do not change with the days (as formasi.csv): one tag per year asked.
         if (answeredNotModified(agency, req, res, etagOf(agency, `v1/formations?year=${year}`))) return;
-        const data = formationsOf(seed, agency, formationYears()).filter((r) => r.tahun === year);
+        const data = planning.formations(agency).filter((r) => r.tahun === year);
         return sendJson(res, 200, { data });
+      }
+      case 'v1/workloads': {
+        const year = Number(url.searchParams.get('year') ?? planning.years.at(-1));
+        if (!Number.isInteger(year))
+          return sendJson(res, 400, { error: { code: 'bad_year', message: 'year must be a number' } });
+        const rows = planning.workloadRows(agency, year);
+        // A year without workload: none (404), as for an agency that sends none.
+        if (rows.length === 0)
+          return sendJson(res, 404, { error: { code: 'not_found', message: `tidak ada beban kerja tahun ${year}` } });
+        // Workload does not change with the days either.
+        if (answeredNotModified(agency, req, res, etagOf(agency, `v1/workloads?year=${year}`))) return;
+        return sendJson(res, 200, { data: rows.map(workloadRecord) });
       }
       case 'pejabat.csv':
       case 'formasi.csv':
+      case 'workloads.csv':
       case 'data.xlsx':
         return streamBody(res, FILE_TYPES[m[2]](agency), await fileBody(agency, m[2]), truncate);
     }
@@ -296,13 +330,16 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       case 'pejabat.csv':
         return Readable.from(officersCsv(rowsOf(agency), agency.style));
       case 'formasi.csv':
-        return Readable.from([formationsCsv(formationsOf(seed, agency, formationYears()), agency.style)]);
+        return Readable.from([formationsCsv(planning.formations(agency), agency.style)]);
+      case 'workloads.csv':
+        return Readable.from([workloadsCsv(allWorkloads(agency), agency.style)]);
       case 'data.xlsx':
         return officersXlsx(
           rowsOf(agency),
-          formationsOf(seed, agency, formationYears()),
+          planning.formations(agency),
           agency.style,
           new Date(`${baseDate}T00:00:00Z`),
+          agency.planning.sendsWorkload ? allWorkloads(agency) : null,
         );
     }
   }
@@ -351,6 +388,7 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       if (a.transport === 'csv') {
         await fileBody(a, 'pejabat.csv');
         await fileBody(a, 'formasi.csv');
+        if (a.planning.sendsWorkload) await fileBody(a, 'workloads.csv');
       } else if (a.transport === 'xlsx') {
         await fileBody(a, 'data.xlsx');
       } else if (a.transport === 'api' && cache.enabled) {
@@ -449,6 +487,7 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
       if (a.transport === 'csv') {
         entry.url = `${base}/pejabat.csv`;
         entry.formations_url = `${base}/formasi.csv`;
+        if (a.planning.sendsWorkload) entry.workloads_url = `${base}/workloads.csv`;
       }
       if (a.transport === 'xlsx') entry.url = `${base}/data.xlsx`;
       if (a.token && a.transport !== 'upload') entry.token = a.token;
@@ -477,15 +516,17 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
         for (const o of rowsOf(a)) if (o) yield o;
       })();
     },
+    planningCases: () => agencies.map((a) => planning.report(a)),
     events: () => ({ transfers: timeline.transfers.length, departures: timeline.departures.length, massRemoval }),
     prerender,
   };
 }
 
-type AgencyFile = 'pejabat.csv' | 'formasi.csv' | 'data.xlsx';
+type AgencyFile = 'pejabat.csv' | 'formasi.csv' | 'workloads.csv' | 'data.xlsx';
 const FILE_TYPES: Record<AgencyFile, (agency: SimAgency) => string> = {
   'pejabat.csv': (a) => 'text/csv; charset=' + (a.style.latin1 ? 'windows-1252' : 'utf-8'),
   'formasi.csv': () => 'text/csv',
+  'workloads.csv': () => 'text/csv',
   'data.xlsx': () => 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 };
 

@@ -29,6 +29,38 @@ export interface AgencyStyle {
   excelDates: boolean;
 }
 
+/**
+ * The needs-planning cases seeded at an agency (needs-planning-v1.md, R16–R18). Each staffed
+ * agency has at most one, chosen by a seeded order with a quota per case (at least one of each
+ * when there are agencies enough), so a province as small as South Sumatra meets them all; the
+ * others send workload whose computed need their declared `kebutuhan` matches (within one), and
+ * formations with room for every officer of every year.
+ */
+export interface PlanningCase {
+  /** False for ≈10 % of staffed agencies (and every agency without officers): no workload (R16 workload_missing). */
+  sendsWorkload: boolean;
+  /** Three odd workload rows besides the good ones: an unknown activity, a bad `tahun`, a volume not a whole number (rejected). */
+  oddWorkloadRows: boolean;
+  /** The declared `kebutuhan` of its two levels of largest computed need is far above it (R16 need_differs_from_declared). */
+  needDiffers: boolean;
+  /** ≈80 % of its officers reach their level's retirement age within 3 years of the base date (R18 retirement_wave). */
+  retirementWave: boolean;
+  /**
+   * R17: a (year, level) whose formation record is left out although officers were appointed
+   * then (`without`), or whose `formasi` is below their rank (`beyond`); the year and level are
+   * chosen from the officers (Simulator.planningCases()).
+   */
+  appointment: 'without' | 'beyond' | null;
+}
+
+const NO_PLANNING_CASE: PlanningCase = Object.freeze({
+  sendsWorkload: true,
+  oddWorkloadRows: false,
+  needDiffers: false,
+  retirementWave: false,
+  appointment: null,
+});
+
 export interface SimAgency {
   id: string;
   agency: string;
@@ -41,6 +73,8 @@ export interface SimAgency {
   style: AgencyStyle;
   /** False for the agencies that publish no formation for the year (R12 formation_missing). */
   hasFormation: boolean;
+  /** Needs planning: its workload and the R16–R18 case seeded there. */
+  planning: PlanningCase;
 }
 
 export interface WorldOptions {
@@ -105,8 +139,52 @@ function coveredRegencies(seed: number): Set<string> {
   return covered;
 }
 
+/**
+ * The planning case of each agency: staffed agencies in a seeded order, the first ones of that
+ * order get the cases in turn, each its quota (a share of the staffed agencies, at least one).
+ * Cases that compare with formations go only to agencies that publish them.
+ */
+function assignPlanning(seed: number, agencies: readonly SimAgency[]): Map<string, PlanningCase> {
+  const out = new Map<string, PlanningCase>();
+  const staffed = agencies.filter((a) => a.officers > 0);
+  const order = staffed
+    .map((a) => ({ a, key: Rng.of(seed, 'planning', a.id).next() }))
+    .sort((x, y) => x.key - y.key || (x.a.id < y.a.id ? -1 : 1))
+    .map((x) => x.a);
+  const quota = (share: number) => Math.max(1, Math.round(staffed.length * share));
+  const cases: [number, (a: SimAgency) => boolean, Partial<PlanningCase>][] = [
+    [quota(0.1), () => true, { sendsWorkload: false }],
+    [quota(0.06), (a) => a.hasFormation, { needDiffers: true }],
+    [quota(0.05), () => true, { oddWorkloadRows: true }],
+    // A wave needs officers enough to be one (R18: at least 2 active).
+    [quota(0.04), (a) => a.officers >= 4, { retirementWave: true }],
+    [quota(0.03), (a) => a.hasFormation, { appointment: 'without' }],
+    [quota(0.03), (a) => a.hasFormation, { appointment: 'beyond' }],
+  ];
+  let next = 0;
+  for (const [n, fits, traits] of cases) {
+    for (let taken = 0; taken < n && next < order.length;) {
+      const a = order[next++]!;
+      if (!fits(a)) continue;
+      out.set(a.id, { ...NO_PLANNING_CASE, ...traits });
+      taken++;
+    }
+  }
+  return out;
+}
+
 /** Builds the simulated agencies, one per selected region, deterministically for the seed. */
 export function buildWorld(o: WorldOptions): SimAgency[] {
+  const agencies = buildAgencies(o);
+  const planning = assignPlanning(o.seed, agencies);
+  return agencies.map((a) => ({
+    ...a,
+    // An agency without officers sends no workload (nothing to be missing, R16).
+    planning: planning.get(a.id) ?? (a.officers > 0 ? NO_PLANNING_CASE : { ...NO_PLANNING_CASE, sendsWorkload: false }),
+  }));
+}
+
+function buildAgencies(o: WorldOptions): SimAgency[] {
   const covered = coveredRegencies(o.seed);
   return selectRegions(o.regions).map((region) => {
     const id = sourceIdOf(region);
@@ -187,6 +265,7 @@ export function buildWorld(o: WorldOptions): SimAgency[] {
       token,
       style,
       hasFormation: !(officers > 0 && rng.chance(0.05)),
+      planning: NO_PLANNING_CASE,
     };
   });
 }

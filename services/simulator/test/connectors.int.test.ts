@@ -53,6 +53,7 @@ function source(id: string, transport: 'api' | 'csv' | 'xlsx', withToken = true)
     transport,
     url,
     ...(transport === 'csv' ? { formations_url: `${base}/formasi.csv` } : {}),
+    ...(transport === 'csv' && sends(id) ? { workloads_url: `${base}/workloads.csv` } : {}),
     ...(token ? { token } : {}),
   });
 }
@@ -74,6 +75,7 @@ async function fetchAll(src: SourceDefinition, pageSize = 7) {
 }
 
 const officers = (items: FetchedItem[]) => items.filter((i) => i.kind === 'officer');
+const sends = (id: string) => sim.agencies().find((a) => a.id === id)!.planning.sendsWorkload;
 
 describe.each(['api', 'csv', 'xlsx'] as const)('%s connector against the simulator', (transport) => {
   it('reads a healthy agency whole, the same officers as the simulator lists', async () => {
@@ -84,6 +86,8 @@ describe.each(['api', 'csv', 'xlsx'] as const)('%s connector against the simulat
     expect(r.used!.some((i) => i.kind === 'formation')).toBe(
       sim.agencies().find((a) => a.id === '16.71-disnaker')!.hasFormation,
     );
+    // Its workload (needs-planning-v1.md) over the same transport: the api page, the file, the sheet.
+    expect(r.used!.some((i) => i.kind === 'workload')).toBe(sends('16.71-disnaker'));
   });
 
   it('rides out a flaky agency with retries', async () => {
@@ -117,8 +121,9 @@ describe.each(['api', 'csv', 'xlsx'] as const)('%s connector against the simulat
     const r = await fetchAll(source('16.04-disnaker', transport));
     expect(r.used).toBeNull();
     expect(r.error!.code).toBe(transport === 'api' ? 'invalid_response' : 'unparseable_file');
-    // One request per file (csv: officers and formations are both downloaded before parsing).
-    expect(sim.stats()['16.04-disnaker']!.requests - before).toBe(transport === 'csv' ? 2 : 1);
+    // One request per file (csv: officers, formations and workload are all downloaded before parsing).
+    const files = transport === 'csv' ? (sends('16.04-disnaker') ? 3 : 2) : 1;
+    expect(sim.stats()['16.04-disnaker']!.requests - before).toBe(files);
   });
 
   it('sends the token an agency requires, and fails unauthorized without it', async () => {

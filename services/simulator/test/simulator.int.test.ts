@@ -37,12 +37,15 @@ describe('simulator: national default', () => {
     for (const s of sim.sourcesFile()) {
       expect(
         Object.keys(s).every((k) =>
-          ['id', 'agency', 'region_code', 'transport', 'url', 'formations_url', 'token'].includes(k),
+          ['id', 'agency', 'region_code', 'transport', 'url', 'formations_url', 'workloads_url', 'token'].includes(k),
         ),
       ).toBe(true);
       if (s.transport === 'upload') expect(s.url).toBeUndefined();
       else expect(s.url!.startsWith(sim.url)).toBe(true);
       if (s.transport === 'api') expect(s.token).toMatch(/^sim_/);
+      // A csv agency that sends workload names its file (needs-planning-v1.md); no other does.
+      const sends = sim.agencies().find((a) => a.id === s.id)!.planning.sendsWorkload;
+      expect(s.workloads_url !== undefined).toBe(s.transport === 'csv' && sends);
     }
   });
 });

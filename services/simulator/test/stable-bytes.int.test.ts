@@ -79,6 +79,7 @@ describe('simulator: the body cache serves exactly what rendering serves', () =>
       if (s.transport === 'csv') {
         await get(s.url!);
         await get(s.formations_url!);
+        if (s.workloads_url) await get(s.workloads_url);
       } else if (s.transport === 'xlsx') await get(s.url!);
       else if (s.transport === 'api') {
         let cursor: string | null = null;
@@ -89,6 +90,8 @@ describe('simulator: the body cache serves exactly what rendering serves', () =>
           cursor = page.next_cursor;
         } while (cursor);
         await get(`${s.url}/officers`);
+        await get(`${s.url}/formations?year=2024`);
+        await get(`${s.url}/workloads?year=2026`);
       }
     }
     return out;

@@ -24,6 +24,8 @@ export interface FetchSourceDeps {
   tokenKey: Buffer | undefined;
   connectorDeps: ConnectorDeps;
   limits: Partial<FetchLimits>;
+  /** R17: `api` sources are asked the formations of every year from this one (`config.needs.formationStartYear`). */
+  formationFromYear?: number;
 }
 
 /** What a `source.fetch` job returns (kept on the job, shown by the dashboard). */
@@ -84,6 +86,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       const items = connector.fetch(source, {
         signal: ctx.signal,
         asOf,
+        ...(deps.formationFromYear !== undefined ? { formationFromYear: deps.formationFromYear } : {}),
         limits: deps.limits,
         log: ctx.log,
         // HTTP conditional GETs: only with the validators that came with the reconciled snapshot.

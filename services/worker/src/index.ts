@@ -10,7 +10,15 @@ import {
   type PipelineWorker,
   type RunHealer,
 } from '@pksync/queue';
-import { deliverDue, startNotifyPoller, writeDigestOutboxIsolated, type NotifyPoller } from '@pksync/notify';
+import {
+  deliverDue,
+  keepConfiguredWebhook,
+  startNotifyPoller,
+  writeDigestOutboxIsolated,
+  type ConfiguredWebhookKeeper,
+  type NotifyPoller,
+  type RetryPolicy,
+} from '@pksync/notify';
 import { fetchSourceHandler } from './fetch-source.job.ts';
 import { planRunHandler, probeRunHandler } from './plan-run.job.ts';
 import { reconcileRunHandler, type WriteAlerts } from './reconcile-run.job.ts';
@@ -42,6 +50,8 @@ export interface WorkerStartOptions {
   writeAlerts?: WriteAlerts;
   /** R15: how often the outbox poller delivers due alert digests (default 15 s; 0: no poller). */
   notifyPollMs?: number;
+  /** R15: delivery retry policy overrides (tests: a short lease and back-off). */
+  notifyRetry?: Partial<RetryPolicy>;
 }
 
 export interface RunningWorker {
@@ -85,7 +95,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   };
   const workers: PipelineWorker[] = [];
   // R15: digests are written in the reconcile transaction and delivered from the outbox.
-  const notifyDeps = { db, config, logger: log };
+  const notifyDeps = { db, config, logger: log, ...(options.notifyRetry ? { retry: options.notifyRetry } : {}) };
   const writeAlerts: WriteAlerts =
     options.writeAlerts ??
     (async (trx, info) => {
@@ -95,6 +105,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     });
   let poller: NotifyPoller | undefined;
   let healer: RunHealer | undefined;
+  let ministryWebhook: ConfiguredWebhookKeeper | undefined;
   const ledger = createFetchLedger(db);
   // run.plan and run.probe add each run's fetch (and probe) jobs.
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
@@ -105,15 +116,21 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     fetchTimeoutMs: config.limits.fetchTimeoutMs,
     ...options.fetchLimits,
   };
+  // R17: api sources are asked past years' formations too, from the configured start year.
+  const formationFromYear = config.needs.formationStartYear;
   const planDeps = {
     db,
     tokenKey: config.tokenKey,
     connectorDeps,
     limits,
+    formationFromYear,
     queues,
     ...(options.probePart ? { probePart: options.probePart } : {}),
   };
   try {
+    // ALERT_WEBHOOK_URL: the ministry webhook contact follows this worker's configuration, before
+    // any digest is written.
+    ministryWebhook = await keepConfiguredWebhook(db, config, log);
     workers.push(
       createWorker({
         ...common,
@@ -124,7 +141,14 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         handlers: {
           'run.plan': planRunHandler(planDeps),
           'run.probe': probeRunHandler(planDeps),
-          'source.fetch': fetchSourceHandler({ db, ledger, tokenKey: config.tokenKey, connectorDeps, limits }),
+          'source.fetch': fetchSourceHandler({
+            db,
+            ledger,
+            tokenKey: config.tokenKey,
+            connectorDeps,
+            limits,
+            formationFromYear,
+          }),
         },
       }),
       createWorker({
@@ -133,7 +157,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         concurrency: 1,
         // R14: runs reconcile one at a time across every worker process (versions are a sequence).
         globalConcurrency: 1,
-        handlers: { 'run.reconcile': reconcileRunHandler({ db, queues, writeAlerts }) },
+        handlers: { 'run.reconcile': reconcileRunHandler({ db, queues, writeAlerts, needs: config.needs }) },
         onFinalFailure: async (name, payload, error) => {
           const runId = (payload as { runId?: string }).runId;
           // An outage is not the run's failure: the healer resumes the run once the database is back.
@@ -171,6 +195,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
       });
     }
   } catch (e) {
+    ministryWebhook?.stop();
     await healer?.stop();
     await poller?.stop();
     await Promise.allSettled(workers.map((w) => w.close()));
@@ -187,6 +212,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     close() {
       closing ??= (async () => {
         log.info('worker stopping');
+        ministryWebhook?.stop();
         await healer?.stop().catch(() => {});
         await Promise.allSettled(workers.map((w) => w.close()));
         await poller?.stop().catch(() => {});

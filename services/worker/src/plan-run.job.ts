@@ -17,6 +17,8 @@ export interface PlanRunDeps {
   tokenKey: Buffer | undefined;
   connectorDeps: ConnectorDeps;
   limits: Partial<FetchLimits>;
+  /** As `FetchSourceDeps.formationFromYear`: an `api` probe asks the pages its fetch would. */
+  formationFromYear?: number;
   queues: Pick<QueueClient, 'addFetches' | 'addProbes'>;
   /** Probes in flight at once in one job (default 32). */
   probeConcurrency?: number;
@@ -192,6 +194,7 @@ async function probeSources(
       return await connector.probe(source, {
         signal: ctx.signal,
         asOf: run.as_of,
+        ...(deps.formationFromYear !== undefined ? { formationFromYear: deps.formationFromYear } : {}),
         contentHash: p.source!.last_content_hash!,
         validators: (p.source!.last_validators ?? {}) as Record<string, Validators>,
         limits,

@@ -10,7 +10,7 @@ import { planRunHandler, probeRunHandler, type ProbeRunSummary } from '../src/pl
 
 /**
  * Agencies' files: `/same/…` answers 304 to its ETag, `/changed/…` 200, `/broken/…` 500; an api
- * agency at `/api/…` with one page of officers and its formations.
+ * agency at `/api/…` with one page of officers, its formations and its workload (empty pages).
  */
 const API_PAGE = JSON.stringify({ data: [{ nip: '198503122010011003', nama: 'Budi' }], next_cursor: null });
 const API_FORMATIONS = JSON.stringify({ data: [] });
@@ -18,6 +18,8 @@ const API_FORMATIONS = JSON.stringify({ data: [] });
 const API_HASH = combineRawParts('api', [
   { label: 'officers#0', sha256: sha256Hex(Buffer.from(API_PAGE)), bytes: Buffer.byteLength(API_PAGE) },
   { label: 'formations?year=2026', sha256: sha256Hex(Buffer.from(API_FORMATIONS)), bytes: API_FORMATIONS.length },
+  // The workload of 2026 (needs-planning-v1.md): the same empty page.
+  { label: 'workloads?year=2026', sha256: sha256Hex(Buffer.from(API_FORMATIONS)), bytes: API_FORMATIONS.length },
 ]).sha256;
 let server: http.Server;
 let base: string;
@@ -141,12 +143,14 @@ describe('run.plan decides which sources need a fetch job', () => {
         '16.06-api',
       ]);
       // The three file sources with validators and no held removal were asked once, conditionally;
-      // the two api sources downloaded their page and formations.
+      // the two api sources downloaded their page, formations and workload.
       expect(requests.sort()).toEqual([
         '/api/formations?year=2026 -',
         '/api/formations?year=2026 -',
         '/api/officers?limit=500 -',
         '/api/officers?limit=500 -',
+        '/api/workloads?year=2026 -',
+        '/api/workloads?year=2026 -',
         '/broken/pejabat.csv "v1"',
         '/changed/pejabat.csv "v1"',
         '/same/pejabat.csv "v1"',

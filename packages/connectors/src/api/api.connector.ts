@@ -18,16 +18,21 @@ import {
 
 /**
  * The `api` transport (exchange-format-v1.md § api): `GET {url}/officers?limit=…[&cursor=…]`
- * following `next_cursor`, then `GET {url}/formations?year=…`. Every page is downloaded and
- * checked before the first record is yielded; raw pages are kept (memory up to 4 MB, then a
- * private temp file) and hashed, so `ctx.beforeParse` can skip an unchanged snapshot. Bytes and
- * records are counted over the whole snapshot.
+ * following `next_cursor`, then `GET {url}/formations?year=…` for `asOf`'s year (and, with
+ * `ctx.formationFromYear`, for each year from that one: R17), then `GET {url}/workloads?year=…`
+ * (needs-planning-v1.md; 404 means the agency sends no workload, as a past year's formations
+ * answering 404 means none for that year). Every page is downloaded and checked before the first
+ * record is yielded; raw pages are kept (memory up to 4 MB, then a private temp file) and hashed,
+ * so `ctx.beforeParse` can skip an unchanged snapshot. Bytes and records are counted over the
+ * whole snapshot. A page that answered 404 is a part of the raw hash of its own (`<page> 404`, no
+ * bytes), so the day an agency starts sending its workload the snapshot is not "unchanged".
  *
  * The exchange format gives an API no validators, but many servers send an `ETag` anyway: when
- * every page of a snapshot came with one, the snapshot records them (with the cursor each page
- * was asked with), and `probe` asks the same pages again with `If-None-Match`: all 304 means
- * the same pages, so the same snapshot. Otherwise `probe` downloads the pages, keeping only their
- * hashes, and compares the raw hash with the reconciled one.
+ * every page of a snapshot came with one (a 404 page is recorded as `absent` instead), the
+ * snapshot records them (with the cursor each page was asked with), and `probe` asks the same
+ * pages again with `If-None-Match` (an absent page plainly): all 304 (and 404 for the absent ones)
+ * means the same pages, so the same snapshot. Otherwise `probe` downloads the pages, keeping only
+ * their hashes, and compares the raw hash with the reconciled one.
  *
  * @example
  * for await (const item of createApiConnector().fetch(source, { signal, asOf: '2026-11-27' })) stage(item);
@@ -40,31 +45,74 @@ export function createApiConnector(): Connector {
     // job that finds the same.
     probe: async (source, ctx) => {
       if (!ctx.asOf) return false;
-      const pages = knownPages(ctx.validators, ctx.asOf, sourceUrl(source), resolveLimits(source, ctx).pageSize);
+      const years = { asOf: ctx.asOf, formationFromYear: ctx.formationFromYear };
+      const pages = knownPages(ctx.validators, years, sourceUrl(source), resolveLimits(source, ctx).pageSize);
       if (pages) return probeSnapshotFiles(source, ctx, () => pages);
       const { url, limits, session } = openSourceSession(source, ctx);
-      const snapshot = await downloadPages(session, url, limits, ctx.asOf, { keepPages: false });
+      const snapshot = await downloadPages(session, url, limits, years, { keepPages: false });
       await snapshot.store.close();
       return combineRawParts('api', snapshot.parts).sha256 === ctx.contentHash;
     },
   };
 }
 
+/** The years a fetch asks: `asOf`'s, and formations from `formationFromYear` (FetchContext). */
+interface PageYears {
+  asOf: string;
+  formationFromYear?: number | undefined;
+}
+
+/** A page asked after the officer pages: formations of one year, or the workload. */
+interface TailPage {
+  label: string;
+  url: string;
+  kind: 'formation' | 'workload';
+  /** 404 means "none" (a past year's formations, the workload) instead of failing the fetch. */
+  optional: boolean;
+}
+
+/**
+ * The pages after the officers, in the order asked: formations of each year from
+ * `formationFromYear` (when before `asOf`'s year) to `asOf`'s year, then `asOf`'s workload. A 404
+ * for `asOf`'s formations fails the fetch, as it always has; a 404 for a past year or for the
+ * workload means none.
+ */
+function tailPages(base: string, years: PageYears): TailPage[] {
+  const year = Number(years.asOf.slice(0, 4));
+  const from = years.formationFromYear !== undefined && years.formationFromYear < year ? years.formationFromYear : year;
+  const pages: TailPage[] = [];
+  for (let y = from; y <= year; y++) {
+    pages.push({
+      label: `formations?year=${y}`,
+      url: yearUrl(base, 'formations', y),
+      kind: 'formation',
+      optional: y < year,
+    });
+  }
+  pages.push({
+    label: `workloads?year=${year}`,
+    url: yearUrl(base, 'workloads', year),
+    kind: 'workload',
+    optional: true,
+  });
+  return pages;
+}
+
 /**
  * The reconciled snapshot's pages, in order, as files to ask again by their ETags
  * (`probeSnapshotFiles`): `officers#0…n-1` (each asked with the cursor it came with, the last one
- * marked as such) and the formations of `asOf`'s year. Null when the validators do not make such
- * a whole chain (none, a page without an ETag or missing, another year's formations): the probe
- * then downloads the pages. All answering 304 means each page, and so the chain its cursors
- * make, is the one reconciled.
+ * marked as such), then the formation and workload pages of {@link tailPages} (one that answered
+ * 404 recorded `absent`, asked again plainly). Null when the validators do not make such a whole
+ * chain (none, a page without an ETag or missing, other years' pages): the probe then downloads
+ * the pages. All answering 304 (404 for the absent ones) means each page, and so the chain its
+ * cursors make, is the one reconciled.
  */
 function knownPages(
   validators: Record<string, Validators>,
-  asOf: string,
+  years: PageYears,
   base: string,
   pageSize: number,
 ): { label: string; url: string }[] | null {
-  const year = asOf.slice(0, 4);
   const pages: { label: string; url: string }[] = [];
   for (let i = 0, last = false; !last; i++) {
     const label = `officers#${i}`;
@@ -73,9 +121,13 @@ function knownPages(
     pages.push({ label, url: officersUrl(base, pageSize, v.cursor ?? null) });
     last = v.last === true;
   }
-  const label = `formations?year=${year}`;
-  if (!validators[label]?.etag || Object.keys(validators).length !== pages.length + 1) return null;
-  pages.push({ label, url: formationsUrl(base, year) });
+  for (const page of tailPages(base, years)) {
+    const v = validators[page.label];
+    // A page required now that answered 404 then cannot have been reconciled as it is asked now.
+    if (!(v?.etag || (v?.absent && page.optional))) return null;
+    pages.push({ label: page.label, url: page.url });
+  }
+  if (Object.keys(validators).length !== pages.length) return null;
   return pages;
 }
 
@@ -87,34 +139,38 @@ function officersUrl(base: string, pageSize: number, cursor: string | null): str
   return url.toString();
 }
 
-/** `GET {base}/formations?year=…`. */
-function formationsUrl(base: string, year: string): string {
-  const url = endpoint(base, 'formations');
-  url.searchParams.set('year', year);
+/** `GET {base}/formations?year=…` or `GET {base}/workloads?year=…`. */
+function yearUrl(base: string, segment: 'formations' | 'workloads', year: number): string {
+  const url = endpoint(base, segment);
+  url.searchParams.set('year', String(year));
   return url.toString();
 }
 
-/** A snapshot's pages, downloaded and checked: raw officer pages (in `store`), then formations. */
+/** The sha256 of no bytes: the hash of a page that answered 404. */
+const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
+
+/** A snapshot's pages, downloaded and checked: raw officer pages (in `store`), then formations and workload. */
 interface DownloadedPages {
   parts: RawPart[];
   /** Per part label, the page's ETag and the cursor it was asked with; null unless every page had an ETag. */
   validators: Record<string, Validators> | null;
   store: PageStore;
   officerPages: number;
-  formations: Page;
+  /** The records of the formation and workload pages, in the order asked (a 404 page has none). */
+  tail: { kind: TailPage['kind']; data: Record<string, unknown>[] }[];
 }
 
 /**
- * Downloads every officer page (following `next_cursor`) and the formations of `asOf`'s year,
- * checking shapes, cursors and limits, keeping their hashes and (unless `keepPages` is false, as
- * for a probe, which needs only the hashes) the raw pages. The caller closes `store` (also on
- * failure: it is closed here before rethrowing).
+ * Downloads every officer page (following `next_cursor`), then the formation and workload pages
+ * ({@link tailPages}), checking shapes, cursors and limits, keeping their hashes and (unless
+ * `keepPages` is false, as for a probe, which needs only the hashes) the raw officer pages. The
+ * caller closes `store` (also on failure: it is closed here before rethrowing).
  */
 async function downloadPages(
   session: HttpSession,
   base: string,
   limits: FetchLimits,
-  asOf: string,
+  years: PageYears,
   { keepPages = true }: { keepPages?: boolean } = {},
 ): Promise<DownloadedPages> {
   const budget = { bytes: limits.maxBytes, rows: limits.maxRows };
@@ -144,13 +200,22 @@ async function downloadPages(
     } while (cursor !== null);
     const officerPages = parts.length;
 
-    const year = asOf.slice(0, 4);
-    const formations = await getPage(session, formationsUrl(base, year), budget, false);
-    takeRows(budget, formations.data.length, limits.maxRows);
-    remember(`formations?year=${year}`, formations.etag, null);
-    parts.push({ label: `formations?year=${year}`, sha256: sha256Hex(formations.body), bytes: formations.body.length });
+    const tail: DownloadedPages['tail'] = [];
+    for (const t of tailPages(base, years)) {
+      const page = await getTailPage(session, t.url, budget, t.optional);
+      if (page === null) {
+        // 404: none. A part of its own, so that the same page answering 200 later changes the hash.
+        validators[t.label] = { absent: true };
+        parts.push({ label: `${t.label} 404`, sha256: EMPTY_SHA256, bytes: 0 });
+        continue;
+      }
+      takeRows(budget, page.data.length, limits.maxRows);
+      remember(t.label, page.etag, null);
+      parts.push({ label: t.label, sha256: sha256Hex(page.body), bytes: page.body.length });
+      tail.push({ kind: t.kind, data: page.data });
+    }
     throwIfFetchAborted(session);
-    return { parts, validators: everyEtag ? validators : null, store, officerPages, formations };
+    return { parts, validators: everyEtag ? validators : null, store, officerPages, tail };
   } catch (e) {
     await store.close();
     throw e;
@@ -161,7 +226,10 @@ async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGene
   const { url, limits, session } = openSourceSession(source, ctx);
   // 1. Download: every page, checked (shape, cursor, limits) and kept raw, before any record
   //    goes out (R9: a fetch that fails on page 7 has yielded nothing).
-  const { parts, validators, store, officerPages, formations } = await downloadPages(session, url, limits, ctx.asOf);
+  const { parts, validators, store, officerPages, tail } = await downloadPages(session, url, limits, {
+    asOf: ctx.asOf,
+    formationFromYear: ctx.formationFromYear,
+  });
   try {
     // 2. Unchanged raw pages: nothing to parse.
     const raw = combineRawParts('api', parts);
@@ -173,11 +241,20 @@ async function* fetchApi(source: SourceDefinition, ctx: FetchContext): AsyncGene
       const { data } = parseBody(await store.get(i));
       for (const record of data) yield { kind: 'officer', position: position++, record };
     }
-    let fPosition = 0;
-    for (const record of formations.data) yield { kind: 'formation', position: fPosition++, record };
+    // Positions count per dataset, over its pages (formations of several years run on).
+    const next = { formation: 0, workload: 0 };
+    for (const { kind, data } of tail) {
+      for (const record of data) yield { kind, position: next[kind]++, record };
+    }
     throwIfFetchAborted(session);
     ctx.log?.debug(
-      { source: source.id, officers: position, formations: fPosition, attempts: session.attempts },
+      {
+        source: source.id,
+        officers: position,
+        formations: next.formation,
+        workloads: next.workload,
+        attempts: session.attempts,
+      },
       'api fetch done',
     );
   } finally {
@@ -258,6 +335,21 @@ function takeRows(budget: { rows: number }, n: number, maxRows: number): void {
   budget.rows -= n;
   if (budget.rows < 0) {
     throw new FetchError('payload_too_large', `snapshot exceeds the limit of ${maxRows} records`, { retryable: false });
+  }
+}
+
+/** A formation or workload page; when `optional`, a 404 answer is null ("none") instead of failing the fetch. */
+async function getTailPage(
+  session: HttpSession,
+  url: string,
+  budget: { bytes: number },
+  optional: boolean,
+): Promise<Page | null> {
+  try {
+    return await getPage(session, url, budget, false);
+  } catch (e) {
+    if (optional && e instanceof FetchError && e.status === 404) return null;
+    throw e;
   }
 }
 

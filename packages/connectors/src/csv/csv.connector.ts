@@ -1,6 +1,6 @@
 import { openSourceSession } from '../http/source-session.ts';
 import { throwIfFetchAborted } from '../http/http-client.ts';
-import { csvFileItems, withLazyTempDirGen, type FileData } from '../file-snapshot.ts';
+import { csvFileItems, withLazyTempDirGen } from '../file-snapshot.ts';
 import { downloadSnapshotFiles, probeSnapshotFiles, type SnapshotFile } from '../snapshot-download.ts';
 import { type Connector, type FetchedItem, type SourceDefinition } from '../connector.types.ts';
 
@@ -8,11 +8,13 @@ import { type Connector, type FetchedItem, type SourceDefinition } from '../conn
 const CSV_MEMORY_BYTES = 4 * 1024 * 1024;
 
 /**
- * The `csv` transport: the officers file at `url` and the optional formations file at
- * `formationsUrl` are downloaded (size-limited, streamed; up to 4 MB each in memory, bigger ones to
- * a private temporary directory), then parsed. Both downloads finish before the first record is yielded, so a failed download never
- * leaves a half-read snapshot behind it. Both files are hashed as they download; `ctx.beforeParse`
- * sees that hash before anything is parsed, and `ctx.conditional` makes the GETs conditional.
+ * The `csv` transport: the officers file at `url`, the optional formations file at
+ * `formationsUrl` and the optional workload file at `workloadsUrl` (needs-planning-v1.md) are
+ * downloaded (size-limited, streamed; up to 4 MB each in memory, bigger ones to a private
+ * temporary directory), then parsed. Every download finishes before the first record is yielded,
+ * so a failed download never leaves a half-read snapshot behind it. The files are hashed as they
+ * download (parts `officers`, `formations`, `workloads`); `ctx.beforeParse` sees that hash before
+ * anything is parsed, and `ctx.conditional` makes the GETs conditional.
  */
 export function createCsvConnector(): Connector {
   const filesOf = (source: SourceDefinition, url: string): SnapshotFile[] => {
@@ -22,6 +24,13 @@ export function createCsvConnector(): Connector {
         label: 'formations',
         url: source.formationsUrl,
         name: 'formations.csv',
+        memoryLimit: CSV_MEMORY_BYTES,
+      });
+    if (source.workloadsUrl)
+      files.push({
+        label: 'workloads',
+        url: source.workloadsUrl,
+        name: 'workloads.csv',
         memoryLimit: CSV_MEMORY_BYTES,
       });
     return files;
@@ -35,10 +44,13 @@ export function createCsvConnector(): Connector {
         const paths = await downloadSnapshotFiles(session, ctx, 'csv', dir, files, { bytes: limits.maxBytes });
         throwIfFetchAborted(session);
         if (!paths) return;
-        const [officersPath, formationsPath] = paths as [FileData, FileData | undefined];
+        const data = new Map(files.map((f, i) => [f.label, paths[i]!]));
         const rows = { rows: limits.maxRows, maxRows: limits.maxRows, maxBytes: limits.maxBytes };
-        yield* csvFileItems(officersPath, 'officer', rows, 'officers file');
-        if (formationsPath) yield* csvFileItems(formationsPath, 'formation', rows, 'formations file');
+        yield* csvFileItems(data.get('officers')!, 'officer', rows, 'officers file');
+        const formations = data.get('formations');
+        if (formations) yield* csvFileItems(formations, 'formation', rows, 'formations file');
+        const workloads = data.get('workloads');
+        if (workloads) yield* csvFileItems(workloads, 'workload', rows, 'workloads file');
         throwIfFetchAborted(session);
       }),
   };

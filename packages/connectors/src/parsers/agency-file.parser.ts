@@ -3,21 +3,39 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parseCsv, type CsvInfo } from './csv.parser.ts';
 import { FileFormatError, type ParseLimits, type ParsedRow } from './file-format-error.ts';
-import { looksLikeFormations } from './header-aliases.ts';
+import { looksLikeFormations, looksLikeWorkloads, type HeaderDataset } from './header-aliases.ts';
 import { parseJson } from './json.parser.ts';
 import { parseXlsx } from './xlsx.parser.ts';
 
 export type AgencyFileFormat = 'csv' | 'xlsx' | 'json';
 
-/** The officer and formation records of one agency file; either stream may be empty. */
+/** The officer, formation and workload records of one agency file; any stream may be empty. */
 export interface AgencyFile {
   format: AgencyFileFormat;
   officers: AsyncIterable<ParsedRow>;
   formations: AsyncIterable<ParsedRow>;
+  /** Workload rows (needs-planning-v1.md): a workbook's `beban_kerja` sheet, or a workload CSV/JSON. */
+  workloads: AsyncIterable<ParsedRow>;
+  /**
+   * True when the file holds a workload table (a `beban_kerja` sheet, a workload CSV/JSON), known
+   * before any of its rows is read: what its rows are checked against can be looked up first.
+   */
+  hasWorkloads: boolean;
   /** CSV only: the detected encoding, separator and header. */
   csv?: CsvInfo;
   /** XLSX only: the sheets read. */
-  sheets?: { officers: string | null; formations: string | null };
+  sheets?: { officers: string | null; formations: string | null; workloads: string | null };
+}
+
+/** {@link parseAgencyFile} options: the limits, and which table(s) the file holds. */
+export interface AgencyFileOptions extends ParseLimits {
+  /**
+   * `any` (the default): an agency file — a workbook's sheets, or the one table a CSV/JSON file
+   * holds, told apart by its header. `workloads`: the file is a workload table whatever its
+   * header says (a CSV/JSON through the workload aliases; a workbook's `beban_kerja` sheet, or
+   * its first sheet when it has none), as `pksync check --workloads FILE` reads it.
+   */
+  table?: 'any' | 'workloads';
 }
 
 async function* empty(): AsyncGenerator<never> {}
@@ -127,47 +145,76 @@ export function binaryContentError(start: Buffer): FileFormatError | null {
   );
 }
 
+/** One table of a file, as the right stream of an {@link AgencyFile}. */
+function oneTable(
+  format: AgencyFileFormat,
+  kind: 'officers' | 'formations' | 'workloads',
+  rows: AsyncIterable<ParsedRow>,
+): AgencyFile {
+  return {
+    format,
+    officers: kind === 'officers' ? rows : empty(),
+    formations: kind === 'formations' ? rows : empty(),
+    workloads: kind === 'workloads' ? rows : empty(),
+    hasWorkloads: kind === 'workloads',
+  };
+}
+
+/** Which table a CSV/JSON file holds, from its mapped keys and the alias table that mapped them. */
+function tableOf(keys: readonly string[], dataset: HeaderDataset): 'officers' | 'formations' | 'workloads' {
+  if (dataset === 'workloads') return 'workloads';
+  return looksLikeFormations(keys) ? 'formations' : 'officers';
+}
+
 /**
- * Opens an agency file of any accepted format (sniffed from its content) and returns its officer
- * and formation records. A CSV file holds one table: it is the formations when its header has
- * `tahun` and `kebutuhan`/`formasi` but no `nip`, otherwise the officers. An XLSX workbook holds
- * both (sheets `pejabat`/first and `formasi`). A JSON document holds one table, told apart the same
- * way from its first record.
+ * Opens an agency file of any accepted format (sniffed from its content) and returns its officer,
+ * formation and workload records. A CSV file holds one table: the workloads when its header
+ * (through the workload aliases) has `kegiatan` and `volume` but no `nip`, the formations when it
+ * has `tahun` and `kebutuhan`/`formasi` but no `nip`, otherwise the officers. An XLSX workbook holds
+ * them all (sheets `pejabat`/first, `formasi` and `beban_kerja`). A JSON document holds one table,
+ * told apart the same way from its first record. `opts.table: 'workloads'` reads the file as a
+ * workload table whatever its header.
  *
  * `input` is the file's path, or its bytes already in memory.
  *
  * @throws FileFormatError `unparseable_file` or `payload_too_large` (here or while iterating).
  */
-export async function parseAgencyFile(input: string | Buffer, opts: ParseLimits = {}): Promise<AgencyFile> {
+export async function parseAgencyFile(input: string | Buffer, opts: AgencyFileOptions = {}): Promise<AgencyFile> {
+  const { table = 'any', ...limits } = opts;
   const start = await head(input, BINARY_SNIFF_BYTES);
   const format = sniffFormat(start);
   const binary = format === 'xlsx' ? null : binaryContentError(start);
   if (binary) throw binary;
   if (format === 'xlsx') {
-    const tables = await parseXlsx(input, opts);
-    return { format, officers: tables.officers, formations: tables.formations, sheets: tables.sheets };
+    const tables = await parseXlsx(input, { ...limits, onlyWorkloads: table === 'workloads' });
+    return {
+      format,
+      officers: tables.officers,
+      formations: tables.formations,
+      workloads: tables.workloads,
+      hasWorkloads: tables.sheets.workloads !== null,
+      sheets: tables.sheets,
+    };
   }
+  const dataset = table === 'workloads' ? 'workloads' : 'auto';
   if (format === 'json') {
-    const rows = await parseJson(input, opts);
+    const rows = await parseJson(input, { ...limits, dataset });
     const first = rows[0]?.record;
-    const isFormation = first !== undefined && looksLikeFormations(Object.keys(first));
-    return isFormation
-      ? { format, officers: empty(), formations: fromArray(rows) }
-      : { format, officers: fromArray(rows), formations: empty() };
+    // Keys of the first record as mapped: a workload document's went through the workload aliases.
+    const keys = first === undefined ? [] : Object.keys(first);
+    const kind = table === 'workloads' ? 'workloads' : tableOf(keys, looksLikeWorkloads(keys) ? 'workloads' : 'agency');
+    return oneTable(format, kind, fromArray(rows));
   }
   let info: CsvInfo | undefined;
   const bytes = Buffer.isBuffer(input) ? Readable.from([input]) : createReadStream(input);
-  const rows = parseCsv(bytes, { ...opts, onHeader: (i) => (info = i) });
+  const rows = parseCsv(bytes, { ...limits, dataset, onHeader: (i) => (info = i) });
   // Pull the first record so that the header is known before deciding which table this is.
   const first = await rows.next();
   async function* all(): AsyncGenerator<ParsedRow> {
     if (!first.done) yield first.value;
     yield* rows;
   }
-  const isFormation = info !== undefined && looksLikeFormations(info.keys);
-  const result: AgencyFile = isFormation
-    ? { format, officers: empty(), formations: all() }
-    : { format, officers: all(), formations: empty() };
+  const result = oneTable(format, info ? tableOf(info.keys, info.dataset) : 'officers', all());
   if (info) result.csv = info;
   return result;
 }

@@ -10,7 +10,7 @@ import {
   type ParseLimits,
   type ParsedRow,
 } from './file-format-error.ts';
-import { mapHeader } from './header-aliases.ts';
+import { datasetOfHeader, mapHeader, type HeaderDataset } from './header-aliases.ts';
 
 /** What the CSV parser found out about a file before its first record. */
 export interface CsvInfo {
@@ -20,11 +20,18 @@ export interface CsvInfo {
   headers: string[];
   /** Record keys: spec field names for known headers, the header's own text otherwise. */
   keys: string[];
+  /** Whose aliases mapped the header: officers/formations (`agency`) or workload. */
+  dataset: HeaderDataset;
 }
 
 export interface CsvOptions extends ParseLimits {
   /** Called once with the detected encoding, separator and header, before the first record. */
   onHeader?: (info: CsvInfo) => void;
+  /**
+   * Which alias table maps the header: `agency` (officers, formations), `workloads`, or `auto`
+   * (the default): `workloads` when the header looks like one ({@link datasetOfHeader}).
+   */
+  dataset?: HeaderDataset | 'auto';
 }
 
 /** What `Papa.Parser#parse` returns (its typings say `any`). */
@@ -147,16 +154,17 @@ export async function* parseCsv(
       if (v.endsWith('\r')) cells[last] = v.slice(0, -1);
     }
     if (!keys) {
-      const mapped = mapHeader(cells);
+      const dataset = opts.dataset === undefined || opts.dataset === 'auto' ? datasetOfHeader(cells) : opts.dataset;
+      const mapped = mapHeader(cells, dataset);
       if (mapped.known === 0) {
         throw new FileFormatError(
           'unparseable_file',
           `no recognised column in the header row (separator "${delimiter}", encoding ${encoding})`,
-          'baris pertama bukan judul kolom yang dikenal (misalnya NIP, Nama, Jenjang); periksa pemisah kolom dan baris judul',
+          `baris pertama bukan judul kolom yang dikenal (misalnya ${dataset === 'workloads' ? 'Tahun, Kegiatan, Volume' : 'NIP, Nama, Jenjang'}); periksa pemisah kolom dan baris judul`,
         );
       }
       keys = mapped.keys;
-      opts.onHeader?.({ encoding, delimiter, headers: cells, keys });
+      opts.onHeader?.({ encoding, delimiter, headers: cells, keys, dataset });
       return null;
     }
     let blank = true;

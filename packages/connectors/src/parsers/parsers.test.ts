@@ -3,13 +3,15 @@ import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { SnapshotNormaliser } from '@pksync/core';
+import { activityCodes, parseNeedParameters, SnapshotNormaliser, type NeedParameters } from '@pksync/core';
+import { shippedNeedParameters } from '@pksync/reference';
+import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import { binaryContentError, parseAgencyFile, sniffFormat } from './agency-file.parser.ts';
 import { detectDelimiter, parseCsv, type CsvInfo } from './csv.parser.ts';
 import { detectEncoding } from './encoding.ts';
 import { FileFormatError, noDataRows, type ParsedRow } from './file-format-error.ts';
-import { fieldForHeader, mapHeader } from './header-aliases.ts';
+import { datasetOfHeader, fieldForHeader, mapHeader } from './header-aliases.ts';
 import { parseJsonText } from './json.parser.ts';
 import { parseXlsx } from './xlsx.parser.ts';
 
@@ -71,6 +73,33 @@ describe('header aliases', () => {
     ['\uFEFFNIP', 'nip'],
     ['Catatan', null],
   ])('%j → %j', (header, field) => expect(fieldForHeader(header)).toBe(field));
+
+  it.each([
+    ['Kegiatan', 'kegiatan'],
+    ['Jenis Kegiatan', 'kegiatan'],
+    ['JENIS_KEGIATAN', 'kegiatan'],
+    ['Volume', 'volume'],
+    ['Jumlah', 'volume'],
+    ['Kecamatan', 'cakupan_kecamatan'],
+    ['Jumlah Kecamatan', 'cakupan_kecamatan'],
+    ['Cakupan  Kecamatan', 'cakupan_kecamatan'],
+    ['cakupan_kecamatan', 'cakupan_kecamatan'],
+    ['Kompleksitas', 'kompleksitas'],
+    ['Tahun', 'tahun'],
+    ['Kode Wilayah', 'kode_wilayah'],
+    ['NIP', null],
+    ['Jenjang', null],
+  ])('workload header %j → %j', (header, field) => expect(fieldForHeader(header, 'workloads')).toBe(field));
+
+  it('keeps the workload aliases to the workload table: an officers file has no volume or district', () => {
+    expect(fieldForHeader('Jumlah')).toBeNull();
+    expect(fieldForHeader('Kecamatan')).toBeNull();
+    expect(fieldForHeader('Kegiatan')).toBeNull();
+    expect(datasetOfHeader(['Tahun', 'Jenis Kegiatan', 'Jumlah'])).toBe('workloads');
+    // A NIP column makes it an officers table whatever else it has; formations are not workload.
+    expect(datasetOfHeader(['NIP', 'Kegiatan', 'Volume'])).toBe('agency');
+    expect(datasetOfHeader(['Tahun', 'Jenjang', 'Kebutuhan', 'Formasi'])).toBe('agency');
+  });
 
   it('keeps unknown and repeated headers under their own name', () => {
     expect(mapHeader(['NIP', 'Catatan', 'NIP Baru', ''])).toEqual({
@@ -253,7 +282,7 @@ describe('parseCsv on real sample files', () => {
 describe('parseXlsx on a real workbook', () => {
   it('reads pejabat and formasi sheets with date cells and a numeric NIP', async () => {
     const t = await parseXlsx(sample('officers.xlsx'));
-    expect(t.sheets).toEqual({ officers: 'Pejabat', formations: 'formasi' });
+    expect(t.sheets).toEqual({ officers: 'Pejabat', formations: 'formasi', workloads: null });
     const officers = await collect(t.officers);
     expect(officers.map((o) => o.row)).toEqual([2, 3, 4]);
     expect(officers[0]?.record.nip).toBe('198503122010011003');
@@ -334,6 +363,123 @@ describe('parseAgencyFile', () => {
   it('fails a missing file or a directory as unparseable_file', async () => {
     await expectFileError(parseAgencyFile('/nonexistent/file.csv'), 'unparseable_file');
     await expectFileError(parseAgencyFile(tmpdir()), 'unparseable_file');
+  });
+});
+
+describe('workload (needs-planning-v1.md): CSV, the beban_kerja sheet, JSON', () => {
+  const shipped = parseNeedParameters(shippedNeedParameters()[0]!.document);
+  const params = (shipped as { ok: true; parameters: NeedParameters }).parameters;
+
+  it('reads a workload CSV through its aliases and rejects its odd rows with the v1 codes', async () => {
+    const f = await parseAgencyFile(sample('beban-kerja.csv'));
+    expect(f.csv?.dataset).toBe('workloads');
+    expect(f.hasWorkloads).toBe(true);
+    expect(await collect(f.officers)).toEqual([]);
+    expect(await collect(f.formations)).toEqual([]);
+    const rows = await collect(f.workloads);
+    expect(rows[0]).toEqual({
+      row: 2,
+      record: {
+        kode_wilayah: '16.71',
+        tahun: '2026',
+        kegiatan: 'pendaftaran_pencari_kerja',
+        volume: '5200',
+        cakupan_kecamatan: '18',
+        kompleksitas: 'sedang',
+      },
+    });
+    const s = new SnapshotNormaliser({
+      sourceRegion: '16.71',
+      asOf: '2026-11-27',
+      activityCodes: activityCodes(params),
+    });
+    for (const r of rows) s.addWorkload(r.record, r.row);
+    const result = s.finish();
+    expect(result.workloads.map((w) => [w.activity, w.volume, w.districts, w.complexity])).toEqual([
+      ['pendaftaran_pencari_kerja', 5200, 18, 'sedang'],
+      ['penempatan_akad', 140, null, null],
+      ['bursa_kerja', 3, null, null],
+    ]);
+    expect(result.rejected.map((r) => [r.row, r.codes, r.fields])).toEqual([
+      [5, ['field_missing'], ['kegiatan']],
+      [6, ['date_invalid'], ['tahun']],
+      [7, ['field_missing'], ['volume']],
+    ]);
+    expect(result.rejected[0]!.issues[0]!.detail).toContain('senam_pagi');
+    expect(result.stats.workloadRows).toBe(6);
+  });
+
+  it('reads the beban_kerja sheet (any case) beside pejabat and formasi, rows counted over every sheet', async () => {
+    const t = await parseXlsx(sample('beban-kerja.xlsx'));
+    expect(t.sheets).toEqual({ officers: 'pejabat', formations: 'Formasi', workloads: 'Beban_Kerja' });
+    expect(await collect(t.officers)).toHaveLength(1);
+    expect(await collect(t.formations)).toHaveLength(1);
+    expect((await collect(t.workloads)).map((w) => w.record)).toEqual([
+      {
+        tahun: 2026,
+        kegiatan: 'pendaftaran_pencari_kerja',
+        volume: 4000,
+        cakupan_kecamatan: 18,
+        kompleksitas: 'Tinggi',
+      },
+      { tahun: 2026, kegiatan: 'penempatan_akad', volume: 90 },
+      { tahun: 2026, kegiatan: 'tidak_dikenal', volume: 1 },
+    ]);
+    const limited = await parseXlsx(sample('beban-kerja.xlsx'), { maxRows: 4 });
+    await collect(limited.officers);
+    await collect(limited.formations);
+    await expectFileError(collect(limited.workloads), 'payload_too_large');
+    // A workbook without the sheet has no workload; its officers are still the first sheet.
+    const plain = await parseAgencyFile(sample('officers.xlsx'));
+    expect(plain.hasWorkloads).toBe(false);
+    expect(await collect(plain.workloads)).toEqual([]);
+  });
+
+  it('never takes a lone beban_kerja sheet for the officers', async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet('beban kerja').addRows([
+      ['Tahun', 'Kegiatan', 'Jumlah'],
+      [2026, 'bursa_kerja', 2],
+    ]);
+    const file = await tempFile('only-workload.xlsx', Buffer.from(await wb.xlsx.writeBuffer()));
+    const f = await parseAgencyFile(file);
+    expect(f.sheets).toEqual({ officers: null, formations: null, workloads: 'beban kerja' });
+    expect(await collect(f.officers)).toEqual([]);
+    expect(await collect(f.workloads)).toEqual([
+      { row: 2, record: { tahun: 2026, kegiatan: 'bursa_kerja', volume: 2 } },
+    ]);
+  });
+
+  it("reads a file as a workload table on request: a CSV whatever its header, a workbook's first sheet", async () => {
+    const csv = await tempFile('w.csv', 'Tahun,Kegiatan,Kecamatan\n2026,bursa_kerja,3\n');
+    // No volume column: not sniffed as workload, but read as one when asked.
+    expect((await parseAgencyFile(csv)).csv?.dataset).toBe('agency');
+    const asked = await parseAgencyFile(csv, { table: 'workloads' });
+    expect(await collect(asked.workloads)).toEqual([
+      { row: 2, record: { tahun: '2026', kegiatan: 'bursa_kerja', cakupan_kecamatan: '3' } },
+    ]);
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet('Data 2026').addRows([
+      ['Tahun', 'Jenis Kegiatan', 'Volume'],
+      [2026, 'penempatan_akl', 12],
+    ]);
+    const xlsx = await tempFile('w.xlsx', Buffer.from(await wb.xlsx.writeBuffer()));
+    const book = await parseAgencyFile(xlsx, { table: 'workloads' });
+    expect(book.sheets).toEqual({ officers: null, formations: null, workloads: 'Data 2026' });
+    expect(await collect(book.officers)).toEqual([]);
+    expect(await collect(book.workloads)).toEqual([
+      { row: 2, record: { tahun: 2026, kegiatan: 'penempatan_akl', volume: 12 } },
+    ]);
+  });
+
+  it('tells a workload JSON document from its first record, as a formations one', async () => {
+    const doc = JSON.stringify({ data: [{ Tahun: 2026, Kegiatan: 'bursa_kerja', Jumlah: 2 }] });
+    const f = await parseAgencyFile(Buffer.from(doc));
+    expect(f.hasWorkloads).toBe(true);
+    expect(await collect(f.workloads)).toEqual([
+      { row: 1, record: { tahun: 2026, kegiatan: 'bursa_kerja', volume: 2 } },
+    ]);
+    expect(parseJsonText('[{"nip":"1","Jumlah":3}]')).toEqual([{ row: 1, record: { nip: '1', Jumlah: 3 } }]);
   });
 });
 

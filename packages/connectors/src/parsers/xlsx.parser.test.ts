@@ -169,7 +169,7 @@ describe.each([
         ...workbookParts('/xl/worksheets/data.xml'),
       ]);
       const t = await parseXlsx(file);
-      expect(t.sheets).toEqual({ officers: 'pejabat', formations: null });
+      expect(t.sheets).toEqual({ officers: 'pejabat', formations: null, workloads: null });
       expect(await collect(t.officers)).toEqual([{ row: 2, record: { nip: '198503122010011003', nama: 'Budi' } }]);
       expect(await collect(t.formations)).toEqual([]);
     });
@@ -214,7 +214,7 @@ describe.each([
         ),
       ]);
       const t = await parseXlsx(file);
-      expect(t.sheets).toEqual({ officers: 'Data', formations: null });
+      expect(t.sheets).toEqual({ officers: 'Data', formations: null, workloads: null });
       expect(await collect(t.officers)).toEqual([
         { row: 3, record: { nip: 'Ünal', tanggal_lahir: new Date(Date.UTC(1985, 2, 12)), 'kolom 3': 7 } },
       ]);

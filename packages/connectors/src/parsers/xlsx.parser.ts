@@ -11,20 +11,22 @@ import {
   type ParseLimits,
   type ParsedRow,
 } from './file-format-error.ts';
-import { mapHeader } from './header-aliases.ts';
+import { mapHeader, type HeaderDataset } from './header-aliases.ts';
 import { notAWorkbook, ZipArchive, type InflateBudget, type ZipEntry } from './zip-archive.ts';
 
 /** Cell values as the core receives them: text, numbers and dates kept as they were typed. */
 export type XlsxValue = string | number | Date | null;
 
-/** The two tables of an agency workbook. */
+/** The tables of an agency workbook. */
 export interface XlsxTables {
-  /** Sheet `pejabat`, or the first sheet that is not `formasi`. */
+  /** Sheet `pejabat`, or the first sheet that is neither `formasi` nor `beban_kerja`. */
   officers: AsyncIterable<ParsedRow<XlsxValue>>;
   /** Sheet `formasi` (empty when the workbook has none). */
   formations: AsyncIterable<ParsedRow<XlsxValue>>;
+  /** Sheet `beban_kerja` (needs-planning-v1.md; empty when the workbook has none). */
+  workloads: AsyncIterable<ParsedRow<XlsxValue>>;
   /** Names of the sheets used: for messages. */
-  sheets: { officers: string | null; formations: string | null };
+  sheets: { officers: string | null; formations: string | null; workloads: string | null };
 }
 
 /** {@link parseXlsx} limits: the spec's, plus guards against workbooks that unpack to far more than they weigh. */
@@ -35,6 +37,11 @@ export interface XlsxParseLimits extends ParseLimits {
    * about 0.6 KiB per 13-column row.
    */
   maxInflatedBytes?: number;
+  /**
+   * Read only the workload table: the `beban_kerja` sheet, or the first sheet when there is none
+   * (a workbook sent as a workload file); no officers, no formations.
+   */
+  onlyWorkloads?: boolean;
 }
 
 /** Excel's own sheet size: a sheet with more rows is not one Excel wrote or can open. */
@@ -245,11 +252,12 @@ function headerText(v: XlsxValue): string {
   return v instanceof Date ? v.toISOString() : v === null ? '' : String(v);
 }
 
-function noHeader(sheet: string): FileFormatError {
+function noHeader(sheet: string, dataset: HeaderDataset): FileFormatError {
+  const examples = dataset === 'workloads' ? 'Tahun, Kegiatan, Volume' : 'NIP, Nama, Jenjang';
   return new FileFormatError(
     'unparseable_file',
     `sheet "${sheet}" has no header row with recognised columns`,
-    `lembar "${sheet}" tidak memiliki baris judul kolom yang dikenal (misalnya NIP, Nama, Jenjang)`,
+    `lembar "${sheet}" tidak memiliki baris judul kolom yang dikenal (misalnya ${examples})`,
   );
 }
 
@@ -262,14 +270,16 @@ function tooManySheetRows(sheet: string): FileFormatError {
 }
 
 /**
- * Records of one sheet, streamed: the header is found among the first rows, then every non-blank
- * row becomes a record keyed by the mapped header. `row` is the sheet's own row number.
+ * Records of one sheet, streamed: the header is found among the first rows (mapped through
+ * `dataset`'s aliases), then every non-blank row becomes a record keyed by the mapped header.
+ * `row` is the sheet's own row number.
  */
 async function* sheetRecords(
   context: WorkbookContext,
   sheet: SheetPart,
   budget: InflateBudget,
   counter: { rows: number; max: number },
+  dataset: HeaderDataset = 'agency',
 ): AsyncGenerator<ParsedRow<XlsxValue>> {
   const { reader, archive } = await context.acquire();
   try {
@@ -290,7 +300,7 @@ async function* sheetRecords(
         if (r > HEADER_SEARCH_ROWS) {
           // Past the rows that may hold the header: only a sheet without any value so far (an
           // empty table) may go on, in case it is blank to the end.
-          if (sawValue || hasValue(row)) throw noHeader(sheet.name);
+          if (sawValue || hasValue(row)) throw noHeader(sheet.name, dataset);
           continue;
         }
         const headers: string[] = [];
@@ -299,7 +309,7 @@ async function* sheetRecords(
           headers[col - 1] = headerText(cellValue(cell.value));
         });
         sawValue ||= headers.some((h) => h.trim() !== '');
-        const mapped = mapHeader(headers);
+        const mapped = mapHeader(headers, dataset);
         if (mapped.known >= 2) keys = mapped.keys;
         continue;
       }
@@ -316,7 +326,7 @@ async function* sheetRecords(
       if (++counter.rows > counter.max) throw tooManyRows(counter.max);
       yield { row: r, record };
     }
-    if (!keys && sawValue) throw noHeader(sheet.name);
+    if (!keys && sawValue) throw noHeader(sheet.name, dataset);
   } catch (e) {
     if (e instanceof FileFormatError) throw e;
     throw notAWorkbook(`sheet "${sheet.name}": ${(e as Error).message}`, e);
@@ -338,7 +348,9 @@ async function* none(): AsyncGenerator<never> {}
 
 /**
  * Reads an agency workbook (exchange-format-v1.md § xlsx transport). Officers come from the sheet
- * named `pejabat` (any case) or else the first sheet not named `formasi`; formations from `formasi`.
+ * named `pejabat` (any case) or else the first sheet not named `formasi` or `beban_kerja`;
+ * formations from `formasi`; workload (needs-planning-v1.md) from `beban_kerja` (any case, `_` or
+ * a space), its header mapped through the workload aliases.
  * Cell values keep their type: real date cells are `Date` (UTC midnight), numbers stay numbers, so
  * the core can tell a NIP typed as a number (digits lost) from one typed as text. `row` is the
  * sheet's own row number.
@@ -383,11 +395,23 @@ export async function parseXlsx(input: string | Buffer, opts: XlsxParseLimits = 
     await archive.close();
   }
   const { sheets } = parts;
-  const byName = (name: string) => sheets.find((s) => s.name.trim().toLowerCase() === name);
-  const formationSheet = byName('formasi') ?? null;
-  const officerSheet = byName('pejabat') ?? sheets.find((s) => s !== formationSheet) ?? null;
+  // Sheet names compared without case, and `beban kerja` like `beban_kerja`.
+  const byName = (name: string) =>
+    sheets.find(
+      (s) =>
+        s.name
+          .trim()
+          .toLowerCase()
+          .replace(/[\s_]+/g, '_') === name,
+    );
+  const only = opts.onlyWorkloads === true;
+  const formationSheet = only ? null : (byName('formasi') ?? null);
+  const workloadSheet = byName('beban_kerja') ?? (only ? (sheets[0] ?? null) : null);
+  const officerSheet = only
+    ? null
+    : (byName('pejabat') ?? sheets.find((s) => s !== formationSheet && s !== workloadSheet) ?? null);
   // Shared strings: an eighth of the overall budget (512 bytes per allowed record), at least 16 MiB.
-  const streams = (officerSheet ? 1 : 0) + (formationSheet ? 1 : 0);
+  const streams = [officerSheet, formationSheet, workloadSheet].filter(Boolean).length;
   const context = new WorkbookContext(
     input,
     reader,
@@ -396,11 +420,16 @@ export async function parseXlsx(input: string | Buffer, opts: XlsxParseLimits = 
     Math.max(16 * 1024 * 1024, budget.max / 8),
     streams,
   );
-  // Rows are counted over both sheets: the limit is per snapshot.
+  // Rows are counted over every sheet: the limit is per snapshot.
   const counter = { rows: 0, max: maxRows };
   return {
     officers: officerSheet ? sheetRecords(context, officerSheet, budget, counter) : none(),
     formations: formationSheet ? sheetRecords(context, formationSheet, budget, counter) : none(),
-    sheets: { officers: officerSheet?.name ?? null, formations: formationSheet?.name ?? null },
+    workloads: workloadSheet ? sheetRecords(context, workloadSheet, budget, counter, 'workloads') : none(),
+    sheets: {
+      officers: officerSheet?.name ?? null,
+      formations: formationSheet?.name ?? null,
+      workloads: workloadSheet?.name ?? null,
+    },
   };
 }

@@ -1,10 +1,12 @@
 import { FileFormatError, noDataRows, parseAgencyFile, type ParsedRow } from '@pksync/connectors';
 import { ApiError } from '../errors.ts';
 
-/** What to do with each record read (both optional: an upload only counts them). */
+/** What to do with each record read (all optional: an upload only counts them). */
 export interface RecordVisitor {
   officer?(parsed: ParsedRow): void;
   formation?(parsed: ParsedRow): void;
+  /** A workload row (needs-planning-v1.md): a `beban_kerja` sheet, or a workload CSV/JSON. */
+  workload?(parsed: ParsedRow): void;
 }
 
 /**
@@ -15,7 +17,8 @@ export interface RecordVisitor {
  */
 export async function readAgencyFile(
   filePath: string,
-  limits: { maxBytes: number; maxRows: number },
+  /** The limits, and `table: 'workloads'` to read the file as a workload table whatever its header. */
+  limits: { maxBytes: number; maxRows: number; table?: 'any' | 'workloads' },
   visit: RecordVisitor = {},
 ): Promise<number> {
   try {
@@ -27,6 +30,10 @@ export async function readAgencyFile(
     }
     for await (const r of parsed.formations) {
       visit.formation?.(r);
+      rows++;
+    }
+    for await (const r of parsed.workloads) {
+      visit.workload?.(r);
       rows++;
     }
     if (rows === 0) throw noDataRows();

@@ -104,6 +104,50 @@ describe('pksync check', () => {
     expect((await runCheck(sample('hostile.csv'), opts)).exitCode).toBe(0);
   });
 
+  it("checks a workbook's beban_kerja sheet, saying its activity codes were not checked without a database", async () => {
+    const r = await runCheck(sample('beban-kerja.xlsx'), opts);
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toContain('lembar pejabat + Formasi + Beban_Kerja');
+    expect(r.output).toContain('Baris data: 5 (pejabat 1, formasi 1, beban kerja 3) · Diterima: 5 · Ditolak: 0');
+    expect(r.output).toContain(
+      'Parameter perhitungan kebutuhan tidak dapat dibaca dari basis data pksync (tanpa basis data): kode kegiatan beban kerja tidak diperiksa.',
+    );
+    // A file without workload says nothing of it.
+    const plain = await runCheck(sample('officers-utf8-bom.csv'), opts);
+    expect(plain.output).toContain('Baris data: 2 (pejabat 2, formasi 0) ·');
+    expect(plain.output).not.toMatch(/beban kerja|Parameter/i);
+  });
+
+  it('checks a --workloads file with the officers file, listing its rejected rows apart, in Bahasa Indonesia', async () => {
+    const r = await runCheck(sample('officers-utf8-bom.csv'), { ...opts, workloads: sample('beban-kerja.csv') });
+    expect(r.exitCode).toBe(1);
+    expect(r.output).toContain('Berkas beban kerja: beban-kerja.csv (CSV, pemisah ";", utf-8)');
+    expect(r.output).toContain('(pejabat 2, formasi 0, beban kerja 6)');
+    expect(r.output).toMatch(
+      / {2}Beban kerja \(berkas beban-kerja\.csv\):\n {4}Baris 6:\n {6}- Tahun: "26" bukan tahun 4 digit\..*\[date_invalid\]/,
+    );
+    expect(r.output).toMatch(/ {4}Baris 7:\n {6}- Volume: "12,5" bukan bilangan bulat ≥ 0\..*\[field_missing\]/);
+    const json = JSON.parse(
+      (await runCheck(sample('officers-utf8-bom.csv'), { ...opts, json: true, workloads: sample('beban-kerja.csv') }))
+        .output,
+    );
+    expect(json).toMatchObject({
+      workloadsFile: 'beban-kerja.csv',
+      workloadsFormat: 'csv',
+      needParameters: { version: null, activityCodesChecked: false },
+      stats: { workloadRows: 6 },
+    });
+    expect(json.workloads).toHaveLength(4);
+  });
+
+  it('exits 2 naming the --workloads file when it cannot be read', async () => {
+    const r = await runCheck(sample('officers-utf8-bom.csv'), { ...opts, workloads: sample('broken-quote.csv') });
+    expect(r.exitCode).toBe(2);
+    expect(r.output).toMatch(/^Berkas beban kerja broken-quote\.csv tidak dapat dibaca: .*\[unparseable_file\]$/);
+    const missing = await runCheck(sample('officers-utf8-bom.csv'), { ...opts, workloads: '/nonexistent.csv' });
+    expect(missing.output).toContain('Berkas beban kerja nonexistent.csv tidak dapat dibaca');
+  });
+
   it('defaults as_of to the calendar date in Asia/Jakarta', () => {
     expect(jakartaToday(new Date('2026-11-27T16:59:59Z'))).toBe('2026-11-27');
     expect(jakartaToday(new Date('2026-11-27T17:00:00Z'))).toBe('2026-11-28');

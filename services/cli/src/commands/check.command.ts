@@ -1,14 +1,18 @@
 import path from 'node:path';
 import {
+  activityCodes,
   describeCode,
   isCalendarDate,
   SnapshotNormaliser,
   type FindingCode,
+  type ParameterStatus,
   type Rejection,
   type RejectionCode,
   type SnapshotResult,
 } from '@pksync/core';
 import { FileFormatError, noDataRows, parseAgencyFile, type AgencyFile } from '@pksync/connectors';
+import { loadConfig } from '@pksync/config';
+import { createDb, needParametersInForce, type Db } from '@pksync/db';
 import { normaliseRegionCode, regionByCode } from '@pksync/reference';
 import type { Command } from 'commander';
 
@@ -17,6 +21,13 @@ const WARNING_ROWS_PER_CODE = 20;
 /** Exit codes of `pksync check`. */
 export const CHECK_EXIT = { ok: 0, rejected: 1, unreadable: 2 } as const;
 
+/** The need parameter set in force on the check's `as_of` (needs-planning-v1.md): workload activity codes are its. */
+export interface CheckParameters {
+  version: string;
+  status: ParameterStatus;
+  activityCodes: ReadonlySet<string>;
+}
+
 export interface CheckOptions {
   region: string;
   asOf?: string;
@@ -24,7 +35,19 @@ export interface CheckOptions {
   /** Size limits (defaults: the spec's). */
   maxBytes?: number;
   maxRows?: number;
+  /** `--workloads FILE`: a workload table (CSV, XLSX or JSON) checked with the file, as its `workloads_url` would be. */
+  workloads?: string;
+  /**
+   * Finds the parameter set in force on `as_of` (null: none); asked only when there is workload
+   * to check. Without it, when it finds none, or when it fails, workload activity codes are not
+   * checked, and the output says so. The command asks pksync's database ({@link parametersFromDatabase}).
+   */
+  needParameters?: (asOf: string) => Promise<CheckParameters | null>;
 }
+
+/** What the workload rows of a check were checked against: a parameter set, or nothing (and why). */
+type ParameterCheck =
+  { kind: 'checked'; parameters: CheckParameters } | { kind: 'none' } | { kind: 'unavailable'; reason: string };
 
 export interface CheckOutcome {
   exitCode: number;
@@ -59,6 +82,10 @@ const FIELD_LABELS: Record<string, string> = {
   tahun: 'Tahun',
   kebutuhan: 'Kebutuhan',
   formasi: 'Formasi',
+  kegiatan: 'Kegiatan',
+  volume: 'Volume',
+  cakupan_kecamatan: 'Cakupan Kecamatan',
+  kompleksitas: 'Kompleksitas',
 };
 
 /** Makes any text safe to print on one terminal line: control and bidi characters shown as escapes. */
@@ -83,26 +110,63 @@ function formatRejection(r: Rejection): string {
   return lines.join('\n');
 }
 
-/** The human summary of a checked file, in Bahasa Indonesia. */
-export function formatSummary(
-  file: string,
-  parsed: AgencyFile,
-  result: SnapshotResult,
-  region: string,
-  asOf: string,
-): string {
-  const s = result.stats;
-  const lines: string[] = [];
+/** How a file was read: format, CSV separator and encoding, workbook sheets. */
+function describeFile(parsed: AgencyFile): string {
   let how: string = parsed.format.toUpperCase();
   if (parsed.csv)
     how += `, pemisah "${parsed.csv.delimiter === '\t' ? 'tab' : parsed.csv.delimiter}", ${parsed.csv.encoding}`;
-  if (parsed.sheets)
-    how += `, lembar ${[parsed.sheets.officers, parsed.sheets.formations].filter(Boolean).join(' + ')}`;
-  lines.push(`Berkas: ${path.basename(file)} (${how})`);
+  if (parsed.sheets) {
+    const { officers, formations, workloads } = parsed.sheets;
+    how += `, lembar ${[officers, formations, workloads].filter(Boolean).join(' + ')}`;
+  }
+  return how;
+}
+
+/** The line saying what workload activity codes were checked against (needs-planning-v1.md). */
+function parameterLine(check: ParameterCheck, asOf: string): string {
+  switch (check.kind) {
+    case 'checked': {
+      const p = check.parameters;
+      const status = p.status === 'confirmed' ? 'sudah dikonfirmasi' : 'belum dikonfirmasi';
+      return `Parameter kebutuhan: versi ${printable(p.version)} (${status}), berlaku pada ${asOf}; kode kegiatan beban kerja diperiksa terhadapnya.`;
+    }
+    case 'none':
+      return `Tidak ada parameter perhitungan kebutuhan yang berlaku pada ${asOf}: kode kegiatan beban kerja tidak diperiksa.`;
+    case 'unavailable':
+      return `Parameter perhitungan kebutuhan tidak dapat dibaca dari basis data pksync (${printable(check.reason, 120)}): kode kegiatan beban kerja tidak diperiksa.`;
+  }
+}
+
+/** What {@link formatSummary} needs besides the file and its result. */
+export interface CheckSummaryInput {
+  file: string;
+  parsed: AgencyFile;
+  result: SnapshotResult;
+  region: string;
+  asOf: string;
+  /** The `--workloads` file, when one was checked too. */
+  workloads?: { file: string; parsed: AgencyFile };
+  /** Set when the check had workload rows: what their activity codes were checked against. */
+  parameters?: ParameterCheck;
+  /** The rejections of workload rows (listed apart: their rows are another table's). */
+  workloadRejections?: ReadonlySet<Rejection>;
+}
+
+/** The human summary of a checked file, in Bahasa Indonesia. */
+export function formatSummary(input: CheckSummaryInput): string {
+  const { file, parsed, result, region, asOf } = input;
+  const s = result.stats;
+  const lines: string[] = [];
+  lines.push(`Berkas: ${path.basename(file)} (${describeFile(parsed)})`);
+  if (input.workloads) {
+    lines.push(`Berkas beban kerja: ${path.basename(input.workloads.file)} (${describeFile(input.workloads.parsed)})`);
+  }
   lines.push(`Wilayah: ${region} ${regionByCode(region)?.name ?? ''} · Tanggal acuan: ${asOf}`);
+  const tables = `pejabat ${s.officerRows}, formasi ${s.formationRows}${input.parameters ? `, beban kerja ${s.workloadRows}` : ''}`;
   lines.push(
-    `Baris data: ${s.rows} (pejabat ${s.officerRows}, formasi ${s.formationRows}) · Diterima: ${s.accepted} · Ditolak: ${s.rejected} · Duplikat: ${s.duplicates}`,
+    `Baris data: ${s.rows} (${tables}) · Diterima: ${s.accepted} · Ditolak: ${s.rejected} · Duplikat: ${s.duplicates}`,
   );
+  if (input.parameters) lines.push(parameterLine(input.parameters, asOf));
   if (s.unknownFields > 0) {
     lines.push(`Kolom tidak dikenal (diabaikan): ${s.unknownFieldNames.map((n) => printable(n, 40)).join(', ')}`);
   }
@@ -126,7 +190,18 @@ export function formatSummary(
   if (result.rejected.length > 0) {
     const byCode = Object.entries(s.rejectedByCode) as [RejectionCode, number][];
     lines.push('', `Ditolak (${byCode.map(([c, n]) => `${c}: ${n}`).join(', ')}):`);
-    for (const r of result.rejected) lines.push(formatRejection(r));
+    const workload = input.workloadRejections ?? new Set<Rejection>();
+    for (const r of result.rejected) if (!workload.has(r)) lines.push(formatRejection(r));
+    const ofWorkload = result.rejected.filter((r) => workload.has(r));
+    if (ofWorkload.length > 0) {
+      const where = input.workloads
+        ? `berkas ${path.basename(input.workloads.file)}`
+        : parsed.sheets?.workloads
+          ? `lembar ${parsed.sheets.workloads}`
+          : `berkas ${path.basename(file)}`;
+      lines.push(`  Beban kerja (${printable(where)}):`);
+      for (const r of ofWorkload) lines.push(formatRejection(r).replace(/^/gm, '  '));
+    }
     lines.push('', 'Perbaiki baris yang ditolak lalu periksa ulang sebelum mengunggah.');
   } else {
     lines.push('', 'Tidak ada baris yang ditolak: berkas siap diunggah.');
@@ -135,9 +210,40 @@ export function formatSummary(
 }
 
 /**
+ * The parameter set in force on `asOf` in pksync's database, as a check uses it (null: none).
+ *
+ * @example await parametersInForceIn(db, '2026-11-27') // { version: '2023-placeholder-1', status: 'unconfirmed', activityCodes }
+ */
+export async function parametersInForceIn(db: Db, asOf: string): Promise<CheckParameters | null> {
+  const p = await needParametersInForce(db, asOf);
+  return p ? { version: p.version, status: p.status, activityCodes: activityCodes(p.parameters) } : null;
+}
+
+/** {@link CheckOptions.needParameters} of the command: one short connection to `DATABASE_URL`. */
+export async function parametersFromDatabase(asOf: string): Promise<CheckParameters | null> {
+  const config = loadConfig();
+  const db = createDb(config.databaseUrl, { max: 1, applicationName: 'pksync-check', connectionTimeoutMs: 5000 });
+  try {
+    return await parametersInForceIn(db, asOf);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** What a file that cannot be read prints (`what`: which file, when there are two). */
+function unreadable(e: FileFormatError, json: boolean | undefined, what: string): CheckOutcome {
+  const output = json
+    ? JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2)
+    : `${what} tidak dapat dibaca: ${e.userMessage}. ${describeCode(e.code)} [${e.code}]`;
+  return { exitCode: CHECK_EXIT.unreadable, output };
+}
+
+/**
  * `pksync check`: the dry run a provincial data officer runs before an upload. Reads the file
- * (CSV, XLSX or JSON), applies R1–R7 against `as_of`, and reports. Exit 0 when nothing is rejected,
- * 1 when something is, 2 when the file cannot be read at all.
+ * (CSV, XLSX or JSON) and the `--workloads` file if any, applies R1–R7 (and the workload record
+ * checks of needs-planning-v1.md, against the activity codes of the parameter set in force on
+ * `as_of`) and reports. Exit 0 when nothing is rejected, 1 when something is, 2 when a file
+ * cannot be read at all.
  */
 export async function runCheck(file: string, opts: CheckOptions): Promise<CheckOutcome> {
   const region = normaliseRegionCode(opts.region);
@@ -151,10 +257,30 @@ export async function runCheck(file: string, opts: CheckOptions): Promise<CheckO
       output: `Tanggal acuan harus tanggal kalender yang ada, YYYY-MM-DD, tahun 1900–9999: ${printable(asOf)}`,
     };
   }
-  const snapshot = new SnapshotNormaliser({ sourceRegion: region, asOf });
+  const limits = { maxBytes: opts.maxBytes, maxRows: opts.maxRows };
   let parsed: AgencyFile;
+  let workloads: { file: string; parsed: AgencyFile } | undefined;
+  let what = 'Berkas';
+  let snapshot: SnapshotNormaliser;
+  let parameters: ParameterCheck | undefined;
+  const workloadRejections = new Set<Rejection>();
   try {
-    parsed = await parseAgencyFile(file, { maxBytes: opts.maxBytes, maxRows: opts.maxRows });
+    parsed = await parseAgencyFile(file, limits);
+    if (opts.workloads) {
+      what = `Berkas beban kerja ${path.basename(opts.workloads)}`;
+      workloads = {
+        file: opts.workloads,
+        parsed: await parseAgencyFile(opts.workloads, { ...limits, table: 'workloads' }),
+      };
+      what = 'Berkas';
+    }
+    // Workload rows name activities of the parameter set in force: looked up only when there are some.
+    if (parsed.hasWorkloads || workloads) parameters = await lookUpParameters(opts, asOf);
+    snapshot = new SnapshotNormaliser({
+      sourceRegion: region,
+      asOf,
+      ...(parameters?.kind === 'checked' ? { activityCodes: parameters.parameters.activityCodes } : {}),
+    });
     let rows = 0;
     for await (const { row, record } of parsed.officers) {
       snapshot.addOfficer(record, row);
@@ -164,36 +290,92 @@ export async function runCheck(file: string, opts: CheckOptions): Promise<CheckO
       snapshot.addFormation(record, row);
       rows++;
     }
+    const addWorkload = (record: Record<string, unknown>, row: number) => {
+      const r = snapshot.addWorkload(record, row);
+      if (!r.ok) workloadRejections.add(r.rejection);
+      rows++;
+    };
+    for await (const { row, record } of parsed.workloads) addWorkload(record, row);
+    if (workloads) {
+      what = `Berkas beban kerja ${path.basename(workloads.file)}`;
+      for await (const { row, record } of workloads.parsed.workloads) addWorkload(record, row);
+    }
+    what = 'Berkas';
     // As an upload of the same bytes is answered (POST /sources/{id}/uploads): nothing to upload.
     if (rows === 0) throw noDataRows();
   } catch (e) {
-    if (e instanceof FileFormatError) {
-      const output = opts.json
-        ? JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2)
-        : `Berkas tidak dapat dibaca: ${e.userMessage}. ${describeCode(e.code)} [${e.code}]`;
-      return { exitCode: CHECK_EXIT.unreadable, output };
-    }
+    if (e instanceof FileFormatError) return unreadable(e, opts.json, what);
     throw e;
   }
   const result = snapshot.finish();
   const exitCode = result.rejected.length > 0 ? CHECK_EXIT.rejected : CHECK_EXIT.ok;
   const output = opts.json
-    ? JSON.stringify({ file: path.basename(file), format: parsed.format, region, asOf, ...result }, null, 2)
-    : formatSummary(file, parsed, result, region, asOf);
+    ? JSON.stringify(
+        {
+          file: path.basename(file),
+          format: parsed.format,
+          ...(workloads
+            ? { workloadsFile: path.basename(workloads.file), workloadsFormat: workloads.parsed.format }
+            : {}),
+          region,
+          asOf,
+          ...(parameters ? { needParameters: jsonParameters(parameters) } : {}),
+          ...result,
+        },
+        null,
+        2,
+      )
+    : formatSummary({
+        file,
+        parsed,
+        result,
+        region,
+        asOf,
+        ...(workloads ? { workloads } : {}),
+        ...(parameters ? { parameters } : {}),
+        workloadRejections,
+      });
   return { exitCode, output };
 }
 
-/** Registers `pksync check <file> --region CODE [--as-of DATE] [--json]`. */
+/** The parameter set of a check, asked of `opts.needParameters` (none asked: not checked). */
+async function lookUpParameters(opts: CheckOptions, asOf: string): Promise<ParameterCheck> {
+  if (!opts.needParameters) return { kind: 'unavailable', reason: 'tanpa basis data' };
+  try {
+    const p = await opts.needParameters(asOf);
+    return p ? { kind: 'checked', parameters: p } : { kind: 'none' };
+  } catch (e) {
+    return { kind: 'unavailable', reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** `--json`: the version whose activity codes were checked, or why none were. */
+function jsonParameters(p: ParameterCheck) {
+  return p.kind === 'checked'
+    ? { version: p.parameters.version, status: p.parameters.status, activityCodesChecked: true }
+    : {
+        version: null,
+        status: null,
+        activityCodesChecked: false,
+        reason: p.kind === 'none' ? 'none_in_force' : p.reason,
+      };
+}
+
+/** Registers `pksync check <file> --region CODE [--as-of DATE] [--workloads FILE] [--json]`. */
 export function register(program: Command): void {
   program
     .command('check')
-    .description('Dry-run an agency file (CSV, XLSX or JSON) against exchange format v1 and rules R1–R7')
-    .argument('<file>', 'the agency file to check')
+    .description(
+      'Dry-run an agency file (CSV, XLSX or JSON) against exchange format v1 and rules R1–R7, and its workload (needs planning v1)',
+    )
+    .argument('<file>', 'the agency file to check (a workbook may hold a beban_kerja sheet)')
     .requiredOption('--region <code>', "the agency's region code, e.g. 16.71 or 1671")
     .option('--as-of <date>', 'reference date YYYY-MM-DD (default: today in Asia/Jakarta)')
+    .option('--workloads <file>', 'a workload file (CSV, XLSX or JSON) to check with it, as its workloads_url')
     .option('--json', 'print the full result as JSON')
     .action(async (file: string, opts: CheckOptions) => {
-      const outcome = await runCheck(file, opts);
+      // Activity codes are those of the parameter set in force in pksync's database (DATABASE_URL).
+      const outcome = await runCheck(file, { ...opts, needParameters: parametersFromDatabase });
       // A human-readable failure goes to stderr; --json output always goes to stdout, to be piped.
       if (outcome.exitCode === CHECK_EXIT.unreadable && !opts.json) console.error(outcome.output);
       else console.log(outcome.output);
