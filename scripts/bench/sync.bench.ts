@@ -6,16 +6,21 @@
  *  2. the same night without the simulator's delays and faults: the pipeline's own time;
  *  3. a repeat run with nothing changed (ratio to 2);
  *  4. one region re-synced by hand after the simulator moved a day: trigger → published version;
- *  5. scale: ≈1,000,000 officers end to end, peak memory per worker process, and a plain COPY of
- *     the same rows into PostgreSQL for comparison.
+ *     4b (issue 16): the same on a ≈100,000- and a ≈1,000,000-officer register, with `as_of` equal
+ *     to the national run's and without it (today): each kind's range over a few regions;
+ *  5. scale: ≈1,000,000 officers end to end — first with no agency sending workload, then with
+ *     workload for every region (needs planning, issue 15: the ratio of the two) — peak memory per
+ *     worker process, a plain COPY of the same rows into PostgreSQL for comparison, and
+ *     `GET /api/v1/needs` over HTTP on the register the run left (nation, province, region).
  *
  * Workers run as real processes (`pksync serve worker`, 2 of them, as on a 2-core machine); the
  * simulator runs in this process. Before each timed run it renders the agencies' files and API
  * pages once (`Simulator.prerender`), as an agency's export is ready before the night: its CPU
  * during the run is then only serving bytes, and is printed apart from the pipeline's
  * (`--no-prerender`: render on every request, as before). Each scenario gets its own database (created and dropped here)
- * and its own Redis prefix. Options: `--only night|pipeline|scale`, `--skip-scale`,
- * `--scale-officers N` (default 1,000,000), `--repeats N` (repeat runs in a row, the last is the
+ * and its own Redis prefix. Options: `--only night|pipeline|scoped|scale`, `--skip-scale` (also skips 4b),
+ * `--scoped-officers 100000,1000000` and `--scoped-repeats N` (4b: register sizes, regions per kind),
+ * `--scale-officers N` (default 1,000,000), `--scale-pairs N` (runs without/with workload, default 1), `--repeats N` (repeat runs in a row, the last is the
  * figure), `--keep` (keep the databases), `--node-defaults` (workers without the image's V8 flags). Environment: BENCH_CONCURRENCY (fetch jobs per worker
  * process, default 8 as WORKER_CONCURRENCY), BENCH_WORKER_LOGS=dir (keep the workers' logs),
  * BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof`). PostgreSQL/Redis: DATABASE_URL / REDIS_URL (an admin URL), else
@@ -44,6 +49,7 @@ import {
 import { createQueueClient, triggerRun, type QueueClient } from '../../packages/queue/src/index.ts';
 import { start as startSimulator, type Simulator, type SimulatorConfig } from '../../services/simulator/src/index.ts';
 import { uploadSimulatedFiles } from '../../services/cli/src/commands/demo.command.ts';
+import { start as startApi } from '../../services/api/src/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -64,6 +70,8 @@ const WORKERS = 2;
 const SEED = 1;
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+/** The `as_of` of every national run here (and of a re-sync that gives the national run's). */
+const NATIONAL_AS_OF = '2026-11-27';
 const log = (s: string) => console.log(s);
 
 interface Env {
@@ -272,6 +280,7 @@ function cpuSplit(env: Env) {
 async function timedRun(
   env: Env,
   scope: Parameters<typeof triggerRun>[2]['scope'] = { kind: 'national' },
+  asOf = NATIONAL_AS_OF,
 ): Promise<Timed> {
   const cpu0 = workersCpu(env);
   const split0 = cpuSplit(env);
@@ -281,7 +290,7 @@ async function timedRun(
     scope,
     trigger: 'manual',
     requestedBy: 'bench',
-    asOf: '2026-11-27',
+    asOf,
   });
   const triggerMs = performance.now() - t0;
   for (;;) {
@@ -328,6 +337,51 @@ async function stageTimes(db: Db, runId: string): Promise<string> {
     `phases: fetch → stage ${sec(fetchPhase)}, reconcile → publish ${sec(reconcilePhase)}; ` +
     `fetch+normalise ${sec(sum('fetchMs'))}, staging ${sec(sum('stageMs'))} (summed over sources, run in parallel)`
   );
+}
+
+/**
+ * `GET /api/v1/needs` over HTTP on loopback against the register a run left (the API in this
+ * process, after the run): the nation, one province, one region; sequential requests, the first
+ * (cold) one apart. Prints p50 / p95 / max of the warm ones.
+ */
+async function needsLatency(env: Env, label: string): Promise<void> {
+  const config = loadConfig({
+    DATABASE_URL: env.url,
+    REDIS_URL,
+    QUEUE_PREFIX: env.prefix,
+    TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
+    LOG_LEVEL: 'error',
+    PORT: '0',
+    HOST: '127.0.0.1',
+  });
+  const api = await startApi(config, { webRoot: null });
+  try {
+    const base = api.url;
+    for (const [what, query] of [
+      ['nation', ''],
+      ['province 16', '?province=16'],
+      ['region 16.71', '?region=16.71'],
+    ] as const) {
+      const times: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 31; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${base}/api/v1/needs${query}`);
+        const body = await res.arrayBuffer();
+        times.push(performance.now() - t0);
+        bytes = body.byteLength;
+        if (res.status !== 200) throw new Error(`GET /needs${query}: HTTP ${res.status}`);
+      }
+      const cold = times.shift()!;
+      times.sort((a, b) => a - b);
+      const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
+      figure(
+        `${label}: GET /needs (${what}, ${(bytes / 1024).toFixed(0)} kB): p50 ${pct(50).toFixed(1)} ms, p95 ${pct(95).toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms, first ${cold.toFixed(1)} ms (target < 200 ms)`,
+      );
+    }
+  } finally {
+    await api.close();
+  }
 }
 
 const figures: string[] = [];
@@ -397,6 +451,34 @@ async function pipelineOnly(): Promise<void> {
   }
 }
 
+/** The national run at scale on a fresh database; `workload`: whether the agencies send workload. */
+async function scaleRun(
+  factor: number,
+  workload: boolean,
+  after?: (env: Env, t: Timed) => Promise<void>,
+): Promise<{ t: Timed; officers: number; peaks: (number | null)[] }> {
+  // Room for every agency's files (≈1,800 officers each) in the simulator's cache.
+  const s = await sim({ delays: false, faults: false, scale: factor, defectRate: 0.01, cacheBytes: 2 ** 31, workload });
+  const officers = s.agencies().reduce((n, a) => n + a.officers, 0);
+  const env = await setUp(workload ? 'scale' : 'scalenw', { MAX_SNAPSHOT_ROWS: '250000', FETCH_TIMEOUT_S: '600' });
+  let t: Timed | undefined;
+  let peaks: (number | null)[] = [];
+  try {
+    await importAll(env, s);
+    await prerender(s);
+    t = await timedRun(env);
+    log(`  ${workload ? 'with' : 'without'} workload: ${describeRun(t)}`);
+    log(`  ${await stageTimes(env.db, t.run.id)}`);
+    const c = t.run.counts as unknown as Record<string, unknown>;
+    if (c.reconcileMs !== undefined) log(`  reconcile ${sec(Number(c.reconcileMs))}`);
+    if (after) await after(env, t);
+  } finally {
+    peaks = await tearDown(env);
+    await s.close();
+  }
+  return { t, officers, peaks };
+}
+
 async function scale(): Promise<void> {
   const target = Number(argValue('--scale-officers') ?? 1_000_000);
   const probe = await sim({ delays: false, faults: false });
@@ -405,19 +487,23 @@ async function scale(): Promise<void> {
   const baseOfficers = base.reduce((s, a) => s + a.officers, 0);
   const factor = Math.ceil((target / baseOfficers) * 100) / 100;
   log(`\n[5] scale: ≈${target.toLocaleString('en')} officers (simulator scale ${factor}), no delays, no faults`);
-  // Room for every agency's files (≈1,800 officers each) in the simulator's cache.
-  const s = await sim({ delays: false, faults: false, scale: factor, defectRate: 0.01, cacheBytes: 2 ** 31 });
-  const officers = s.agencies().reduce((n, a) => n + a.officers, 0);
-  const env = await setUp('scale', { MAX_SNAPSHOT_ROWS: '250000', FETCH_TIMEOUT_S: '600' });
-  let peaks: (number | null)[] = [];
-  try {
-    await importAll(env, s);
-    await prerender(s);
-    const t = await timedRun(env);
-    log(`  ${describeRun(t)}`);
-    log(`  ${await stageTimes(env.db, t.run.id)}`);
-    figure(`scale: ${officers.toLocaleString('en')} officers end to end in ${sec(t.wallMs)} (target < 60 s)`);
 
+  // Issue 15: the same night without any workload, then with workload for every region, in
+  // alternating pairs (`--scale-pairs N`, default 1) on fresh databases: a shared machine's noise
+  // shows as the spread of the ratios.
+  const pairs = Math.max(1, Number(argValue('--scale-pairs') ?? 1));
+  const ratios: number[] = [];
+  const bareMs: number[] = [];
+  const fullMs: number[] = [];
+  for (let i = 1; i < pairs; i++) {
+    const b = await scaleRun(factor, false);
+    const f = await scaleRun(factor, true);
+    bareMs.push(b.t.wallMs);
+    fullMs.push(f.t.wallMs);
+    ratios.push(f.t.wallMs / b.t.wallMs);
+  }
+  const bare = await scaleRun(factor, false);
+  const full = await scaleRun(factor, true, async (env, t) => {
     // A plain COPY of the same rows (the published register) into a fresh table.
     const pool = new pg.Pool({ connectionString: env.url, max: 2 });
     pool.on('error', () => {});
@@ -444,13 +530,100 @@ async function scale(): Promise<void> {
       b.release();
       await pool.end();
     }
-  } finally {
-    peaks = await tearDown(env);
-    await s.close();
-  }
+    const needs = await env.db
+      .selectFrom('computed_needs')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
+    log(`  computed needs stored: ${String(needs?.n)} (region × level)`);
+    await needsLatency(env, `${registerLabel(t)}`);
+  });
+  bareMs.push(bare.t.wallMs);
+  fullMs.push(full.t.wallMs);
+  ratios.push(full.t.wallMs / bare.t.wallMs);
+  const range = (xs: number[], f: (x: number) => string) =>
+    xs.length === 1 ? f(xs[0]!) : `${f(Math.min(...xs))}–${f(Math.max(...xs))} (${xs.map(f).join(', ')})`;
+  figure(`scale without workload: ${bare.officers.toLocaleString('en')} officers end to end in ${range(bareMs, sec)}`);
   figure(
-    `peak memory per worker process: ${peaks.map((p) => (p === null ? 'n/a' : `${p.toFixed(0)} MB`)).join(', ')} (target < 500 MB)`,
+    `scale with workload for every region: ${full.officers.toLocaleString('en')} officers end to end in ${range(fullMs, sec)} ` +
+      `(target < 60 s); with / without workload, pair by pair = ${range(ratios, (r) => r.toFixed(3))} (target ≤ 1.10)`,
   );
+  figure(
+    `peak memory per worker process: ${full.peaks.map((p) => (p === null ? 'n/a' : `${p.toFixed(0)} MB`)).join(', ')} (target < 500 MB)`,
+  );
+}
+
+/**
+ * [4b] Issue 16: one region re-synced by hand on a large register (the simulator at scale, every
+ * agency sending workload, as in [5]), trigger → published version, for each register size: a
+ * national run on {@link NATIONAL_AS_OF}, the simulator moves a day, then regencies re-synced one
+ * at a time, alternately with `as_of` equal to the national run's and without `as_of` (today, as
+ * `POST /sync` defaults it). Each size's figure: the range and median of each kind.
+ */
+async function scoped(): Promise<void> {
+  const targets = (argValue('--scoped-officers') ?? '100000,1000000').split(',').map(Number);
+  const repeats = Number(argValue('--scoped-repeats') ?? 3);
+  const probe = await sim({ delays: false, faults: false });
+  const baseOfficers = probe.agencies().reduce((n, a) => n + a.officers, 0);
+  await probe.close();
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Jakarta' }).format(new Date());
+  for (const target of targets) {
+    const factor = Math.ceil((target / baseOfficers) * 100) / 100;
+    log(
+      `\n[4b] one region re-synced on a ≈${target.toLocaleString('en')}-officer register (simulator scale ${factor}), ` +
+        `national as_of ${NATIONAL_AS_OF}, today ${today}`,
+    );
+    const s = await sim({ delays: false, faults: false, scale: factor, defectRate: 0.01, cacheBytes: 2 ** 31 });
+    const env = await setUp('scoped', { MAX_SNAPSHOT_ROWS: '250000', FETCH_TIMEOUT_S: '600' });
+    try {
+      await importAll(env, s);
+      await prerender(s);
+      const national = await timedRun(env);
+      log(`  national: ${describeRun(national)}`);
+      const registerSize = registerLabel(national);
+      // Regencies whose listing the next day changes (≈0.3% of officers move or leave a day).
+      const regencies = s.agencies().filter((a) => a.region.level === 'regency' && a.officers > 0);
+      const listing = (id: string) => JSON.stringify([...s.listOfficers(id)]);
+      const candidates = regencies.filter((_, i) => i % 17 === 5).slice(0, 4 * repeats);
+      const before = new Map(candidates.map((a) => [a.id, listing(a.id)]));
+      s.setDay(1);
+      await prerender(s);
+      const changed = candidates.filter((a) => before.get(a.id) !== listing(a.id)).slice(0, 2 * repeats);
+      const times: Record<'national' | 'today', number[]> = { national: [], today: [] };
+      for (const [i, a] of changed.entries()) {
+        const kind = i % 2 === 0 ? 'national' : 'today';
+        const one = await timedRun(
+          env,
+          { kind: 'region', value: a.region.code },
+          kind === 'national' ? NATIONAL_AS_OF : today,
+        );
+        const c = one.run.counts as unknown as Record<string, number>;
+        log(
+          `  region ${a.region.code} (${a.officers} officers), as_of ${one.run.as_of}: ${describeRun(one)}; ` +
+            `reconcile ${c.reconcileMs === undefined ? 'n/a' : sec(Number(c.reconcileMs))}`,
+        );
+        times[kind].push(one.wallMs);
+      }
+      const range = (ms: number[]) => {
+        const v = [...ms].sort((x, y) => x - y);
+        return v.length
+          ? `${sec(v[0]!)}–${sec(v.at(-1)!)} (median ${sec(v[Math.floor(v.length / 2)]!)}, ${v.length} regions)`
+          : 'n/a';
+      };
+      figure(
+        `one region re-synced on a ${registerSize}: trigger → published, as_of = the national run's ` +
+          `${range(times.national)}; without as_of (today) ${range(times.today)} (target < 0.5 s)`,
+      );
+    } finally {
+      await tearDown(env);
+      await s.close();
+    }
+  }
+}
+
+/** The label of the GET /needs figure: the register it ran on. */
+function registerLabel(t: Timed): string {
+  const c = t.run.counts as unknown as Record<string, number>;
+  return `${(c.officers ?? 0).toLocaleString('en')}-officer register`;
 }
 
 log(
@@ -459,6 +632,7 @@ log(
 const only = argValue('--only');
 if (!only || only === 'night') await night();
 if (!only || only === 'pipeline') await pipelineOnly();
+if ((!only || only === 'scoped') && !args.has('--skip-scale')) await scoped();
 if ((!only || only === 'scale') && !args.has('--skip-scale')) await scale();
 log('\nfigures:');
 for (const f of figures) log(`  ${f}`);

@@ -46,6 +46,8 @@ export interface SimulatorConfig {
    * the simulator renders it once. Files of more than {@link CACHE_MAX_ROWS} rows always stream.
    */
   cacheBytes?: number;
+  /** `false`: no agency sends workload (needs-planning-v1.md), as before it existed. Default true. */
+  workload?: boolean;
 }
 
 /** One entry of the sources file (register-api-v1.md § Sources file). */
@@ -143,6 +145,7 @@ export async function start(config: SimulatorConfig): Promise<Simulator> {
     ...(config.officers ? { officers: config.officers } : {}),
     ...(config.transports ? { transports: config.transports } : {}),
     ...(config.faults !== undefined ? { faults: config.faults } : {}),
+    ...(config.workload === false ? { workload: false } : {}),
   });
   const byId = new Map(agencies.map((a) => [a.id, a]));
   for (const id of [

@@ -87,6 +87,8 @@ export interface WorldOptions {
   transports?: Record<string, SimTransport>;
   /** Faults per source id (replaces the seeded ones for that source); `false` disables seeded faults. */
   faults?: Record<string, FaultMode[]> | false;
+  /** `false`: no agency sends workload (benchmarks compare a night with and without it). Default true. */
+  workload?: boolean;
 }
 
 /** The regions a `--regions` value selects: `all`, a province (`16`, with its regencies), a region, or a comma list. */
@@ -177,11 +179,11 @@ function assignPlanning(seed: number, agencies: readonly SimAgency[]): Map<strin
 export function buildWorld(o: WorldOptions): SimAgency[] {
   const agencies = buildAgencies(o);
   const planning = assignPlanning(o.seed, agencies);
-  return agencies.map((a) => ({
-    ...a,
+  return agencies.map((a) => {
     // An agency without officers sends no workload (nothing to be missing, R16).
-    planning: planning.get(a.id) ?? (a.officers > 0 ? NO_PLANNING_CASE : { ...NO_PLANNING_CASE, sendsWorkload: false }),
-  }));
+    const p = planning.get(a.id) ?? (a.officers > 0 ? NO_PLANNING_CASE : { ...NO_PLANNING_CASE, sendsWorkload: false });
+    return { ...a, planning: o.workload === false ? { ...p, sendsWorkload: false, oddWorkloadRows: false } : p };
+  });
 }
 
 function buildAgencies(o: WorldOptions): SimAgency[] {
