@@ -38,3 +38,75 @@ describe('loadConfig', () => {
     expect(loadConfig({ SMTP_URL: '', PORT: ' ' }).port).toBe(8080);
   });
 });
+
+describe('loadConfig: the ministry webhook (ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET)', () => {
+  const KEY = { TOKEN_ENCRYPTION_KEY: 'ab'.repeat(32) };
+  const URL = 'https://pusat.kemnaker.go.id/hooks/pksync';
+  const SECRET = 'a-ministry-signing-secret';
+  const variables = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).issues.map((i) => i.variable).sort();
+    }
+    return [];
+  };
+
+  it('is off by default', () => {
+    expect(loadConfig({}).alertWebhook).toBeUndefined();
+  });
+
+  it('the URL without a secret names ALERT_WEBHOOK_SECRET', () => {
+    expect(variables({ ...KEY, ALERT_WEBHOOK_URL: URL })).toEqual(['ALERT_WEBHOOK_SECRET']);
+    expect(() => loadConfig({ ...KEY, ALERT_WEBHOOK_URL: URL })).toThrow(/ALERT_WEBHOOK_SECRET: is required/);
+    // An empty secret is no secret.
+    expect(variables({ ...KEY, ALERT_WEBHOOK_URL: URL, ALERT_WEBHOOK_SECRET: ' ' })).toEqual(['ALERT_WEBHOOK_SECRET']);
+  });
+
+  it('a secret without the URL names ALERT_WEBHOOK_URL', () => {
+    expect(variables({ ...KEY, ALERT_WEBHOOK_SECRET: SECRET })).toEqual(['ALERT_WEBHOOK_URL']);
+  });
+
+  it('both: the config carries them, frozen', () => {
+    const c = loadConfig({ ...KEY, ALERT_WEBHOOK_URL: URL, ALERT_WEBHOOK_SECRET: SECRET });
+    expect(c.alertWebhook).toEqual({ url: URL, secret: SECRET });
+    expect(Object.isFrozen(c.alertWebhook)).toBe(true);
+  });
+
+  it('validates the secret like contact secrets (16 to 256 characters) and never shows it', () => {
+    try {
+      loadConfig({ ...KEY, ALERT_WEBHOOK_URL: URL, ALERT_WEBHOOK_SECRET: 'too-short-secret'.slice(0, 15) });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ConfigError).issues).toEqual([
+        { variable: 'ALERT_WEBHOOK_SECRET', message: 'must be at least 16 characters' },
+      ]);
+      expect((e as Error).message).not.toContain('too-short-secre');
+    }
+    expect(variables({ ...KEY, ALERT_WEBHOOK_URL: URL, ALERT_WEBHOOK_SECRET: 'x'.repeat(257) })).toEqual([
+      'ALERT_WEBHOOK_SECRET',
+    ]);
+    expect(
+      loadConfig({ ...KEY, ALERT_WEBHOOK_URL: URL, ALERT_WEBHOOK_SECRET: 'x'.repeat(16) }).alertWebhook,
+    ).toBeDefined();
+  });
+
+  it('refuses a URL that is not http(s) or carries credentials', () => {
+    expect(variables({ ...KEY, ALERT_WEBHOOK_URL: 'ftp://x.example/h', ALERT_WEBHOOK_SECRET: SECRET })).toEqual([
+      'ALERT_WEBHOOK_URL',
+    ]);
+    expect(variables({ ...KEY, ALERT_WEBHOOK_URL: 'https://u:p@x.example/h', ALERT_WEBHOOK_SECRET: SECRET })).toEqual([
+      'ALERT_WEBHOOK_URL',
+    ]);
+  });
+
+  it('needs TOKEN_ENCRYPTION_KEY (the secret is stored encrypted), named with every other bad variable', () => {
+    expect(variables({ ALERT_WEBHOOK_URL: URL, ALERT_WEBHOOK_SECRET: SECRET })).toEqual(['TOKEN_ENCRYPTION_KEY']);
+    expect(variables({ ALERT_WEBHOOK_URL: URL, PORT: 'eighty' })).toEqual([
+      'ALERT_WEBHOOK_SECRET',
+      'PORT',
+      'TOKEN_ENCRYPTION_KEY',
+    ]);
+  });
+});

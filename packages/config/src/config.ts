@@ -42,7 +42,30 @@ export const envSchema = z.object({
     .default('Asia/Jakarta'),
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
   ALERT_FROM: z.string().min(3).default('pksync <noreply@pksync.local>'),
-  ALERT_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  /**
+   * The ministry-wide webhook: receives every province's digest and the ministry's alerts, signed
+   * with ALERT_WEBHOOK_SECRET (the two go together; see {@link loadConfig}).
+   */
+  ALERT_WEBHOOK_URL: url(['http:', 'https:'])
+    .refine((v) => v.length <= 500, { message: 'must be at most 500 characters' })
+    .refine(
+      (v) => {
+        try {
+          const u = new URL(v);
+          return !u.username && !u.password;
+        } catch {
+          return true; // reported by url()
+        }
+      },
+      { message: 'must not carry credentials; the signature (ALERT_WEBHOOK_SECRET) authenticates pksync' },
+    )
+    .optional(),
+  /** Signing secret of ALERT_WEBHOOK_URL, as for contact webhooks: 16 to 256 characters. */
+  ALERT_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(256, 'must be at most 256 characters')
+    .optional(),
   PUBLIC_BASE_URL: url(['http:', 'https:']).default('http://127.0.0.1:8080'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Hash-tag prefix for every BullMQ key, so one queue's keys share a Redis Cluster slot. */
@@ -93,7 +116,11 @@ export interface Config {
   readonly syncTimezone: string;
   readonly smtpUrl: string | undefined;
   readonly alertFrom: string;
-  readonly alertWebhookUrl: string | undefined;
+  /**
+   * The ministry-wide webhook (ALERT_WEBHOOK_URL with ALERT_WEBHOOK_SECRET), or undefined. The
+   * worker keeps one contact in line with it (`syncConfiguredWebhook` of `@pksync/db`).
+   */
+  readonly alertWebhook: { readonly url: string; readonly secret: string } | undefined;
   readonly publicBaseUrl: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly queuePrefix: string;
@@ -134,8 +161,35 @@ export function decodeKey(value: string): Buffer | null {
 }
 
 /**
+ * Variables that only make sense together, checked whatever else is wrong so that every bad
+ * variable is named at once: the ministry webhook needs its secret (and the reverse), and its
+ * secret is stored encrypted like contact secrets, so it needs TOKEN_ENCRYPTION_KEY.
+ */
+function pairIssues(env: Record<string, string>): { variable: string; message: string }[] {
+  const issues: { variable: string; message: string }[] = [];
+  if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET)
+    issues.push({
+      variable: 'ALERT_WEBHOOK_SECRET',
+      message: 'is required when ALERT_WEBHOOK_URL is set: the signing secret of that webhook (at least 16 characters)',
+    });
+  if (env.ALERT_WEBHOOK_SECRET && !env.ALERT_WEBHOOK_URL)
+    issues.push({
+      variable: 'ALERT_WEBHOOK_URL',
+      message: 'is required when ALERT_WEBHOOK_SECRET is set: the ministry webhook that secret signs for',
+    });
+  if (env.ALERT_WEBHOOK_URL && !env.TOKEN_ENCRYPTION_KEY)
+    issues.push({
+      variable: 'TOKEN_ENCRYPTION_KEY',
+      message:
+        'is required when ALERT_WEBHOOK_URL is set: its signing secret is stored encrypted, like contact secrets',
+    });
+  return issues;
+}
+
+/**
  * Parses the environment once and returns a frozen {@link Config}. Empty strings count as unset.
- * Throws {@link ConfigError} naming each bad variable.
+ * Throws {@link ConfigError} naming each bad variable, a missing partner of a pair included
+ * (ALERT_WEBHOOK_URL without ALERT_WEBHOOK_SECRET names ALERT_WEBHOOK_SECRET).
  *
  * @example const config = loadConfig(process.env);
  */
@@ -146,11 +200,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (v !== undefined && v.trim() !== '') cleaned[key] = v.trim();
   }
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), message: i.message })),
-    );
-  }
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues).map((i) => ({
+      variable: String(i.path[0] ?? '(environment)'),
+      message: i.message,
+    })),
+    ...pairIssues(cleaned),
+  ];
+  if (!parsed.success || issues.length) throw new ConfigError(issues);
   const e = parsed.data;
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
@@ -161,7 +218,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     syncTimezone: e.SYNC_TIMEZONE,
     smtpUrl: e.SMTP_URL,
     alertFrom: e.ALERT_FROM,
-    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    alertWebhook:
+      e.ALERT_WEBHOOK_URL && e.ALERT_WEBHOOK_SECRET
+        ? Object.freeze({ url: e.ALERT_WEBHOOK_URL, secret: e.ALERT_WEBHOOK_SECRET })
+        : undefined,
     publicBaseUrl: e.PUBLIC_BASE_URL,
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,

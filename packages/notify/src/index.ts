@@ -6,3 +6,4 @@ export * from './transports.ts';
 export * from './write-outbox.ts';
 export * from './deliver.ts';
 export * from './test-message.ts';
+export * from './configured-webhook.ts';

@@ -1,4 +1,5 @@
 import {
+  configuredWebhookContact,
   contactsFor,
   insertOutboxRows,
   markEscalated,
@@ -32,10 +33,12 @@ export interface WriteDigestOutboxInput {
 export interface WriteDigestOutboxResult {
   /** Outbox rows written. */
   rows: number;
-  /** Provinces that got a digest (at least one contact). */
+  /** Provinces that got a digest (at least one contact, the configured ministry webhook included). */
   provinces: string[];
   /** Provinces with something to report but no enabled contact: nothing is marked, they are told later. */
   unreachableProvinces: string[];
+  /** Province digests written for the configured ministry webhook (ALERT_WEBHOOK_URL). */
+  ministryWebhookRows: number;
   /** Ministry (admin) rows written. */
   ministryRows: number;
   counts: Record<DigestEntryKind, number>;
@@ -45,7 +48,10 @@ export interface WriteDigestOutboxResult {
  * R15: writes a run's digests to the outbox — one row per (run, province, contact) with the
  * province's new findings, reminders due (open, last told ≥ 7 days ago) and resolutions, and one
  * row per (run, admin contact) with escalations (unresolved ≥ 30 days) and unreported delivery
- * failures. Call it inside the reconciliation transaction, after `reconcileRun`, so the
+ * failures. The configured ministry webhook (ALERT_WEBHOOK_URL), when enabled, is a contact of
+ * every province: it gets each province's digest as a row of its own (audience `ministry`, so a
+ * failure of it is logged, never reported as the province's `delivery_failed`), and, being an
+ * admin contact, the ministry's alerts too. Call it inside the reconciliation transaction, after `reconcileRun`, so the
  * outbox commits with the findings or not at all; the notify worker delivers it afterwards.
  *
  * Idempotent: a second call for the same run writes nothing (findings are marked as told, and the
@@ -90,9 +96,11 @@ export async function writeDigestOutbox(trx: Db, input: WriteDigestOutboxInput):
   const notified: number[] = [];
   const resolutionsTold: number[] = [];
   const contacts = byProvince.size ? await contactsFor(trx, [...byProvince.keys()]) : [];
+  const ministryWebhook = byProvince.size ? await configuredWebhookContact(trx) : undefined;
+  let ministryWebhookRows = 0;
   for (const [province, entries] of [...byProvince.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const targets = contacts.filter((c) => c.province_code === province);
-    if (targets.length === 0) {
+    if (targets.length === 0 && !ministryWebhook) {
       unreachable.push(province);
       continue;
     }
@@ -119,6 +127,21 @@ export async function writeDigestOutbox(trx: Db, input: WriteDigestOutboxInput):
         findingIds: ids,
         now,
       });
+    }
+    if (ministryWebhook) {
+      rows.push({
+        idempotencyKey: `digest:${input.runId}:${province}:${ministryWebhook.id}`,
+        kind: 'digest',
+        runId: input.runId,
+        audience: 'ministry',
+        provinceCode: province,
+        contactId: ministryWebhook.id,
+        channel: 'webhook',
+        payload: digest as unknown as Record<string, unknown>,
+        findingIds: ids,
+        now,
+      });
+      ministryWebhookRows++;
     }
     for (const e of entries) {
       counts[e.kind]++;
@@ -179,6 +202,7 @@ export async function writeDigestOutbox(trx: Db, input: WriteDigestOutboxInput):
     provinces: reached,
     unreachableProvinces: unreachable,
     ministryRows,
+    ministryWebhookRows,
     counts,
   };
 }

@@ -8,7 +8,20 @@ import type { AlertContactRow } from '../schema.ts';
  * contacts (province null) that receive escalations and delivery failures. Webhook signing secrets
  * are stored AES-256-GCM encrypted with `config.tokenKey`, the contact id bound as additional
  * authenticated data; they are never returned by the listing functions.
+ *
+ * One contact is not managed here but by the configuration: the ministry webhook of
+ * ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET ({@link syncConfiguredWebhook}), an admin contact with
+ * a fixed id that receives every province's digest as well as the ministry's alerts.
  */
+
+/**
+ * The id of the configured ministry webhook (a name-based UUID of `pksync:ALERT_WEBHOOK_URL`). Fixed,
+ * so the same contact survives restarts and URL or secret changes, and with it its idempotency keys
+ * (`digest:<run>:<province>:<id>`) and its outbox rows.
+ */
+export const CONFIGURED_WEBHOOK_ID = '7e1e2416-fa8d-5c41-84d3-ef2e23acd53c';
+const CONFIGURED_NAME = 'ministry webhook (ALERT_WEBHOOK_URL)';
+const CONFIGURED_BY = 'ALERT_WEBHOOK_URL';
 
 /** A contact as shown to admins: never the secret. */
 export interface AlertContact {
@@ -20,6 +33,8 @@ export interface AlertContact {
   name: string | null;
   enabled: boolean;
   hasSecret: boolean;
+  /** The ministry webhook of ALERT_WEBHOOK_URL: changed only through the configuration. */
+  configured: boolean;
   createdBy: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -46,6 +61,25 @@ export class ContactValidationError extends Error {
     super(message);
     this.name = 'ContactValidationError';
   }
+}
+
+/**
+ * An attempt to edit, disable or remove the configured ministry webhook, which only
+ * ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET change. `statusCode` 409 for HTTP callers.
+ */
+export class ConfiguredContactError extends ContactValidationError {
+  readonly statusCode = 409;
+  constructor(field: string) {
+    super(
+      field,
+      'this contact is the ministry webhook set by ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET: change or unset those variables and restart the workers',
+    );
+    this.name = 'ConfiguredContactError';
+  }
+}
+
+function refuseConfigured(id: string, field: string): void {
+  if (id.toLowerCase() === CONFIGURED_WEBHOOK_ID) throw new ConfiguredContactError(field);
 }
 
 // Deliberately plain: one @, no spaces, a dot in the domain. SMTP is the real test.
@@ -121,6 +155,7 @@ function toContact(row: AlertContactRow): AlertContact {
     name: row.name,
     enabled: row.enabled,
     hasSecret: row.secret_encrypted !== null,
+    configured: row.id === CONFIGURED_WEBHOOK_ID,
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -227,9 +262,13 @@ export async function getContact(db: Db, id: string): Promise<AlertContact | und
   return row ? toContact(row) : undefined;
 }
 
-/** Removes a contact; pending deliveries to it are cancelled. Returns whether it existed. */
+/**
+ * Removes a contact; pending deliveries to it are cancelled. Returns whether it existed. The
+ * configured ministry webhook is refused ({@link ConfiguredContactError}).
+ */
 export async function removeContact(db: Db, id: string): Promise<boolean> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+  refuseConfigured(id, 'id');
   return db.transaction().execute(async (trx) => {
     await trx
       .updateTable('alert_outbox')
@@ -242,9 +281,13 @@ export async function removeContact(db: Db, id: string): Promise<boolean> {
   });
 }
 
-/** Enables or disables a contact (a disabled contact gets no new digests). Returns whether it exists. */
+/**
+ * Enables or disables a contact (a disabled contact gets no new digests). Returns whether it
+ * exists. The configured ministry webhook is refused ({@link ConfiguredContactError}).
+ */
 export async function setContactEnabled(db: Db, id: string, enabled: boolean): Promise<boolean> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+  refuseConfigured(id, 'id');
   const res = await db
     .updateTable('alert_contacts')
     .set({ enabled, updated_at: new Date() })
@@ -261,6 +304,7 @@ export async function getContactForDelivery(db: Db, id: string): Promise<AlertCo
 /**
  * Replaces a webhook contact's signing secret (validated like a new one). Pending deliveries are
  * signed with the new secret from their next attempt. Returns false when there is no such webhook.
+ * The configured ministry webhook's secret is ALERT_WEBHOOK_SECRET ({@link ConfiguredContactError}).
  */
 export async function rotateContactSecret(
   db: Db,
@@ -268,6 +312,7 @@ export async function rotateContactSecret(
   secret: string,
   key: Buffer | undefined,
 ): Promise<boolean> {
+  refuseConfigured(id, 'secret');
   if (secret.length < 16)
     throw new ContactValidationError('secret', 'the signing secret must be at least 16 characters');
   if (secret.length > 256)
@@ -280,4 +325,143 @@ export async function rotateContactSecret(
     .where('kind', '=', 'webhook')
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
+}
+
+/** What {@link syncConfiguredWebhook} did; `changed` lists what differed from the stored contact. */
+export interface ConfiguredWebhookSync {
+  status: 'created' | 'updated' | 'unchanged' | 'disabled' | 'absent';
+  changed: ('url' | 'secret' | 'enabled')[];
+}
+
+/**
+ * Brings the configured ministry webhook ({@link CONFIGURED_WEBHOOK_ID}) in line with
+ * ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET (`config.alertWebhook`); the worker calls it at
+ * start-up. Set: the contact is created, or its URL and secret (stored encrypted like every
+ * contact secret) are updated and it is enabled; pending deliveries to it become due at once, and
+ * go to the new URL with the new signature under their old idempotency keys. Unset: the contact is
+ * disabled (kept, so its id, keys and past deliveries stay) and its pending deliveries are
+ * cancelled. Safe to run in several workers at once. An admin webhook contact added by hand with
+ * the same URL is a {@link ContactValidationError} on `address`.
+ *
+ * @example await syncConfiguredWebhook(db, config.alertWebhook, config.tokenKey)
+ */
+export async function syncConfiguredWebhook(
+  db: Db,
+  webhook: { url: string; secret: string } | undefined,
+  key: Buffer | undefined,
+  now: Date = new Date(),
+): Promise<ConfiguredWebhookSync> {
+  const id = CONFIGURED_WEBHOOK_ID;
+  if (!webhook) {
+    return db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('alert_contacts')
+        .set({ enabled: false, updated_at: now })
+        .where('id', '=', id)
+        .where('enabled', '=', true)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return { status: 'absent', changed: [] };
+      await trx
+        .updateTable('alert_outbox')
+        .set({ status: 'cancelled', last_error: 'ALERT_WEBHOOK_URL was unset' })
+        .where('contact_id', '=', id)
+        .where('status', '=', 'pending')
+        .execute();
+      return { status: 'disabled', changed: ['enabled'] };
+    });
+  }
+  const v = validateContactInput({
+    admin: true,
+    kind: 'webhook',
+    address: webhook.url,
+    secret: webhook.secret,
+    name: CONFIGURED_NAME,
+  });
+  const secret = v.secret!;
+  const duplicate = (e: unknown): never => {
+    if ((e as { code?: string }).code === '23505')
+      throw new ContactValidationError(
+        'address',
+        `ALERT_WEBHOOK_URL ${v.address} is already a ministry webhook contact: remove that contact (pksync contacts list --admin) or set another URL`,
+      );
+    throw e;
+  };
+  return db
+    .transaction()
+    .execute(async (trx): Promise<ConfiguredWebhookSync> => {
+      // Two workers starting at once: the second waits for the first's row, then compares.
+      const inserted = await trx
+        .insertInto('alert_contacts')
+        .values({
+          id,
+          province_code: null,
+          is_admin: true,
+          kind: 'webhook',
+          address: v.address,
+          name: CONFIGURED_NAME,
+          secret_encrypted: encryptContactSecret(secret, key, id),
+          created_by: CONFIGURED_BY,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (inserted) return { status: 'created', changed: [] };
+      const row = await trx
+        .selectFrom('alert_contacts')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const changed: ConfiguredWebhookSync['changed'] = [];
+      if (row.address !== v.address) changed.push('url');
+      let stored: string | null = null;
+      try {
+        stored = row.secret_encrypted ? decryptContactSecret(row.secret_encrypted, key, id) : null;
+      } catch {
+        // Encrypted with another TOKEN_ENCRYPTION_KEY: store it again with this one.
+      }
+      if (stored !== secret) changed.push('secret');
+      if (!row.enabled) changed.push('enabled');
+      if (changed.length === 0) return { status: 'unchanged', changed };
+      await trx
+        .updateTable('alert_contacts')
+        .set({
+          address: v.address,
+          is_admin: true,
+          province_code: null,
+          name: CONFIGURED_NAME,
+          enabled: true,
+          ...(changed.includes('secret') ? { secret_encrypted: encryptContactSecret(secret, key, id) } : {}),
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      if (changed.includes('url') || changed.includes('secret')) {
+        // Rows waiting out a back-off against the old URL or secret are tried again now.
+        await trx
+          .updateTable('alert_outbox')
+          .set({ next_attempt_at: now })
+          .where('contact_id', '=', id)
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '>', now)
+          .execute();
+      }
+      return { status: 'updated', changed };
+    })
+    .catch(duplicate);
+}
+
+/**
+ * The configured ministry webhook's row when it is enabled (the outbox writer adds it to every
+ * province's digest), else undefined.
+ */
+export async function configuredWebhookContact(db: Db): Promise<AlertContactRow | undefined> {
+  return db
+    .selectFrom('alert_contacts')
+    .selectAll()
+    .where('id', '=', CONFIGURED_WEBHOOK_ID)
+    .where('enabled', '=', true)
+    .executeTakeFirst();
 }
