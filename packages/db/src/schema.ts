@@ -457,6 +457,13 @@ export interface StagingSentinelTable {
   written_at: DefaultTimestamp;
 }
 
+/** The key that seals the API's paging cursors: one row (migration 0012_keyset_paging). */
+export interface PagingKeyTable {
+  id: number;
+  key: Buffer;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
   regions: RegionTable;
   levels: LevelTable;
@@ -489,6 +496,7 @@ export interface Database {
   staging_sentinel: StagingSentinelTable;
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
+  paging_keys: PagingKeyTable;
 }
 
 export type NewSource = Insertable<SourceTable>;

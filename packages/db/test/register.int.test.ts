@@ -135,7 +135,7 @@ async function current(db: Db) {
 
 /** A version's diff as `GET /publications/{v}/diff` reads it, ordered by NIP (one page of up to 10,000). */
 async function diffOf(db: Db, version: number, opts: { change?: 'added' | 'removed' | 'changed' } = {}) {
-  return getPublicationDiffView(db, version, { limit: 10_000, offset: 0, ...opts });
+  return getPublicationDiffView(db, version, { limit: 10_000, ...opts });
 }
 
 async function openFindings(db: Db, code?: string) {
@@ -207,14 +207,15 @@ describe('R14 versions and diffs', () => {
     await addSource(db, 'bkl', '17.01');
     const many = Array.from({ length: 5 }, () => officer('17.01'));
     const r = await sync(db, { bkl: snapshot(many) });
-    const all = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 10, offset: 0 });
+    const all = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 10 });
     expect(all.map((c) => c.change)).toEqual(Array(5).fill('added'));
     expect(all.map((c) => c.nip)).toEqual(many.map((o) => o.nip).sort());
-    const p1 = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 2, offset: 0 });
-    const p2 = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 10, offset: 2 });
+    const p1 = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 2 });
+    // Keyset: the next page starts after the last NIP of the previous one.
+    const p2 = await getPublicationDiffView(db, r.version!, { provinceCode: '17', limit: 10, afterNip: p1[1]!.nip });
     expect([...p1, ...p2]).toEqual(all);
     expect(p2).toHaveLength(3);
-    expect(await getPublicationDiffView(db, r.version!, { provinceCode: '16', limit: 10, offset: 0 })).toEqual([]);
+    expect(await getPublicationDiffView(db, r.version!, { provinceCode: '16', limit: 10 })).toEqual([]);
   });
 
   it('re-staging the same (run, source) replaces, never doubles', async () => {
@@ -865,9 +866,21 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     expect(r.version).not.toBeNull();
     const summaries = await getRegionSummaries(db, { year: 2026 });
     const s = summaries.find((x) => x.code === '16.02')!;
-    expect(s.formationByLevel.ahli_pertama).toEqual({ formasi: 2, kebutuhan: 5, terisi: 3, kekurangan: 2, available: 0 });
+    expect(s.formationByLevel.ahli_pertama).toEqual({
+      formasi: 2,
+      kebutuhan: 5,
+      terisi: 3,
+      kekurangan: 2,
+      available: 0,
+    });
     expect(s.formationByLevel.ahli_muda).toEqual({ formasi: 3, kebutuhan: 2, terisi: 1, kekurangan: 1, available: 2 });
-    expect(s.formationByLevel.ahli_madya).toEqual({ formasi: null, kebutuhan: null, terisi: 0, kekurangan: null, available: null });
+    expect(s.formationByLevel.ahli_madya).toEqual({
+      formasi: null,
+      kebutuhan: null,
+      terisi: 0,
+      kekurangan: null,
+      available: null,
+    });
     expect(s.activeByLevel).toEqual({ ahli_pertama: 3, ahli_muda: 1, ahli_madya: 0, ahli_utama: 0 });
     expect(
       (await getRegionSummaries(db, { year: 2025 })).find((x) => x.code === '16.02')?.formationByLevel.ahli_pertama
@@ -970,7 +983,13 @@ describe('R11 retirement, R12 formation, R13 coverage, record findings', () => {
     // R12: 2 active ahli_pertama against formasi 1.
     expect((await openFindings(db, 'over_formation')).map((f) => f.region_code)).toContain('16.08');
     const s = (await getRegionSummaries(db, { year: 2026 })).find((x) => x.code === '16.08');
-    expect(s?.formationByLevel.ahli_pertama).toEqual({ formasi: 1, kebutuhan: 3, terisi: 2, kekurangan: 1, available: 0 });
+    expect(s?.formationByLevel.ahli_pertama).toEqual({
+      formasi: 1,
+      kebutuhan: 3,
+      terisi: 2,
+      kekurangan: 1,
+      available: 0,
+    });
   });
 
   it('turns staged record findings and rejections into findings, resolved when the file is fixed', async () => {

@@ -4,6 +4,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -11,6 +12,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { pagingKey } from '@pksync/db';
 import { installAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import {
@@ -22,11 +24,22 @@ import {
   installErrorHandling,
 } from './errors.ts';
 import { createMetrics } from './metrics.ts';
+import { CursorCodec, refuseRetiredPaging, sharePagingParameters } from './paging.ts';
 import { mountQueueDashboard } from './queue-dashboard.ts';
 import { routeModules } from './routes/index.ts';
 import { RAW_FILE_TYPES } from './upload/receive.ts';
 
 export const API_PREFIX = '/api/v1';
+/** Swagger UI over the OpenAPI document (its own JSON copy at `${DOCS_PREFIX}/json`). */
+export const DOCS_PREFIX = '/api/docs';
+
+/**
+ * The Content-Security-Policy of the Swagger UI page and its files: the console's own policy
+ * (services/web/public/index.html) plus fonts and `frame-ancestors`. Swagger UI's scripts and
+ * styles are files of its own package served from here; it calls only this origin.
+ */
+const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export interface BuildAppOptions {
   logger?: Logger | boolean;
@@ -62,6 +75,9 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('ctx', ctx);
+  // Every list route's cursors, sealed with the key all replicas share.
+  app.decorate('cursors', new CursorCodec(() => pagingKey(ctx.db)));
+  refuseRetiredPaging(app);
   installErrorHandling(app);
   installClosingAnswer(app);
   documentUnavailable(app);
@@ -86,8 +102,20 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // The paging parameters, once, as components (paging.ts).
+    transformObject: (input) => sharePagingParameters(jsonSchemaTransformObject(input)),
     hideUntagged: false,
+  });
+  await app.register(async (docs) => {
+    // The page and its files are open to anyone, like the document itself (auth.ts: `none`).
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'none' };
+    });
+    await docs.register(fastifySwaggerUi, {
+      routePrefix: DOCS_PREFIX,
+      staticCSP: DOCS_CSP,
+      uiConfig: { deepLinking: true, docExpansion: 'list', persistAuthorization: false },
+    });
   });
   await app.register(fastifyMultipart, {
     limits: { fileSize: ctx.limits.maxUploadBytes, files: 1, fields: 10, parts: 12, fieldSize: 64 * 1024 },

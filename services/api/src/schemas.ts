@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LEVEL_CODES } from '@pksync/reference';
 import { isCalendarDate, NeedParametersSchema, OFFICER_STATUSES } from '@pksync/core';
+import { pageOf } from './paging.ts';
 
 /**
  * The zod schemas of the API: they validate requests, check responses and generate the OpenAPI
@@ -26,7 +27,6 @@ export const CalendarDate = z
 /** The largest PostgreSQL `integer`: versions are `integer` columns. */
 export const PG_INT_MAX = 2_147_483_647;
 export const Level = z.enum(LEVEL_CODES);
-export const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
 
 const byLevel = <T extends z.ZodType>(t: T) =>
   z.object(Object.fromEntries(LEVEL_CODES.map((l) => [l, t])) as Record<(typeof LEVEL_CODES)[number], T>);
@@ -89,12 +89,8 @@ export const Officer = z
   })
   .meta({ id: 'Officer' });
 
-export const OfficerPage = z
-  .object({
-    version: z.number().int().describe('the published version this page was read at'),
-    data: z.array(Officer),
-    next_cursor: z.string().nullable(),
-  })
+export const OfficerPage = pageOf(Officer)
+  .extend({ version: z.number().int().describe('the published version this page was read at') })
   .meta({ id: 'OfficerPage' });
 
 export const OfficerStatusQuery = z.enum([...OFFICER_STATUSES, 'active', 'inactive']);

@@ -114,7 +114,7 @@ describe('alert contacts API', () => {
       'contact.rotate_secret',
     ]);
     const deliveries = await call(keys.admin, 'GET', '/contacts/deliveries');
-    expect(deliveries.body).toEqual({ data: [] });
+    expect(deliveries.body).toEqual({ data: [], next_cursor: null });
     expect((await call(keys.own, 'GET', '/contacts/deliveries')).status).toBe(403);
   });
 });

@@ -16,9 +16,21 @@ interface Doc {
   openapi: string;
   paths: Record<
     string,
-    Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>
+    Record<string, { responses: Record<string, unknown>; parameters?: { name?: string; in?: string; $ref?: string }[] }>
   >;
+  components: { parameters?: Record<string, { name: string; in: string }>; schemas: Record<string, unknown> };
 }
+
+/** Every list route of the API: one paging convention (services/api/README.md § Paging). */
+const LIST_ROUTES = [
+  '/api/v1/officers',
+  '/api/v1/publications',
+  '/api/v1/publications/{version}/diff',
+  '/api/v1/findings',
+  '/api/v1/audit',
+  '/api/v1/runs',
+  '/api/v1/contacts/deliveries',
+];
 
 describe('OpenAPI document, validation errors and paging', () => {
   const t = useTestDatabase();
@@ -87,11 +99,74 @@ describe('OpenAPI document, validation errors and paging', () => {
     }
   });
 
+  it('documents the paging convention once: shared limit and cursor parameters, one next_cursor', () => {
+    expect(doc.components.parameters).toMatchObject({
+      PageLimit: { name: 'limit', in: 'query' },
+      PageCursor: { name: 'cursor', in: 'query' },
+    });
+    expect(doc.components.schemas.NextCursor).toMatchObject({ type: ['string', 'null'] });
+    for (const path of LIST_ROUTES) {
+      const op = doc.paths[path]?.get;
+      expect(op, path).toBeDefined();
+      const refs = (op!.parameters ?? []).map((p) => p.$ref);
+      expect(refs, path).toEqual(
+        expect.arrayContaining(['#/components/parameters/PageLimit', '#/components/parameters/PageCursor']),
+      );
+      const schema = (op!.responses['200'] as { content: { 'application/json': { schema: unknown } } }).content[
+        'application/json'
+      ].schema;
+      // OfficerPage is a component of its own; the others are inline.
+      const body = JSON.stringify(
+        (schema as { $ref?: string }).$ref
+          ? doc.components.schemas[(schema as { $ref: string }).$ref.split('/').pop()!]
+          : schema,
+      );
+      expect(body, path).toContain('"next_cursor":{"$ref":"#/components/schemas/NextCursor"}');
+    }
+    // The old paging is gone from every route.
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const op of Object.values(methods)) {
+        const names = (op.parameters ?? []).map((p) => p.name);
+        expect(names, path).not.toContain('before');
+        expect(names, path).not.toContain('offset');
+        expect(JSON.stringify(op.responses), path).not.toMatch(/next_before|next_offset/);
+      }
+    }
+  });
+
+  it('serves Swagger UI over the document at /api/docs, without a key, under a strict CSP', async () => {
+    const page = await fetch(`${api.url}/api/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).not.toContain('unsafe-eval');
+    const html = await page.text();
+    // Nothing inline and nothing from elsewhere: every script is a file of this origin.
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    const scripts = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThanOrEqual(3);
+    for (const src of scripts) {
+      expect(src.startsWith('/api/docs/'), src).toBe(true);
+      const res = await fetch(`${api.url}${src}`);
+      expect(res.status, src).toBe(200);
+      expect(res.headers.get('content-type'), src).toMatch(/javascript/);
+      expect(res.headers.get('content-security-policy'), src).toBe(csp);
+      await res.arrayBuffer();
+    }
+    const shown = await fetch(`${api.url}/api/docs/json`);
+    expect(await shown.json()).toEqual(doc);
+  });
+
   const bad: [string, string, RequestInit, string][] = [
     ['a limit out of range', '/api/v1/officers?limit=0', {}, 'querystring.limit'],
     ['an unknown level', '/api/v1/officers?level=ahli_super', {}, 'querystring.level'],
     ['a malformed region code', '/api/v1/officers?region=16-71', {}, 'querystring.region'],
     ['a forged cursor', '/api/v1/officers?cursor=bm90LWEtY3Vyc29y', {}, 'querystring.cursor'],
+    ['a page beyond the largest', '/api/v1/findings?limit=1001', {}, 'querystring.limit'],
+    ['the retired before= paging', '/api/v1/findings?before=5', {}, 'querystring.before'],
+    ['the retired offset= paging', '/api/v1/publications/1/diff?offset=500', {}, 'querystring.offset'],
     ['a malformed NIP', '/api/v1/officers/12345', {}, 'params.nip'],
     ['an unknown export format', '/api/v1/export?format=pdf', {}, 'querystring.format'],
     ['a version never published', '/api/v1/export?version=99', {}, 'querystring.version'],

@@ -138,6 +138,7 @@ async function mockApi(page: Page, calls: Calls): Promise<void> {
             finished_at: '2026-11-27T18:10:00Z',
           },
         ],
+        next_cursor: null,
         schedule: { cron: '0 1 * * *', timezone: 'Asia/Jakarta', next_at: '2026-11-28T18:00:00.000Z' },
       });
     if (path === '/sources') {
@@ -171,6 +172,7 @@ async function mockApi(page: Page, calls: Calls): Promise<void> {
             message: HOSTILE,
           },
         ],
+        next_cursor: null,
       });
     }
     if (path === '/findings/7/ack') {

@@ -58,13 +58,16 @@ export async function writeAudit(db: Kysely<Database>, entry: AuditEntry): Promi
   return Number(row.id);
 }
 
-/** Audit entries, newest first, paged by id (`before` = the last id of the previous page). */
+/**
+ * Audit entries, newest first: keyset by id descending (`afterId` = the id of the last entry of
+ * the previous page; an entry written meanwhile has a higher id and shifts nothing).
+ */
 export async function listAudit(
   db: Kysely<Database>,
-  opts: { limit: number; before?: number; action?: string; actor?: string; provinceCode?: string },
+  opts: { limit: number; afterId?: number; action?: string; actor?: string; provinceCode?: string },
 ): Promise<AuditRecord[]> {
   let q = db.selectFrom('audit_log').selectAll();
-  if (opts.before !== undefined) q = q.where('id', '<', opts.before);
+  if (opts.afterId !== undefined) q = q.where('id', '<', opts.afterId);
   if (opts.action) q = q.where('action', '=', opts.action);
   if (opts.actor) q = q.where('actor', '=', opts.actor);
   if (opts.provinceCode) q = q.where('province_code', '=', opts.provinceCode);

@@ -458,12 +458,22 @@ export interface OutboxSummaryRow {
   findings: number;
 }
 
-/** Outbox rows, newest first, for operators (`pksync contacts outbox`). */
+/**
+ * Outbox rows, newest first, for operators (`pksync contacts outbox`, `GET /contacts/deliveries`):
+ * keyset by id descending, `afterId` = the id of the last row of the previous page.
+ */
 export async function listOutbox(
   db: Db,
-  filter: { runId?: string; provinceCode?: string; status?: AlertOutboxRow['status']; limit?: number } = {},
+  filter: {
+    runId?: string;
+    provinceCode?: string;
+    status?: AlertOutboxRow['status'];
+    limit?: number;
+    afterId?: number;
+  } = {},
 ): Promise<OutboxSummaryRow[]> {
   let q = db.selectFrom('alert_outbox').selectAll();
+  if (filter.afterId !== undefined) q = q.where('id', '<', filter.afterId);
   if (filter.runId) q = q.where('run_id', '=', filter.runId);
   if (filter.provinceCode) q = q.where('province_code', '=', filter.provinceCode);
   if (filter.status) q = q.where('status', '=', filter.status);

@@ -28,14 +28,17 @@ export async function getPublication(db: Db, version: number): Promise<Publicati
   return row ? toInfo(row) : null;
 }
 
-/** Publications, newest first; `before` pages back (versions lower than it). */
+/**
+ * Publications, newest first; keyset by version: `afterVersion` is the last version of the
+ * previous page (the next page holds the versions below it).
+ */
 export async function listPublications(
   db: Db,
-  options: { limit?: number; before?: number } = {},
+  options: { limit?: number; afterVersion?: number } = {},
 ): Promise<PublicationInfo[]> {
-  const limit = Math.min(Math.max(options.limit ?? 50, 1), 1000);
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 1001);
   let q = db.selectFrom('publications').selectAll().orderBy('version', 'desc').limit(limit);
-  if (options.before !== undefined) q = q.where('version', '<', options.before);
+  if (options.afterVersion !== undefined) q = q.where('version', '<', options.afterVersion);
   return (await q.execute()).map(toInfo);
 }
 

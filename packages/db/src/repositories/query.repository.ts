@@ -8,7 +8,11 @@ import { STALE_SQL } from './staleness.sql.ts';
 
 const provincePattern = (p: string) => `${p}.%`;
 
-/** Findings, newest first, paged by id (`before` = last id of the previous page). */
+/**
+ * Findings, newest first: keyset by id descending (`afterId` = the id of the last finding of the
+ * previous page; ids are unique, so the order is total and a finding added meanwhile, with a
+ * higher id, never shifts the rest). Ask for one more than a page to learn whether there is one.
+ */
 export async function listFindingsView(
   db: Db,
   f: {
@@ -17,7 +21,7 @@ export async function listFindingsView(
     rule?: string;
     status?: 'open' | 'acknowledged' | 'resolved';
     sourceId?: string;
-    before?: number;
+    afterId?: number;
     limit: number;
   },
 ): Promise<Selectable<Database['findings']>[]> {
@@ -27,7 +31,7 @@ export async function listFindingsView(
   if (f.rule) q = q.where('code', '=', f.rule);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.sourceId) q = q.where('source_id', '=', f.sourceId);
-  if (f.before !== undefined) q = q.where('id', '<', f.before);
+  if (f.afterId !== undefined) q = q.where('id', '<', f.afterId);
   return q.orderBy('id', 'desc').limit(f.limit).execute();
 }
 
@@ -173,15 +177,17 @@ export async function listSources(
 }
 
 /**
- * The diff of one version, ordered by NIP, with optional filters; `offset` pages it (the public
- * sees diffs without NIPs, so a page cannot be keyed by the last NIP).
+ * The diff of one version, ordered by NIP (unique within a version: the primary key), with
+ * optional filters; keyset paged by `afterNip`, the NIP of the last change of the previous page.
+ * The NIP is a key only the API sees: its cursors are sealed, so the public, which sees diffs
+ * without NIPs, cannot read it.
  */
 export async function getPublicationDiffView(
   db: Db,
   version: number,
   opts: {
     limit: number;
-    offset: number;
+    afterNip?: string;
     change?: 'added' | 'removed' | 'changed';
     provinceCode?: string;
     regionCode?: string;
@@ -191,7 +197,8 @@ export async function getPublicationDiffView(
   if (opts.change) q = q.where('change', '=', opts.change);
   if (opts.regionCode) q = q.where('region_code', '=', opts.regionCode);
   if (opts.provinceCode) q = q.where('province_code', '=', opts.provinceCode);
-  return q.orderBy('nip').limit(opts.limit).offset(opts.offset).execute();
+  if (opts.afterNip !== undefined) q = q.where('nip', '>', opts.afterNip);
+  return q.orderBy('nip').limit(opts.limit).execute();
 }
 
 /** `select 1`: readiness of PostgreSQL. */

@@ -171,28 +171,42 @@ export interface FetchTally {
 const inProvince = (column: string, provinceCode: string) =>
   sql<boolean>`(${sql.ref(column)} = ${provinceCode} or ${sql.ref(column)} like ${`${provinceCode}.%`})`;
 
+/** A run's place in {@link listRuns}' order: `created_at` to the microsecond (UTC, ISO 8601) and id. */
+export interface RunKey {
+  at: string;
+  id: string;
+}
+
 /**
- * Runs, newest first, each with the tally of its fetches (`pksync runs`, `GET /runs`). `before`:
- * created before that instant (the next page). `provinceCode`: the runs that cover any of the
- * province's sources (national ones included), tallied over those sources only.
+ * Runs, newest first, each with the tally of its fetches and its {@link RunKey} (`pksync runs`,
+ * `GET /runs`). Keyset by (created_at, id) descending, total since ids are unique: `after` is the
+ * key of the last run of the previous page. The key keeps created_at to the microsecond, as
+ * PostgreSQL stores it (a JavaScript Date would cut it to the millisecond and skip or repeat runs
+ * created within one). `provinceCode`: the runs that cover any of the province's sources
+ * (national ones included), tallied over those sources only.
  */
 export async function listRuns(
   db: Db,
-  options: { limit?: number; provinceCode?: string; status?: RunStatus; before?: Date } = {},
-): Promise<{ run: Run; progress: FetchTally }[]> {
+  options: { limit?: number; provinceCode?: string; status?: RunStatus; after?: RunKey } = {},
+): Promise<{ run: Run; progress: FetchTally; key: RunKey }[]> {
   const p = options.provinceCode;
-  let q = db.selectFrom('runs').selectAll();
+  let q = db
+    .selectFrom('runs')
+    .selectAll()
+    .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('key_at'));
   if (p)
     q = q.where(sql<boolean>`exists (select 1 from source_fetches f join sources s on s.id = f.source_id
       where f.run_id = runs.id and ${inProvince('s.region_code', p)})`);
   if (options.status) q = q.where('status', '=', options.status);
-  if (options.before) q = q.where(sql<boolean>`created_at < ${options.before}`);
-  const runs = await q
+  const after = options.after;
+  if (after) q = q.where(sql<boolean>`(created_at, id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
+  const rows = await q
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(options.limit ?? 20)
     .execute();
-  if (runs.length === 0) return [];
+  if (rows.length === 0) return [];
+  const runs = rows.map(({ key_at, ...run }) => ({ run: run as Run, key: { at: key_at, id: run.id } }));
   let tq = db
     .selectFrom('source_fetches')
     .select((eb) => [
@@ -204,15 +218,16 @@ export async function listRuns(
     .where(
       'run_id',
       'in',
-      runs.map((r) => r.id),
+      runs.map((r) => r.run.id),
     );
   if (p) tq = tq.where(sql<boolean>`source_id in (select id from sources where ${inProvince('region_code', p)})`);
   const tallies = new Map((await tq.groupBy('run_id').execute()).map((t) => [t.run_id, t]));
-  return runs.map((run) => {
+  return runs.map(({ run, key }) => {
     const t = tallies.get(run.id);
     return {
       run,
       progress: { total: Number(t?.total ?? 0), done: Number(t?.done ?? 0), failed: Number(t?.failed ?? 0) },
+      key,
     };
   });
 }

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listAudit } from '@pksync/db';
 import { ErrorBody } from '../errors.ts';
-import { AuditEntry, isoReq, Limit, ProvinceCode } from '../schemas.ts';
+import { IdKey, PageQuery, pageOf, readPage } from '../paging.ts';
+import { AuditEntry, isoReq, ProvinceCode } from '../schemas.ts';
 
 /** The audit log (admins only): every trigger, upload, confirmation, acknowledgement and key change. */
 export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -12,17 +13,15 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags: ['admin'],
-        summary: 'Audit log, newest first',
+        summary: 'Audit log, newest first (paged by cursor)',
         security: [{ apiKey: [] }],
-        querystring: z.object({
+        querystring: PageQuery.extend({
           action: z.string().max(100).optional(),
           actor: z.string().max(200).optional(),
           province: ProvinceCode.optional(),
-          before: z.coerce.number().int().positive().optional().describe('id of the last entry of the previous page'),
-          limit: Limit(500, 100),
         }),
         response: {
-          200: z.object({ data: z.array(AuditEntry), next_before: z.number().int().nullable() }),
+          200: pageOf(AuditEntry),
           401: ErrorBody,
           403: ErrorBody,
           400: ErrorBody,
@@ -31,13 +30,15 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const q = req.query;
-      const rows = await listAudit(app.ctx.db, {
-        limit: q.limit,
-        before: q.before,
-        action: q.action,
-        actor: q.actor,
-        provinceCode: q.province,
-      });
+      const filter = { action: q.action, actor: q.actor, provinceCode: q.province };
+      const { rows, next_cursor } = await readPage(
+        app.cursors,
+        q,
+        { list: 'audit', filters: filter },
+        IdKey,
+        (after, take) => listAudit(app.ctx.db, { ...filter, limit: take, afterId: after?.id }),
+        (r) => ({ id: r.id }),
+      );
       return {
         data: rows.map((r) => ({
           id: r.id,
@@ -50,7 +51,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
           reason: r.reason,
           details: r.details,
         })),
-        next_before: rows.length === q.limit ? (rows[rows.length - 1]?.id ?? null) : null,
+        next_cursor,
       };
     },
   );

@@ -15,7 +15,8 @@ import {
 } from '@pksync/db';
 import { actorOf, provinceScope } from '../auth.ts';
 import { badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
-import { iso, isoReq, Limit, ProvinceCode, Reason } from '../schemas.ts';
+import { IdKey, PageQuery, pageOf, readPage } from '../paging.ts';
+import { iso, isoReq, ProvinceCode, Reason } from '../schemas.ts';
 
 /**
  * R15 alert contacts: e-mail addresses and signed webhooks per province, and the
@@ -297,25 +298,28 @@ export const contactRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags: ['contacts'],
-        summary: 'Alert deliveries from the outbox, newest first (admin): status, attempts, last error',
+        summary:
+          'Alert deliveries from the outbox, newest first, paged by cursor (admin): status, attempts, last error',
         security: [{ apiKey: [] }],
-        querystring: z.object({
+        querystring: PageQuery.extend({
           run: z.uuid().optional(),
           province: ProvinceCode.optional(),
           status: z.enum(['pending', 'sent', 'dead', 'cancelled']).optional(),
-          limit: Limit(1000, 100),
         }),
-        response: { 200: z.object({ data: z.array(Delivery) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        response: { 200: pageOf(Delivery), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
       },
     },
     async (req) => {
       const q = req.query;
-      const rows = await listOutbox(app.ctx.db, {
-        runId: q.run,
-        provinceCode: q.province,
-        status: q.status,
-        limit: q.limit,
-      });
+      const filter = { runId: q.run, provinceCode: q.province, status: q.status };
+      const { rows, next_cursor } = await readPage(
+        app.cursors,
+        q,
+        { list: 'contacts.deliveries', filters: filter },
+        IdKey,
+        (after, take) => listOutbox(app.ctx.db, { ...filter, limit: take, afterId: after?.id }),
+        (r) => ({ id: r.id }),
+      );
       return {
         data: rows.map((r) => ({
           id: r.id,
@@ -333,6 +337,7 @@ export const contactRoutes: FastifyPluginAsyncZod = async (app) => {
           created_at: isoReq(r.createdAt),
           findings: r.findings,
         })),
+        next_cursor,
       };
     },
   );

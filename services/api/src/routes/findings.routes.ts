@@ -11,7 +11,8 @@ import { describeCode, FINDING_CODES, FINDING_RULES, type FindingCode } from '@p
 import { provinceOf } from '@pksync/reference';
 import { actorOf, canSeeProvince, provinceScope } from '../auth.ts';
 import { ApiError, ErrorBody, forbidden, notFound } from '../errors.ts';
-import { Finding, iso, isoReq, Limit, ProvinceCode, RegionCode } from '../schemas.ts';
+import { IdKey, PageQuery, pageOf, readPage } from '../paging.ts';
+import { Finding, iso, isoReq, ProvinceCode, RegionCode } from '../schemas.ts';
 
 export function findingJson(f: FindingRow) {
   const known = (FINDING_CODES as string[]).includes(f.code);
@@ -46,19 +47,17 @@ export const findingRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'key' },
       schema: {
         tags: ['findings'],
-        summary: 'Data-quality findings, newest first (a province key: its own province only)',
+        summary: 'Data-quality findings, newest first, paged by cursor (a province key: its own province only)',
         security: [{ apiKey: [] }],
-        querystring: z.object({
+        querystring: PageQuery.extend({
           province: ProvinceCode.optional(),
           region: RegionCode.optional(),
           rule: z.string().max(64).optional().describe('a finding code such as record_rejected'),
           status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
           source: z.string().max(200).optional(),
-          before: z.coerce.number().int().positive().optional().describe('id of the last finding of the previous page'),
-          limit: Limit(1000, 100),
         }),
         response: {
-          200: z.object({ data: z.array(Finding), next_before: z.number().int().nullable() }),
+          200: pageOf(Finding),
           400: ErrorBody,
           401: ErrorBody,
           403: ErrorBody,
@@ -73,19 +72,22 @@ export const findingRoutes: FastifyPluginAsyncZod = async (app) => {
         if (q.province && q.province !== own) throw forbidden();
         if (q.region && provinceOf(q.region) !== own) throw forbidden();
       }
-      const rows = await listFindingsView(app.ctx.db, {
+      const filter = {
         provinceCode: own ?? q.province,
         regionCode: q.region,
         rule: q.rule,
         status: q.status,
         sourceId: q.source,
-        before: q.before,
-        limit: q.limit,
-      });
-      return {
-        data: rows.map(findingJson),
-        next_before: rows.length === q.limit ? Number(rows[rows.length - 1]!.id) : null,
       };
+      const { rows, next_cursor } = await readPage(
+        app.cursors,
+        q,
+        { list: 'findings', filters: filter },
+        IdKey,
+        (after, take) => listFindingsView(app.ctx.db, { ...filter, afterId: after?.id, limit: take }),
+        (f) => ({ id: Number(f.id) }),
+      );
+      return { data: rows.map(findingJson), next_cursor };
     },
   );
 

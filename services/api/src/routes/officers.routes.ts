@@ -4,12 +4,12 @@ import { getOfficerHistory, listOfficers, VersionNotFoundError } from '@pksync/d
 import { provinceOf } from '@pksync/reference';
 import { canSeeProvince } from '../auth.ts';
 import { badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
+import { PageQuery } from '../paging.ts';
 import {
   iso,
   isoReq,
   IsoTime,
   Level,
-  Limit,
   Officer,
   OfficerPage,
   OfficerStatusQuery,
@@ -19,24 +19,13 @@ import {
 } from '../schemas.ts';
 import { officerFor } from '../views.ts';
 
-/** Opaque cursor: the version the page was read at and the last record id. */
-function encodeCursor(version: number, id: number): string {
-  return Buffer.from(JSON.stringify({ v: version, id }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): { v: number; id: number } {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    const c = z
-      // A version beyond PostgreSQL's `integer` was never published: not a cursor this API made.
-      .object({ v: z.number().int().min(0).max(PG_INT_MAX), id: z.number().int().min(0) })
-      .strict()
-      .parse(parsed);
-    return c;
-  } catch {
-    throw badRequest('querystring.cursor', 'kursor tidak sah; gunakan next_cursor dari halaman sebelumnya');
-  }
-}
+/**
+ * Keyset values of the register's pages: the version the first page was read at (the walk stays
+ * on it, R14) and the last record id. A version beyond PostgreSQL's `integer` was never published.
+ */
+const OfficerKey = z
+  .object({ v: z.number().int().min(0).max(PG_INT_MAX), id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })
+  .strict();
 
 /** NIP as agencies write it (`19850312 201001 1 003`) to its 18 digits. */
 export function normaliseNipParam(nip: string): string {
@@ -101,31 +90,33 @@ export const officerRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['register'],
         summary: 'The register, paged by cursor (public view without personal data outside the key’s province)',
-        querystring: z.object({
+        querystring: PageQuery.extend({
           province: ProvinceCode.optional(),
           region: RegionCode.optional(),
           level: Level.optional(),
           status: OfficerStatusQuery.optional().describe('a status, or active/inactive (R5)'),
           q: z.string().trim().min(1).max(200).optional().describe('free text in the name'),
-          cursor: z.string().max(200).optional(),
-          limit: Limit(500, 50),
         }),
         response: { 200: OfficerPage, 400: ErrorBody, 401: ErrorBody },
       },
     },
     async (req) => {
       const q = req.query;
-      const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const filter = { provinceCode: q.province, regionCode: q.region, level: q.level, status: q.status, q: q.q };
+      // The shared codec; listOfficers itself reads one more than a page and says where the next begins.
+      const scope = { list: 'officers', filters: filter };
+      const cursor = await app.cursors.open(q.cursor, scope, OfficerKey);
       try {
-        const page = await listOfficers(
-          app.ctx.db,
-          { provinceCode: q.province, regionCode: q.region, level: q.level, status: q.status, q: q.q },
-          { limit: q.limit, afterId: cursor?.id, version: cursor?.v },
-        );
+        const page = await listOfficers(app.ctx.db, filter, {
+          limit: q.limit,
+          afterId: cursor?.id,
+          version: cursor?.v,
+        });
         return {
           version: page.version,
           data: page.officers.map((o) => officerFor(req.caller, o)),
-          next_cursor: page.nextAfterId === null ? null : encodeCursor(page.version, page.nextAfterId),
+          next_cursor:
+            page.nextAfterId === null ? null : await app.cursors.seal(scope, { v: page.version, id: page.nextAfterId }),
         };
       } catch (e) {
         if (e instanceof VersionNotFoundError)

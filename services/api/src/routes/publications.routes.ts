@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { getPublication, getPublicationDiffView, listPublications, type Db, type PublicationInfo } from '@pksync/db';
 import { canSeeProvince } from '../auth.ts';
 import { ErrorBody, notFound } from '../errors.ts';
-import { isoReq, Limit, PG_INT_MAX, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
+import { PageQuery, pageOf, readPage } from '../paging.ts';
+import { isoReq, PG_INT_MAX, ProvinceCode, Publication, PublicationChange, RegionCode } from '../schemas.ts';
 
 function publicationJson(p: PublicationInfo) {
   return {
@@ -16,6 +17,10 @@ function publicationJson(p: PublicationInfo) {
 }
 
 const VersionParam = z.object({ version: z.coerce.number().int().min(1) });
+
+/** Keyset values of the publications list (version descending) and of a version's diff (NIP ascending). */
+const VersionKey = z.object({ version: z.number().int().min(1).max(PG_INT_MAX) }).strict();
+const NipKey = z.object({ nip: z.string().min(1).max(64) }).strict();
 
 /**
  * The publication of a version in a path, or null. A version beyond PostgreSQL's `integer` was
@@ -33,24 +38,25 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public' },
       schema: {
         tags: ['register'],
-        summary: 'Published versions, newest first',
-        querystring: z.object({
-          limit: Limit(500, 50),
-          before: z.coerce.number().int().min(1).max(PG_INT_MAX, `paling besar ${PG_INT_MAX}`).optional(),
-        }),
+        summary: 'Published versions, newest first (paged by cursor)',
+        querystring: PageQuery,
         response: {
-          200: z.object({ data: z.array(Publication), next_before: z.number().int().nullable() }),
+          200: pageOf(Publication),
           400: ErrorBody,
           401: ErrorBody,
         },
       },
     },
     async (req) => {
-      const rows = await listPublications(app.ctx.db, { limit: req.query.limit, before: req.query.before });
-      return {
-        data: rows.map(publicationJson),
-        next_before: rows.length === req.query.limit ? (rows[rows.length - 1]?.version ?? null) : null,
-      };
+      const { rows, next_cursor } = await readPage(
+        app.cursors,
+        req.query,
+        { list: 'publications', filters: {} },
+        VersionKey,
+        (after, take) => listPublications(app.ctx.db, { limit: take, afterVersion: after?.version }),
+        (p) => ({ version: p.version }),
+      );
+      return { data: rows.map(publicationJson), next_cursor };
     },
   );
 
@@ -78,21 +84,16 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public' },
       schema: {
         tags: ['register'],
-        summary: 'The diff of a version: officers added, removed, changed (NIP only within the caller’s province)',
+        summary:
+          'The diff of a version, by NIP, paged by cursor: officers added, removed, changed (NIP only within the caller’s province)',
         params: VersionParam,
-        querystring: z.object({
+        querystring: PageQuery.extend({
           change: z.enum(['added', 'removed', 'changed']).optional(),
           province: ProvinceCode.optional(),
           region: RegionCode.optional(),
-          limit: Limit(5000, 500),
-          offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
         }),
         response: {
-          200: z.object({
-            version: z.number().int(),
-            data: z.array(PublicationChange),
-            next_offset: z.number().int().nullable(),
-          }),
+          200: pageOf(PublicationChange).extend({ version: z.number().int() }),
           400: ErrorBody,
           401: ErrorBody,
           404: ErrorBody,
@@ -104,13 +105,15 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
       const p = await findPublication(app.ctx.db, version);
       if (!p) throw notFound(`Versi ${version}`);
       const q = req.query;
-      const rows = await getPublicationDiffView(app.ctx.db, version, {
-        limit: q.limit,
-        offset: q.offset,
-        change: q.change,
-        provinceCode: q.province,
-        regionCode: q.region,
-      });
+      const filter = { change: q.change, provinceCode: q.province, regionCode: q.region };
+      const { rows, next_cursor } = await readPage(
+        app.cursors,
+        q,
+        { list: 'publications.diff', filters: { version, ...filter } },
+        NipKey,
+        (after, take) => getPublicationDiffView(app.ctx.db, version, { ...filter, limit: take, afterNip: after?.nip }),
+        (c) => ({ nip: c.nip }),
+      );
       return {
         version,
         data: rows.map((c) => {
@@ -124,7 +127,7 @@ export const publicationRoutes: FastifyPluginAsyncZod = async (app) => {
           };
           return canSeeProvince(req.caller, c.province_code) ? { nip: c.nip, ...base } : base;
         }),
-        next_offset: rows.length === q.limit ? q.offset + q.limit : null,
+        next_cursor,
       };
     },
   );

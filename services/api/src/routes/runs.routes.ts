@@ -19,7 +19,8 @@ import { triggerRun } from '@pksync/queue';
 import { provinceOf, regionByCode } from '@pksync/reference';
 import { actorOf, canSeeProvince, provinceScope } from '../auth.ts';
 import { ApiError, badRequest, ErrorBody, forbidden, notFound } from '../errors.ts';
-import { CalendarDate, iso, isoReq, IsoTime, Limit, Reason, Run, RunDetail, RunScopeBody } from '../schemas.ts';
+import { PageQuery, pageOf, readPage } from '../paging.ts';
+import { CalendarDate, iso, isoReq, IsoTime, Reason, Run, RunDetail, RunScopeBody } from '../schemas.ts';
 
 export function runJson(r: RunRow, progress: { total: number; done: number; failed: number }) {
   return {
@@ -118,6 +119,11 @@ export async function startRun(
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Keyset values of the runs list: created_at to the microsecond (listRuns' RunKey) and id. */
+const RunKey = z
+  .object({ at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/), id: z.string().regex(UUID_RE) })
+  .strict();
+
 /** `POST /sync`, `GET /runs`, `GET /runs/{id}`, `POST /runs/{id}/cancel`. */
 export const runRoutes: FastifyPluginAsyncZod = async (app) => {
   const { rateLimit } = app.ctx;
@@ -164,19 +170,13 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'key' },
       schema: {
         tags: ['pipeline'],
-        summary: 'Runs, newest first (a province key sees the runs that cover its sources)',
+        summary: 'Runs, newest first, paged by cursor (a province key sees the runs that cover its sources)',
         security: [{ apiKey: [] }],
-        querystring: z.object({
-          limit: Limit(200, 20),
+        querystring: PageQuery.extend({
           status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).optional(),
-          before: z.iso
-            .datetime({ offset: true })
-            .optional()
-            .describe('created_at of the last run of the previous page'),
         }),
         response: {
-          200: z.object({
-            data: z.array(Run),
+          200: pageOf(Run).extend({
             schedule: z.object({
               cron: z.string(),
               timezone: z.string(),
@@ -189,16 +189,19 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const province = provinceScope(req);
-      const runs = await listRuns(app.ctx.db, {
-        limit: req.query.limit,
-        provinceCode: province,
-        status: req.query.status,
-        before: req.query.before ? new Date(req.query.before) : undefined,
-      });
+      const filter = { provinceCode: provinceScope(req), status: req.query.status };
+      const { rows, next_cursor } = await readPage(
+        app.cursors,
+        req.query,
+        { list: 'runs', filters: filter },
+        RunKey,
+        (after, take) => listRuns(app.ctx.db, { ...filter, limit: take, after }),
+        (r) => r.key,
+      );
       const { cron, timezone } = app.ctx.schedule;
       return {
-        data: runs.map(({ run, progress }) => runJson(run, progress)),
+        data: rows.map(({ run, progress }) => runJson(run, progress)),
+        next_cursor,
         schedule: { cron, timezone, next_at: nextScheduledRun(cron, timezone) },
       };
     },

@@ -67,7 +67,7 @@ export async function renderFindings(ctx) {
   );
 
   const results = h('div');
-  const state = { rows: [], before: null };
+  const state = { rows: [], cursor: null };
   const load = async () => {
     const answer = await api('/findings', {
       query: {
@@ -75,19 +75,19 @@ export async function renderFindings(ctx) {
         region: q.region,
         rule: q.rule,
         status: q.status,
-        before: state.before,
+        cursor: state.cursor,
       },
       signal: ctx.signal,
     });
     state.rows.push(...items(answer));
-    state.before = answer?.next_before ?? null;
+    state.cursor = answer?.next_cursor ?? null;
     draw();
   };
   const draw = () => {
     replace(
       results,
       findingsTable(ctx, state.rows, draw, names),
-      state.before
+      state.cursor
         ? h(
             'button',
             {

@@ -7,15 +7,12 @@ import { errorBox, runProgress, runStatusBadge, runSummary } from '../ui.js';
 /** Run history: scope, trigger, who, status, counts, version published, timings. */
 export async function renderRuns(ctx) {
   const rows = [];
-  const PAGE = 50;
-  let more = false;
+  let cursor = null;
   const results = h('div');
   const load = async () => {
-    const before = rows.length ? rows[rows.length - 1].created_at : undefined;
-    const answer = await api('/runs', { query: { limit: PAGE, before }, signal: ctx.signal });
-    const page = items(answer);
-    rows.push(...page);
-    more = page.length === PAGE;
+    const answer = await api('/runs', { query: { limit: 50, cursor }, signal: ctx.signal });
+    rows.push(...items(answer));
+    cursor = answer?.next_cursor ?? null;
     replace(
       results,
       table(
@@ -48,7 +45,7 @@ export async function renderRuns(ctx) {
         rows,
         { caption: t('runs.title'), empty: t('runs.empty'), rowProps: (r) => ({ 'data-run': r.id }) },
       ),
-      more
+      cursor
         ? h(
             'button',
             { type: 'button', class: 'secondary', onclick: () => load().catch((e) => results.append(errorBox(e))) },

@@ -16,17 +16,15 @@ export async function renderVersion(ctx) {
     regionNames(ctx.signal),
   ]);
   const rows = [];
-  let offset = 0;
-  let more = false;
+  let cursor = null;
   const results = h('div');
   const load = async () => {
     const answer = await api(`/publications/${encodeURIComponent(version)}/diff`, {
-      query: { offset, limit: 200 },
+      query: { cursor, limit: 200 },
       signal: ctx.signal,
     });
     rows.push(...items(answer));
-    offset = answer?.next_offset ?? offset;
-    more = answer?.next_offset !== null && answer?.next_offset !== undefined;
+    cursor = answer?.next_cursor ?? null;
     replace(
       results,
       table(
@@ -45,7 +43,7 @@ export async function renderVersion(ctx) {
         rows,
         { caption: t('version.diff'), empty: t('common.none') },
       ),
-      more
+      cursor
         ? h(
             'button',
             { type: 'button', class: 'secondary', onclick: () => load().catch((e) => results.append(errorBox(e))) },
