@@ -35,6 +35,7 @@ export {
   type CreateRunInput,
   type CreateRunResult,
   type RunCounts,
+  type RunKey,
   type RunProgress,
   type RunScope,
 } from './repositories/run.repository.ts';
@@ -97,9 +98,15 @@ export {
 } from './repositories/key.repository.ts';
 export { listAudit, writeAudit } from './repositories/audit.repository.ts';
 
+// The key that seals the API's paging cursors (every replica shares it).
+export { pagingKey } from './repositories/paging-key.repository.ts';
+
 // R15 alerts: contacts, the outbox and the findings its digests report.
 export {
   addContact,
+  CONFIGURED_WEBHOOK_ID,
+  ConfiguredContactError,
+  configuredWebhookContact,
   ContactValidationError,
   decryptContactSecret,
   getContact,
@@ -108,7 +115,9 @@ export {
   removeContact,
   rotateContactSecret,
   setContactEnabled,
+  syncConfiguredWebhook,
   type AlertContact,
+  type ConfiguredWebhookSync,
 } from './repositories/contact.repository.ts';
 export {
   cancelOutbox,
@@ -145,6 +154,7 @@ export {
 // Needs planning's reads (GET /needs, pksync needs) and the audited addition of a version.
 export {
   addNeedParametersAudited,
+  countOpenFindingsByCode,
   getNeeds,
   listNeedParameterVersions,
   NeedsQueryError,

@@ -366,3 +366,19 @@ export async function addNeedParametersAudited(
     return result;
   });
 }
+
+/** Open (unresolved) findings per code, for the given codes (the demo's needs-planning line). */
+export async function countOpenFindingsByCode(
+  db: Db,
+  codes: readonly string[],
+): Promise<Partial<Record<string, number>>> {
+  if (codes.length === 0) return {};
+  const rows = await db
+    .selectFrom('findings')
+    .select(['code', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '<>', 'resolved')
+    .where('code', 'in', [...codes])
+    .groupBy('code')
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.code, Number(r.n)]));
+}

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { loadConfig } from '@pksync/config';
 import {
   addContact,
   ContactValidationError,
-  createDb,
   listContacts,
   listOutbox,
   removeContact,
@@ -15,6 +13,7 @@ import {
   type OutboxSummaryRow,
 } from '@pksync/db';
 import { deliverDue, sendTestMessage } from '@pksync/notify';
+import { withDb } from './with-db.ts';
 
 /** Exit codes of `pksync contacts …`. */
 export const CONTACTS_EXIT = { ok: 0, invalid: 1, notFound: 3 } as const;
@@ -110,16 +109,6 @@ function formatOutboxLine(r: OutboxSummaryRow): string {
   ]
     .filter(Boolean)
     .join('  ');
-}
-
-async function withDb<T>(fn: (db: Db, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-cli' });
-  try {
-    return await fn(db, config);
-  } finally {
-    await db.destroy();
-  }
 }
 
 function print(o: CommandOutcome): void {

@@ -4,9 +4,11 @@ import pg from 'pg';
 import { loadConfig, type Config } from '@pksync/config';
 import {
   calendarDateIn,
+  countOpenFindingsByCode,
   createDb,
   createKey,
   failInterruptedRuns,
+  getNeeds,
   getRegionSummaries,
   importSources,
   latestUpload,
@@ -18,6 +20,7 @@ import {
 import { createLogger, createQueueClient, triggerRun } from '@pksync/queue';
 import { LEVEL_CODES } from '@pksync/reference';
 import { formatMigrateReport } from './migrate.command.ts';
+import { needsTable } from './needs.command.ts';
 import { formatRunSummary, waitForRun } from './sync.command.ts';
 import { runUntilSignal } from './serve.command.ts';
 
@@ -73,6 +76,20 @@ export function provinceLines(regions: readonly RegionSummary[]): ProvinceLine[]
         total: r.coverage?.total ?? 0,
       };
     });
+}
+
+const PLANNING_CODES = [
+  'need_differs_from_declared',
+  'workload_missing',
+  'appointed_without_formation',
+  'appointed_beyond_formation',
+  'retirement_wave',
+] as const;
+
+/** `need_differs_from_declared 12, workload_missing 50, …`: the open R16–R18 findings by code. */
+async function planningFindingCounts(db: Db): Promise<string> {
+  const rows = await countOpenFindingsByCode(db, PLANNING_CODES);
+  return PLANNING_CODES.map((c) => `${c} ${rows[c] ?? 0}`).join(', ');
 }
 
 /** The national summary table printed by the demo. */
@@ -266,6 +283,10 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void = co
     const sumsel = lines.find((l) => l.code === '16');
     if (sumsel)
       print(`\nSouth Sumatra (16, ${sumsel.name}): ${sumsel.covered} of ${sumsel.total} regencies/cities covered`);
+    // Needs planning (R16–R18): South Sumatra's regions, and the planning findings nationwide.
+    print('');
+    print(needsTable(await getNeeds(db, { province: '16', year })));
+    print(`\nneeds planning findings (open): ${await planningFindingCounts(db)}`);
 
     let apiUrl: string | null = null;
     if (o.api) {
@@ -283,6 +304,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void = co
       print(`admin key (shown once): ${key}`);
       print('try:');
       print(`  curl -s ${api.url}/api/v1/regions/16 | head -c 600`);
+      print(`  curl -s '${api.url}/api/v1/needs?province=16' | head -c 600   (console: ${api.url}/#/needs/16)`);
       print(`  curl -s -H 'Authorization: Bearer ${key}' '${api.url}/api/v1/officers?region=16.71&limit=5'`);
       print(
         `  curl -s -X POST -H 'Authorization: Bearer ${key}' -H 'content-type: application/json' -d '{"scope":{"region":"16.71"},"reason":"demo"}' ${api.url}/api/v1/sync`,

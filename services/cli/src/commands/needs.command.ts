@@ -1,12 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import ExcelJS from 'exceljs';
-import { loadConfig } from '@pksync/config';
 import type { NeedsLevel } from '@pksync/core';
 import {
   addNeedParametersAudited,
   calendarDateIn,
-  createDb,
   getNeeds,
   listNeedParameterVersions,
   NeedParametersError,
@@ -18,6 +16,7 @@ import {
 import { neutraliseCell, xlsxText } from '@pksync/api';
 import { levelByCode, normaliseRegionCode } from '@pksync/reference';
 import { cliActor } from './keys.command.ts';
+import { withDb } from './with-db.ts';
 
 /**
  * Exit codes of `pksync needs …` (README § Everyday commands): 0 done, 1 a parameter document
@@ -306,16 +305,6 @@ export async function runNeedsParametersList(db: Db, today: string): Promise<Com
   );
   lines.push(`${list.length} version${list.length === 1 ? '' : 's'}; * = in force today (${today})`);
   return { exitCode: NEEDS_EXIT.ok, output: lines.join('\n') };
-}
-
-async function withDb<T>(fn: (db: Db, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-cli' });
-  try {
-    return await fn(db, config);
-  } finally {
-    await db.destroy();
-  }
 }
 
 function report(outcome: CommandOutcome): void {

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { loadConfig } from '@pksync/config';
 import {
   cancelRun,
-  createDb,
   getRun,
   getRunProgress,
   listRuns,
@@ -13,6 +12,7 @@ import {
   type Run,
 } from '@pksync/db';
 import { createQueueClient, resumeRun } from '@pksync/queue';
+import { withDb } from './with-db.ts';
 
 /** Who asked: `cli:<os user>` (or `cli` when the user cannot be read). */
 export function cliRequester(): string {
@@ -106,16 +106,6 @@ async function findRun(db: Db, id: string): Promise<Run | undefined> {
     process.exitCode = RUNS_EXIT.usage;
   }
   return run;
-}
-
-async function withDb(fn: (db: Db) => Promise<void>): Promise<void> {
-  const config = loadConfig();
-  const db = createDb(config.databaseUrl, { max: 2, applicationName: 'pksync-cli' });
-  try {
-    await fn(db);
-  } finally {
-    await db.destroy();
-  }
 }
 
 /** `pksync runs [--last N]`, and `runs show|cancel|resume ID`. */
