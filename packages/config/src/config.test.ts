@@ -34,6 +34,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ QUEUE_PREFIX: 'pksync' })).toThrow(/QUEUE_PREFIX/);
   });
 
+  it('reads TRUST_PROXY as fastify takes it: a proxy on this host or a private network by default', () => {
+    expect(loadConfig({}).trustProxy).toEqual(['loopback', 'uniquelocal']);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+    ]);
+    for (const bad of ['yes', '10.0.0.0/33', 'proxy.local', '10.0.0.1,,'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ SMTP_URL: '', PORT: ' ' }).port).toBe(8080);
   });

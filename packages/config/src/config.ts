@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const cronField = /^\S+(\s+\S+){4,5}$/;
@@ -25,6 +26,23 @@ export const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Whose X-Forwarded-For/-Proto/-Host the API believes (fastify `trustProxy`): `true`, `false`, a
+   * hop count, or addresses and CIDRs (and proxy-addr's `loopback`, `linklocal`, `uniquelocal`),
+   * comma separated. The default trusts a TLS proxy on this host or a private network (compose,
+   * Kubernetes); a client reaching the API directly from elsewhere cannot claim HTTPS or an address.
+   */
+  TRUST_PROXY: z
+    .string()
+    .refine((v) => parseTrustProxy(v) !== null, {
+      message:
+        'must be true, false, a hop count, or comma-separated addresses/CIDRs (loopback, uniquelocal, 10.0.0.0/8)',
+    })
+    .default('loopback,uniquelocal'),
+  /** Where a worker or the scheduler serves /healthz, /readyz and /metrics (0: any free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Interface of that server: loopback by default, like HOST; 0.0.0.0 in a container. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   SYNC_CRON: z.string().regex(cronField, 'must be a cron expression with 5 or 6 fields').default('0 1 * * *'),
   SYNC_TIMEZONE: z
     .string()
@@ -112,6 +130,10 @@ export interface Config {
   readonly redisUrl: string;
   readonly port: number;
   readonly host: string;
+  /** The API's fastify `trustProxy` (TRUST_PROXY): it decides when a request counts as HTTPS (HSTS). */
+  readonly trustProxy: TrustProxy;
+  /** A worker's or the scheduler's health and metrics server (METRICS_HOST, METRICS_PORT). */
+  readonly metrics: { readonly host: string; readonly port: number };
   readonly syncCron: string;
   readonly syncTimezone: string;
   readonly smtpUrl: string | undefined;
@@ -148,6 +170,28 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** fastify's `trustProxy`: all, none, a hop count, or the proxies' addresses and CIDRs. */
+export type TrustProxy = boolean | number | readonly string[];
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY's value as fastify takes it, or null when it is none of the accepted forms. */
+export function parseTrustProxy(value: string): TrustProxy | null {
+  const v = value.trim();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d{1,2}$/.test(v)) return Number(v);
+  const entries = v.split(',').map((x) => x.trim());
+  const ok = entries.every((x) => {
+    if (PROXY_NAMES.has(x)) return true;
+    const [addr, bits, ...rest] = x.split('/');
+    const family = isIP(addr ?? '');
+    if (!family || rest.length) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  return ok && entries.length ? Object.freeze(entries) : null;
 }
 
 export function decodeKey(value: string): Buffer | null {
@@ -214,6 +258,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     host: e.HOST,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY)!,
+    metrics: Object.freeze({ host: e.METRICS_HOST, port: e.METRICS_PORT }),
     syncCron: e.SYNC_CRON,
     syncTimezone: e.SYNC_TIMEZONE,
     smtpUrl: e.SMTP_URL,

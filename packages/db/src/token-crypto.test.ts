@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decryptToken, encryptToken, TokenCryptoError } from './token-crypto.ts';
+import { decryptToken, encryptToken, GCM_TAG_BYTES, gcmDecipher, TokenCryptoError } from './token-crypto.ts';
 
 const key = randomBytes(32);
 
@@ -42,6 +42,30 @@ describe('token crypto', () => {
       expect((error as Error).message, what).toContain(`source ${source}`);
       expect((error as Error).message, what).not.toContain('t0k3n');
     }
+  });
+
+  it('refuses a tag cut short (GCM would otherwise check only the bytes it is given)', () => {
+    const c = encryptToken('t0k3n', key, 'a');
+    const parts = c.split(':');
+    for (const bytes of [4, 8, 12, 15]) {
+      const tag = Buffer.from(parts[2]!, 'base64').subarray(0, bytes).toString('base64');
+      const error = failureOf(() => decryptToken([parts[0], parts[1], tag, parts[3]].join(':'), key, 'a'));
+      expect(error, `${bytes}-byte tag`).toBeInstanceOf(TokenCryptoError);
+      expect((error as Error).message).not.toContain('t0k3n');
+    }
+  });
+
+  it('gcmDecipher refuses a short tag or IV before deciphering, and opens the full tag', () => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+    cipher.setAAD(Buffer.from('x'));
+    const data = Buffer.concat([cipher.update('hello', 'utf8'), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    expect(tag).toHaveLength(GCM_TAG_BYTES);
+    expect(() => gcmDecipher(key, iv, tag.subarray(0, 4), Buffer.from('x'))).toThrow(/tag must be 16 bytes/);
+    expect(() => gcmDecipher(key, iv.subarray(0, 8), tag, Buffer.from('x'))).toThrow(/IV must be 12 bytes/);
+    const d = gcmDecipher(key, iv, tag, Buffer.from('x'));
+    expect(Buffer.concat([d.update(data), d.final()]).toString('utf8')).toBe('hello');
   });
 
   it('refuses without a key, naming the variable', () => {

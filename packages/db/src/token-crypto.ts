@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 
 /**
  * Source tokens at rest: AES-256-GCM with a random 96-bit IV per value, stored in
@@ -13,6 +13,25 @@ export class TokenCryptoError extends Error {
   }
 }
 
+/** GCM's full tag: a shorter one would be accepted by Node unless the length is fixed (a forger's shortcut). */
+export const GCM_TAG_BYTES = 16;
+const GCM_IV_BYTES = 12;
+
+/**
+ * A GCM decipher for `iv`, `tag` and `aad` that takes only the full 16-byte tag and a 12-byte IV:
+ * `authTagLength` fixes the length Node checks, and a short tag is refused before it is set.
+ *
+ * @throws Error when the IV or the tag has another length (callers turn it into their own error).
+ */
+export function gcmDecipher(key: Buffer, iv: Buffer, tag: Buffer, aad: Buffer): DecipherGCM {
+  if (iv.length !== GCM_IV_BYTES) throw new Error(`GCM IV must be ${GCM_IV_BYTES} bytes`);
+  if (tag.length !== GCM_TAG_BYTES) throw new Error(`GCM tag must be ${GCM_TAG_BYTES} bytes`);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  return decipher;
+}
+
 function checkKey(key: Buffer | undefined): Buffer {
   if (!key) throw new TokenCryptoError('TOKEN_ENCRYPTION_KEY is not set: source tokens cannot be stored or read');
   if (key.length !== 32) throw new TokenCryptoError('token key must be 32 bytes');
@@ -22,8 +41,8 @@ function checkKey(key: Buffer | undefined): Buffer {
 /** Encrypts a token for the `sources` row of `sourceId`. */
 export function encryptToken(token: string, key: Buffer | undefined, sourceId: string): string {
   const k = checkKey(key);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', k, iv);
+  const iv = randomBytes(GCM_IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', k, iv, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(Buffer.from(sourceId, 'utf8'));
   const data = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
   return `v1:${iv.toString('base64')}:${cipher.getAuthTag().toString('base64')}:${data.toString('base64')}`;
@@ -36,9 +55,12 @@ export function decryptToken(stored: string, key: Buffer | undefined, sourceId: 
   if (parts.length !== 4 || parts[0] !== 'v1')
     throw new TokenCryptoError(`token of source ${sourceId} is not in v1 form`);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', k, Buffer.from(parts[1]!, 'base64'));
-    decipher.setAAD(Buffer.from(sourceId, 'utf8'));
-    decipher.setAuthTag(Buffer.from(parts[2]!, 'base64'));
+    const decipher = gcmDecipher(
+      k,
+      Buffer.from(parts[1]!, 'base64'),
+      Buffer.from(parts[2]!, 'base64'),
+      Buffer.from(sourceId, 'utf8'),
+    );
     return Buffer.concat([decipher.update(Buffer.from(parts[3]!, 'base64')), decipher.final()]).toString('utf8');
   } catch {
     throw new TokenCryptoError(`token of source ${sourceId} cannot be decrypted with this key`);

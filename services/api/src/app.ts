@@ -12,6 +12,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { TrustProxy } from '@pksync/config';
 import { pagingKey } from '@pksync/db';
 import { installAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
@@ -26,6 +27,7 @@ import {
 import { createMetrics } from './metrics.ts';
 import { CursorCodec, refuseRetiredPaging, sharePagingParameters } from './paging.ts';
 import { mountQueueDashboard } from './queue-dashboard.ts';
+import { cspHeader, DASHBOARD_CSP, DOCS_CSP, installSecurityHeaders, routeHelmet } from './security-headers.ts';
 import { routeModules } from './routes/index.ts';
 import { RAW_FILE_TYPES } from './upload/receive.ts';
 
@@ -33,18 +35,25 @@ export const API_PREFIX = '/api/v1';
 /** Swagger UI over the OpenAPI document (its own JSON copy at `${DOCS_PREFIX}/json`). */
 export const DOCS_PREFIX = '/api/docs';
 
-/**
- * The Content-Security-Policy of the Swagger UI page and its files: the console's own policy
- * (services/web/public/index.html) plus fonts and `frame-ancestors`. Swagger UI's scripts and
- * styles are files of its own package served from here; it calls only this origin.
- */
-const DOCS_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** TRUST_PROXY's default (packages/config): a proxy on this host or a private network. */
+const DEFAULT_TRUST_PROXY: TrustProxy = ['loopback', 'uniquelocal'];
+
+/** TRUST_PROXY as fastify's option: a hop count as the function fastify itself would make of it. */
+function trustProxyOption(t: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof t === 'number') return (_address, hop) => hop < t;
+  return typeof t === 'boolean' ? t : [...t];
+}
 
 export interface BuildAppOptions {
   logger?: Logger | boolean;
   /** Directory of the web console's static build, served at `/` when it exists. */
   webRoot?: string | null;
+  /**
+   * fastify's `trustProxy` (config TRUST_PROXY): whose X-Forwarded-For/-Proto are believed, so
+   * when a request counts as HTTPS (HSTS) and which address the per-address rate limit sees.
+   * Default: a proxy on this host or a private network.
+   */
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -57,8 +66,9 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
     loggerInstance: typeof options.logger === 'object' ? options.logger : undefined,
     logger: typeof options.logger === 'boolean' ? options.logger : undefined,
     bodyLimit: 1024 * 1024,
-    // Behind a load balancer the client address is in X-Forwarded-For.
-    trustProxy: true,
+    // Behind the TLS proxy the client's address and scheme are in X-Forwarded-For/-Proto; they
+    // are believed only from the proxies TRUST_PROXY names.
+    trustProxy: trustProxyOption(options.trustProxy ?? DEFAULT_TRUST_PROXY),
     // Per-request info lines would flood the log under load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Requests arriving while the server closes get a 503 with the error envelope instead.
@@ -81,6 +91,8 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   installErrorHandling(app);
   installClosingAnswer(app);
   documentUnavailable(app);
+  // Before auth: its refusals are sent from a hook and must carry the headers too.
+  await installSecurityHeaders(app, { apiPrefix: API_PREFIX });
   installAuth(app, ctx.db);
   const metrics = createMetrics(ctx);
   metrics.install(app);
@@ -108,12 +120,13 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
   });
   await app.register(async (docs) => {
     // The page and its files are open to anyone, like the document itself (auth.ts: `none`).
+    // Swagger UI sends its own policy (staticCSP): helmet's is off there, so there is one header.
     docs.addHook('onRoute', (route) => {
-      route.config = { ...route.config, access: 'none' };
+      route.config = { ...route.config, access: 'none', helmet: routeHelmet(false) };
     });
     await docs.register(fastifySwaggerUi, {
       routePrefix: DOCS_PREFIX,
-      staticCSP: DOCS_CSP,
+      staticCSP: cspHeader(DOCS_CSP),
       uiConfig: { deepLinking: true, docExpansion: 'list', persistAuthorization: false },
     });
   });
@@ -153,7 +166,16 @@ export async function buildApp(ctx: ApiContext, options: BuildAppOptions = {}): 
     { prefix: API_PREFIX },
   );
 
-  if (ctx.queues) await mountQueueDashboard(app, ctx.queues, '/admin/queues');
+  if (ctx.queues) {
+    const queues = ctx.queues;
+    await app.register(async (board) => {
+      // Bull Board's page needs a policy of its own (security-headers.ts).
+      board.addHook('onRoute', (route) => {
+        route.config = { ...route.config, helmet: routeHelmet(DASHBOARD_CSP) };
+      });
+      await mountQueueDashboard(board, queues, '/admin/queues');
+    });
+  }
 
   if (options.webRoot && existsSync(options.webRoot)) {
     await app.register(fastifyStatic, { root: options.webRoot, prefix: '/', index: ['index.html'], wildcard: true });

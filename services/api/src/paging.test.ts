@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors.ts';
 import { CursorCodec, IdKey, readPage, sharePagingParameters } from './paging.ts';
@@ -48,6 +48,18 @@ describe('cursor codec', () => {
     const forged = Buffer.from(JSON.stringify({ l: 'findings', f: '', k: { id: 1 } })).toString('base64url');
     expect(await refusal(codec.open(forged, scope, IdKey))).toMatch(/^querystring\.cursor: /);
     expect(await refusal(codec.open(c.slice(0, -3), scope, IdKey))).toMatch(/^querystring\.cursor: /);
+  });
+
+  it('refuses a cursor sealed with the right key but a short (4-byte) GCM tag', async () => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 4 });
+    cipher.setAAD(Buffer.from('pksync cursor'));
+    const body = Buffer.concat([cipher.update(JSON.stringify({ l: 'findings', f: '', k: { id: 1 } })), cipher.final()]);
+    const short = Buffer.concat([Buffer.from([1]), iv, body, cipher.getAuthTag()]);
+    expect(cipher.getAuthTag()).toHaveLength(4);
+    expect(await refusal(codec.open(short.toString('base64url'), scope, IdKey))).toMatch(
+      /^querystring\.cursor: kursor tidak sah/,
+    );
   });
 
   it('refuses keyset values its schema does not take, though sealed by the API', async () => {

@@ -103,7 +103,7 @@ export class CursorCodec {
   async seal(scope: CursorScope, key: unknown): Promise<string> {
     const secret = await this.#getKey();
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', secret, iv);
+    const cipher = createCipheriv('aes-256-gcm', secret, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(AAD);
     const body = Buffer.concat([
       cipher.update(JSON.stringify({ l: scope.list, f: filterDigest(scope.filters), k: key }), 'utf8'),
@@ -125,9 +125,14 @@ export class CursorCodec {
     const secret = await this.#getKey();
     let envelope: z.infer<typeof Envelope>;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', secret, bytes.subarray(1, 1 + IV_BYTES));
+      // The full tag only (the length check above makes room for it): with `authTagLength` fixed,
+      // Node cannot be handed a forger's shorter tag either.
+      const tag = bytes.subarray(bytes.length - TAG_BYTES);
+      const decipher = createDecipheriv('aes-256-gcm', secret, bytes.subarray(1, 1 + IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(AAD);
-      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      decipher.setAuthTag(tag);
       const plain = Buffer.concat([
         decipher.update(bytes.subarray(1 + IV_BYTES, bytes.length - TAG_BYTES)),
         decipher.final(),

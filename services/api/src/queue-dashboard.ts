@@ -12,8 +12,9 @@ export async function mountQueueDashboard(app: FastifyInstance, queues: QueueCli
   const serverAdapter = new FastifyAdapter();
   createBullBoard({
     queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues.queue(name))),
-    // @bull-board/fastify pins its own patch of @bull-board/api; the adapter interface is the same.
-    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    // One @bull-board/api: the direct dependency is the exact version @bull-board/fastify pins
+    // (test/workspace/dependencies.test.ts), so the adapter's type is the board's own.
+    serverAdapter,
     options: { uiConfig: { boardTitle: 'pksync queues' } },
   });
   serverAdapter.setBasePath(basePath);

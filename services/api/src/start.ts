@@ -58,7 +58,11 @@ export async function start(config: Config, deps: StartDeps = {}): Promise<Runni
     schedule: { cron: config.syncCron, timezone: config.syncTimezone },
     rateLimit: deps.rateLimit ?? { max: 30, timeWindowMs: 60_000, namespace: `${config.queuePrefix}:ratelimit:` },
   };
-  const app = await buildApp(ctx, { logger, webRoot: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot });
+  const app = await buildApp(ctx, {
+    logger,
+    webRoot: deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot,
+    trustProxy: config.trustProxy,
+  });
   const closeOwned = async () => {
     // Each step guarded: one failing close must not leave the others open.
     if (!deps.queues) await queues.close().catch(() => {});

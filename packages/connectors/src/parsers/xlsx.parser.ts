@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import {
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_ROWS,
@@ -11,6 +11,7 @@ import {
   type ParseLimits,
   type ParsedRow,
 } from './file-format-error.ts';
+import { newStreamingWorkbook, type StreamingWorkbook, type StreamingWorksheet } from './exceljs-internals.ts';
 import { mapHeader, type HeaderDataset } from './header-aliases.ts';
 import { notAWorkbook, ZipArchive, type InflateBudget, type ZipEntry } from './zip-archive.ts';
 
@@ -46,47 +47,6 @@ export interface XlsxParseLimits extends ParseLimits {
 
 /** Excel's own sheet size: a sheet with more rows is not one Excel wrote or can open. */
 const EXCEL_MAX_ROWS = 1_048_576;
-
-/**
- * Options of ExcelJS's streaming reader: rows as they are parsed, shared strings kept (cells
- * refer to them by index), styles kept (a number cell is a date only through its number format).
- */
-const READER_OPTIONS = {
-  worksheets: 'emit',
-  sharedStrings: 'cache',
-  styles: 'cache',
-  hyperlinks: 'ignore',
-} as const;
-
-/**
- * The parts of ExcelJS's `stream.xlsx.WorkbookReader` used here. Its `parse()` loop reads the ZIP
- * front to back and spools every sheet that precedes `sharedStrings.xml`/`workbook.xml` (as in
- * files from Excel and ExcelJS) to an unbounded temporary file, so the loop is replaced by
- * {@link ZipArchive} and the reader's part parsers are fed from it, in the order they need.
- * Pinned by the tests in `parsers.test.ts` (exceljs 4.4).
- */
-interface StreamingWorkbook {
-  _parseWorkbook(stream: Readable): Promise<void>;
-  _parseRels(stream: Readable): Promise<void>;
-  _parseStyles(stream: Readable): Promise<void>;
-  _parseSharedStrings(stream: Readable): AsyncGenerator<unknown>;
-  _parseWorksheet(
-    iterator: AsyncIterable<string>,
-    sheetNo: string,
-  ): Generator<{ eventType: string; value: StreamingWorksheet }>;
-  model?: { sheets?: { id: number; name?: string; rId?: string }[] };
-  workbookRels?: { Id: string; Type?: string; Target: string; TargetMode?: string }[];
-  sharedStrings?: unknown[];
-}
-
-interface StreamingWorksheet extends AsyncIterable<ExcelJS.Row> {
-  name: string;
-}
-
-function newStreamingWorkbook(): StreamingWorkbook {
-  // Its input is never read (the parts are fed from ZipArchive): an empty stream stands in.
-  return new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([]), READER_OPTIONS) as unknown as StreamingWorkbook;
-}
 
 /** A cell's value: formulas give their result, rich text and hyperlinks their text, errors their code (`#N/A`). */
 export function cellValue(v: ExcelJS.CellValue): XlsxValue {

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { regionByCode } from '@pksync/reference';
 import type { Db } from '../db.ts';
+import { GCM_TAG_BYTES, gcmDecipher } from '../token-crypto.ts';
 import type { AlertContactRow } from '../schema.ts';
 
 /**
@@ -176,7 +177,7 @@ function checkKey(key: Buffer | undefined): Buffer {
 function encryptContactSecret(secret: string, key: Buffer | undefined, id: string): string {
   const k = checkKey(key);
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', k, iv);
+  const cipher = createCipheriv('aes-256-gcm', k, iv, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(Buffer.from(`alert-contact:${id}`, 'utf8'));
   const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
   return `v1:${iv.toString('base64')}:${cipher.getAuthTag().toString('base64')}:${data.toString('base64')}`;
@@ -188,9 +189,12 @@ export function decryptContactSecret(stored: string, key: Buffer | undefined, id
   const parts = stored.split(':');
   if (parts.length !== 4 || parts[0] !== 'v1') throw new Error(`secret of contact ${id} is not in v1 form`);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', k, Buffer.from(parts[1]!, 'base64'));
-    decipher.setAAD(Buffer.from(`alert-contact:${id}`, 'utf8'));
-    decipher.setAuthTag(Buffer.from(parts[2]!, 'base64'));
+    const decipher = gcmDecipher(
+      k,
+      Buffer.from(parts[1]!, 'base64'),
+      Buffer.from(parts[2]!, 'base64'),
+      Buffer.from(`alert-contact:${id}`, 'utf8'),
+    );
     return Buffer.concat([decipher.update(Buffer.from(parts[3]!, 'base64')), decipher.final()]).toString('utf8');
   } catch {
     throw new Error(`secret of contact ${id} cannot be decrypted with this key`);
