@@ -77,3 +77,19 @@ ensure_fault_servers() {
     echo "pksync: the fault tests (test/faults) need ${need[*]} (PostgreSQL server binaries: initdb, pg_ctl, postgres; or set PKSYNC_PG_BIN), which cannot be installed here (needs root and apt-get): they will fail until installed"
   fi
 }
+
+# The metrics tests (test/metrics.int.test.ts) run Prometheus' own tools: `promtool check metrics`
+# and `check rules`, and a `prometheus` server on loopback. Debian's prometheus package has both;
+# installed with apt when run as root and missing (no daemon is started: the test runs its own);
+# otherwise those tests are skipped, saying so.
+ensure_prometheus() {
+  { command -v promtool && command -v prometheus; } >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's prometheus (promtool and the server) for the metrics tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold prometheus >/dev/null) \
+      || echo "pksync: could not install prometheus: the metrics tests (test/metrics.int.test.ts) will be skipped"
+  else
+    echo "pksync: promtool and prometheus are missing and cannot be installed here (needs root and apt-get): the metrics tests (test/metrics.int.test.ts) will be skipped"
+  fi
+}

@@ -36,7 +36,7 @@ export function testConfig(
 
 /**
  * The environment of a pksync process (`pksync …`, `pksync serve …`) for a test's config: its
- * database, Redis prefix and token key, quiet logs.
+ * database, Redis prefix and token key, quiet logs, health and metrics on a free port.
  */
 export function serviceEnv(config: Config): Record<string, string> {
   return {
@@ -45,6 +45,8 @@ export function serviceEnv(config: Config): Record<string, string> {
     QUEUE_PREFIX: config.queuePrefix,
     TOKEN_ENCRYPTION_KEY: config.tokenKey!.toString('hex'),
     LOG_LEVEL: 'error',
+    // A served worker's or scheduler's health and metrics on a free port (tests run side by side).
+    METRICS_PORT: '0',
   };
 }
 

@@ -9,7 +9,12 @@ export { createDb, poolOf, type Db } from './db.ts';
 export { isConnectionError } from './connection-errors.ts';
 export { migrateToLatest, type MigrateReport } from './migrate.ts';
 export type { AlertOutboxRow, Finding, NewSource, Run, SourceFetch } from './schema.ts';
-export { pingDatabase, getPipelineMetrics } from './repositories/query.repository.ts';
+export { pingDatabase } from './repositories/query.repository.ts';
+export {
+  readOperationalState,
+  latestRegisterVersion,
+  type OperationalStateRow,
+} from './repositories/metrics.repository.ts';
 
 // The source registry: import, read (never the token), tokens at rest, operators' uploads.
 export { importSources, toSourceWithToken, type ImportReport } from './repositories/source.repository.ts';

@@ -129,7 +129,12 @@ export interface RunHealer {
 export function startRunHealer(
   db: Db,
   queues: Pick<QueueClient, 'enqueueRun' | 'runJobState'>,
-  options: HealOptions & { intervalMs?: number; beforePass?: () => Promise<void> } = {},
+  options: HealOptions & {
+    intervalMs?: number;
+    beforePass?: () => Promise<void>;
+    /** After each pass this process ran (metrics: the runs it failed). */
+    afterPass?: (report: HealReport) => Promise<void>;
+  } = {},
 ): RunHealer {
   let running: Promise<HealReport | undefined> | undefined;
   let stopped = false;
@@ -138,7 +143,9 @@ export function startRunHealer(
     running ??= (async () => {
       try {
         await options.beforePass?.();
-        return await healRuns(db, queues, options);
+        const report = await healRuns(db, queues, options);
+        if (report.ran) await options.afterPass?.(report);
+        return report;
       } catch (err) {
         options.log?.warn({ err }, 'run healer pass failed (database or Redis unreachable?); trying again');
         return undefined;

@@ -80,9 +80,10 @@ describe('access matrix: every route × {public, wrong key, revoked key, other p
       path: '/api/v1/metrics',
       expect: none(),
       check: (_w, _b, _res, text) => {
-        expect(text).toMatch(/pksync_runs\{status="completed",trigger="schedule"\} 1/);
-        expect(text).toMatch(/pksync_source_fetches\{status="failed"\} 1/);
-        expect(text).toMatch(/pksync_queue_jobs\{queue="fetch",state="waiting"\}/);
+        // Current state only (the pipeline's own figures are the workers'): queue depth, register version.
+        expect(text).toMatch(/^pksync_queue_jobs\{queue="fetch",state="waiting",service="api"\} \d+$/m);
+        expect(text).toMatch(/^pksync_register_version\{service="api"\} \d+$/m);
+        expect(text).toMatch(/^process_cpu_seconds_total\{service="api"\} /m);
       },
     },
     { name: 'openapi', method: 'GET', path: '/api/v1/openapi.json', expect: none() },

@@ -241,7 +241,7 @@ describe('the API survives PostgreSQL and Redis outages: 503 with the envelope, 
       expect((await call('GET', '/api/v1/officers?limit=1')).status).toBe(200);
       const metrics = await fetch(`${url}/api/v1/metrics`, { signal: AbortSignal.timeout(10_000) });
       expect(metrics.status).toBe(200);
-      expect(await metrics.text()).toMatch(/pksync_metrics_source_up\{source="redis"\} 0/);
+      expect(await metrics.text()).toMatch(/^pksync_metrics_source_up\{source="redis",service="api"\} 0$/m);
 
       await redis!.start();
       await until(

@@ -1,6 +1,21 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '@pksync/config';
-import { calendarDateIn, createDb, listScheduledRuns, RunScopeError, type CreateRunResult } from '@pksync/db';
+import { Counter, Gauge } from 'prom-client';
+import {
+  calendarDateIn,
+  createDb,
+  listScheduledRuns,
+  pingDatabase,
+  RunScopeError,
+  type CreateRunResult,
+} from '@pksync/db';
+import {
+  createServiceRegistry,
+  probe,
+  registerQueueMetrics,
+  startMetricsServer,
+  type MetricsServer,
+} from '@pksync/metrics';
 import { createLogger, createQueueClient, triggerRun, type Logger } from '@pksync/queue';
 
 export interface SchedulerStartOptions {
@@ -14,6 +29,11 @@ export interface SchedulerStartOptions {
    * take as now. Default: the machine's clock (a cron firing takes its scheduled time).
    */
   now?: () => Date;
+  /**
+   * Serve `/healthz`, `/readyz` and `/metrics` there (`pksync serve scheduler` passes
+   * `config.metrics`; port 0: any free port). Default: no server.
+   */
+  metrics?: { host: string; port: number };
 }
 
 /** The `n`-th (1-based) scheduled run of a night: `national:<as_of>`, then `national:<as_of>#2`, … */
@@ -26,6 +46,8 @@ export interface RunningScheduler {
   tick(at?: Date): Promise<CreateRunResult | null>;
   /** The next scheduled tick. */
   nextRun(): Date | null;
+  /** The health and metrics server's base URL, when `options.metrics` asked for one. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -45,6 +67,23 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
     onConnectionError: (err) => log.warn({ err }, 'PostgreSQL connection lost (reconnecting on the next query)'),
   });
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  const registry = createServiceRegistry('scheduler');
+  registerQueueMetrics(registry, queues);
+  const triggers = new Counter({
+    name: 'pksync_scheduler_triggers_total',
+    help: 'Nightly triggers by outcome (created, existing, skipped: no enabled source, failed: to be retried)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'pksync_scheduler_next_tick_timestamp_seconds',
+    help: 'When the cron fires next (unix seconds)',
+    registers: [registry],
+    collect() {
+      const next = task.getNextRun();
+      if (next) this.set(next.getTime() / 1000);
+    },
+  });
 
   /**
    * One trigger; `retry` says whether a failure may pass (database or Redis down). The night's
@@ -72,12 +111,15 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
       if (result.created) l.info({ asOf, sources: result.sourceIds.length }, 'nightly run queued');
       else
         l.info({ asOf, status: result.run.status }, 'nightly run already exists (another scheduler or a manual run)');
+      triggers.inc({ outcome: result.created ? 'created' : 'existing' });
       return { result, retry: false };
     } catch (e) {
       if (e instanceof RunScopeError) {
+        triggers.inc({ outcome: 'skipped' });
         log.warn({ asOf, reason: e.message }, 'nightly run not started');
         return { result: null, retry: false }; // nothing to retry: no enabled source
       }
+      triggers.inc({ outcome: 'failed' });
       log.error({ err: e, asOf }, 'nightly run could not be triggered');
       return { result: null, retry: true };
     }
@@ -114,20 +156,48 @@ export async function start(config: Config, options: SchedulerStartOptions = {})
     name: 'pksync-nightly-sync',
     noOverlap: true,
   });
-  log.info({ cron: config.syncCron, timezone: config.syncTimezone, next: task.getNextRun() }, 'scheduler started');
+  let metricsServer: MetricsServer | undefined;
+  if (options.metrics) {
+    try {
+      metricsServer = await startMetricsServer({
+        ...options.metrics,
+        registry,
+        ready: async () => {
+          const [postgres, redis] = await Promise.all([
+            probe(() => pingDatabase(db)),
+            probe(() => queues.queue('run').getJobCounts('waiting')),
+          ]);
+          return { postgres, redis };
+        },
+      });
+    } catch (e) {
+      clearInterval(watcher);
+      await Promise.resolve(task.destroy()).catch(() => {});
+      await queues.close().catch(() => {});
+      await db.destroy().catch(() => {});
+      throw e;
+    }
+  }
+  log.info(
+    { cron: config.syncCron, timezone: config.syncTimezone, next: task.getNextRun(), metrics: metricsServer?.url },
+    'scheduler started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
     tick,
     nextRun: () => task.getNextRun(),
+    metricsUrl: metricsServer?.url,
     close() {
       closing ??= (async () => {
         closed = true;
+        metricsServer?.draining();
         clearTimeout(retryTimer);
         clearInterval(watcher);
         await Promise.resolve(task.destroy()).catch(() => {});
         await queues.close();
         await db.destroy().catch(() => {});
+        await metricsServer?.close().catch(() => {});
         log.info('scheduler stopped');
       })();
       return closing;

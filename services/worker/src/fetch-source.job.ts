@@ -15,6 +15,7 @@ import {
   type Db,
   type FetchLedger,
 } from '@pksync/db';
+import type { PipelineMetrics } from '@pksync/metrics';
 import { PermanentError, RetryableError, scrubSecrets, type JobHandler } from '@pksync/queue';
 
 export interface FetchSourceDeps {
@@ -26,6 +27,8 @@ export interface FetchSourceDeps {
   limits: Partial<FetchLimits>;
   /** R17: `api` sources are asked the formations of every year from this one (`config.needs.formationStartYear`). */
   formationFromYear?: number;
+  /** Fetch durations and records by outcome and code, recorded as each fetch finishes. */
+  metrics?: Pick<PipelineMetrics, 'fetchDuration' | 'records' | 'recordRejections'>;
 }
 
 /** What a `source.fetch` job returns (kept on the job, shown by the dashboard). */
@@ -56,8 +59,15 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       return { status: 'already_done' };
     }
     const fetchRow = claimed.fetch;
+    const begun = performance.now();
+    const observe = (outcome: 'succeeded' | 'unchanged' | 'failed') =>
+      deps.metrics?.fetchDuration.observe(
+        { transport: claimed.source?.transport ?? 'unknown', outcome },
+        (performance.now() - begun) / 1000,
+      );
     const fail = async (errorCode: string, errorMessage: string): Promise<FetchSourceSummary> => {
       await ledger.finish(fetchRow.id, { status: 'failed', errorCode, errorMessage });
+      observe('failed');
       ctx.log.warn({ errorCode, error: errorMessage }, 'source failed (R9: its published entries stay, marked stale)');
       return { status: 'failed', errorCode };
     };
@@ -137,6 +147,7 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
         counts,
         validators: digest.validators ?? null,
       });
+      observe('unchanged');
       ctx.log.info(
         { counts, notModified: digest.notModified === true },
         'source unchanged since its last reconciled snapshot: not parsed, not staged',
@@ -165,6 +176,12 @@ export function fetchSourceHandler(deps: FetchSourceDeps): JobHandler<'source.fe
       counts: { ...counts, stageMs },
       validators: digest.validators ?? null,
     });
+    observe('succeeded');
+    if (deps.metrics) {
+      deps.metrics.records.inc({ outcome: 'accepted' }, result.stats.accepted);
+      deps.metrics.records.inc({ outcome: 'rejected' }, result.stats.rejected);
+      for (const r of result.rejected) for (const code of r.codes) deps.metrics.recordRejections.inc({ code });
+    }
     ctx.log.info({ counts, stageMs }, 'source staged');
     return { status: 'succeeded', counts };
   };

@@ -1,6 +1,26 @@
 import type { Config } from '@pksync/config';
 import type { ConnectorDeps, FetchLimits } from '@pksync/connectors';
-import { createDb, createFetchLedger, isConnectionError, markRunFailed, uploadReader, type Db } from '@pksync/db';
+import {
+  createDb,
+  createFetchLedger,
+  getRun,
+  isConnectionError,
+  markRunFailed,
+  pingDatabase,
+  readOperationalState,
+  uploadReader,
+  type Db,
+} from '@pksync/db';
+import {
+  createServiceRegistry,
+  probe,
+  registerPipelineMetrics,
+  registerQueueMetrics,
+  registerStateMetrics,
+  sourceUpGauge,
+  startMetricsServer,
+  type MetricsServer,
+} from '@pksync/metrics';
 import {
   createLogger,
   createQueueClient,
@@ -52,6 +72,12 @@ export interface WorkerStartOptions {
   notifyPollMs?: number;
   /** R15: delivery retry policy overrides (tests: a short lease and back-off). */
   notifyRetry?: Partial<RetryPolicy>;
+  /**
+   * Serve `/healthz`, `/readyz` and `/metrics` there (`pksync serve worker` passes
+   * `config.metrics`; port 0: any free port). Default: no server (several workers may share a
+   * process, as in the demo and the tests); the registry is kept all the same.
+   */
+  metrics?: { host: string; port: number };
 }
 
 export interface RunningWorker {
@@ -63,6 +89,10 @@ export interface RunningWorker {
   readonly db: Db;
   /** One pass of this process's run healer now (undefined without a healer, or when another process healed). */
   heal(): Promise<unknown>;
+  /** The health and metrics server's base URL, when `options.metrics` asked for one. */
+  readonly metricsUrl: string | undefined;
+  /** This worker's metrics, Prometheus text format (what `/metrics` serves). */
+  metrics(): Promise<string>;
 }
 
 /**
@@ -94,6 +124,10 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     shutdownTimeoutMs: config.shutdownTimeoutMs,
   };
   const workers: PipelineWorker[] = [];
+  // Metrics of the work this process does; queue depth and pipeline state read at scrape time.
+  const registry = createServiceRegistry('worker');
+  const pipeline = registerPipelineMetrics(registry);
+  const up = sourceUpGauge(registry);
   // R15: digests are written in the reconcile transaction and delivered from the outbox.
   const notifyDeps = { db, config, logger: log, ...(options.notifyRetry ? { retry: options.notifyRetry } : {}) };
   const writeAlerts: WriteAlerts =
@@ -109,6 +143,9 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
   const ledger = createFetchLedger(db);
   // run.plan and run.probe add each run's fetch (and probe) jobs.
   const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  registerQueueMetrics(registry, queues, up);
+  registerStateMetrics(registry, () => readOperationalState(db), up);
+  let metricsServer: MetricsServer | undefined;
   const connectorDeps: ConnectorDeps = { uploads: uploadReader(db), ...options.connectorDeps };
   const limits: Partial<FetchLimits> = {
     maxBytes: config.limits.maxSnapshotBytes,
@@ -148,6 +185,7 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
             connectorDeps,
             limits,
             formationFromYear,
+            metrics: pipeline,
           }),
         },
       }),
@@ -157,13 +195,18 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         concurrency: 1,
         // R14: runs reconcile one at a time across every worker process (versions are a sequence).
         globalConcurrency: 1,
-        handlers: { 'run.reconcile': reconcileRunHandler({ db, queues, writeAlerts, needs: config.needs }) },
+        handlers: {
+          'run.reconcile': reconcileRunHandler({ db, queues, writeAlerts, needs: config.needs, metrics: pipeline }),
+        },
         onFinalFailure: async (name, payload, error) => {
           const runId = (payload as { runId?: string }).runId;
           // An outage is not the run's failure: the healer resumes the run once the database is back.
           if (isConnectionError(error)) return;
-          if (name === 'run.reconcile' && runId && (await markRunFailed(db, runId, error.message)))
+          if (name === 'run.reconcile' && runId && (await markRunFailed(db, runId, error.message))) {
             log.error({ runId, err: error }, 'run failed: it could not be reconciled');
+            const run = await getRun(db, runId).catch(() => undefined);
+            pipeline.runsFinished.inc({ status: 'failed', scope: run?.scope_kind ?? 'unknown' });
+          }
         },
       }),
       createWorker({
@@ -181,6 +224,15 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
       // A run's digests go out as soon as its reconciliation committed.
       workers[1]?.worker.on('completed', () => void poller?.tick());
     }
+    for (const w of workers) {
+      const labels = (job: { name: string }) => ({ queue: w.queue, job: job.name });
+      w.worker.on('completed', (job) => pipeline.jobsProcessed.inc(labels(job)));
+      w.worker.on('failed', (job) => {
+        if (!job) return;
+        pipeline.jobsProcessed.inc(labels(job));
+        pipeline.jobsFailed.inc(labels(job));
+      });
+    }
     await Promise.all(workers.map((w) => w.worker.waitUntilReady()));
     const healIntervalMs = options.healIntervalMs ?? config.heal.intervalMs;
     if (healIntervalMs > 0) {
@@ -192,9 +244,30 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
         log,
         // R14's one-at-a-time reconcile lives in Redis: set it again should Redis have lost it.
         beforePass: async () => void (await runQueue.setGlobalConcurrency(1)),
+        // A run the healer failed (resumed too often) counts as a failed run too.
+        afterPass: async (report) => {
+          for (const runId of report.failed) {
+            const run = await getRun(db, runId).catch(() => undefined);
+            pipeline.runsFinished.inc({ status: 'failed', scope: run?.scope_kind ?? 'unknown' });
+          }
+        },
+      });
+    }
+    if (options.metrics) {
+      metricsServer = await startMetricsServer({
+        ...options.metrics,
+        registry,
+        ready: async () => {
+          const [postgres, redis] = await Promise.all([
+            probe(() => pingDatabase(db)),
+            probe(() => queues.queue('fetch').getJobCounts('waiting')),
+          ]);
+          return { postgres, redis };
+        },
       });
     }
   } catch (e) {
+    await metricsServer?.close();
     ministryWebhook?.stop();
     await healer?.stop();
     await poller?.stop();
@@ -203,21 +276,26 @@ export async function start(config: Config, options: WorkerStartOptions = {}): P
     await db.destroy();
     throw e;
   }
-  log.info({ concurrency, prefix: config.queuePrefix }, 'worker started');
+  log.info({ concurrency, prefix: config.queuePrefix, metrics: metricsServer?.url }, 'worker started');
 
   let closing: Promise<void> | undefined;
   return {
     db,
     heal: async () => healer?.tick(),
+    metricsUrl: metricsServer?.url,
+    metrics: () => registry.metrics(),
     close() {
       closing ??= (async () => {
         log.info('worker stopping');
+        // Not ready from now on; health and metrics answer until the connections are closed.
+        metricsServer?.draining();
         ministryWebhook?.stop();
         await healer?.stop().catch(() => {});
         await Promise.allSettled(workers.map((w) => w.close()));
         await poller?.stop().catch(() => {});
         await queues.close().catch(() => {});
         await db.destroy().catch(() => {});
+        await metricsServer?.close().catch(() => {});
         log.info({ fetchLedger: ledger.stats() }, 'worker stopped');
       })();
       return closing;

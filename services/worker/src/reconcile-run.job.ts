@@ -11,6 +11,7 @@ import {
   type Db,
   type RunCounts,
 } from '@pksync/db';
+import type { PipelineMetrics } from '@pksync/metrics';
 import { PermanentError, resumeRun, type JobHandler, type QueueClient } from '@pksync/queue';
 
 /**
@@ -29,6 +30,8 @@ export interface ReconcileRunDeps {
   writeAlerts?: WriteAlerts;
   /** R16's tolerance and R17's start year (`config.needs`); the core defaults without. */
   needs?: { tolerance: number; formationStartYear: number };
+  /** Reconcile phase durations and finished runs, recorded as each run completes. */
+  metrics?: Pick<PipelineMetrics, 'reconcilePhaseDuration' | 'runsFinished'>;
 }
 
 export interface ReconcileRunSummary {
@@ -100,6 +103,11 @@ export function reconcileRunHandler(deps: ReconcileRunDeps): JobHandler<'run.rec
     const after = await getRun(db, runId);
     if (after?.status !== 'completed') throw new Error(`run ${runId} was reconciled but not marked completed`);
     const counts = (after?.counts ?? {}) as Partial<RunCounts>;
+    if (deps.metrics) {
+      for (const [phase, ms] of Object.entries(result.timings))
+        deps.metrics.reconcilePhaseDuration.observe({ phase }, ms / 1000);
+      deps.metrics.runsFinished.inc({ status: 'completed', scope: run.scope_kind });
+    }
     ctx.log.info(
       { version: result.version, counts, phasesMs: result.timings },
       result.version ? 'run completed, version published' : 'run completed, nothing changed',

@@ -72,6 +72,8 @@ export async function spawnService(
   options: { readyTimeoutMs?: number; args?: string[] } = {},
 ): Promise<ServiceProcess> {
   const childEnv: Record<string, string> = { LOG_LEVEL: 'info', ...env };
+  // Workers and schedulers serve health and metrics; several run at once here, each on a free port.
+  if (kind === 'worker' || kind === 'scheduler') childEnv.METRICS_PORT ??= '0';
   if (kind === 'api') {
     childEnv.HOST ??= '127.0.0.1';
     childEnv.PORT ??= String(await freePort());

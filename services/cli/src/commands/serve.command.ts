@@ -41,7 +41,10 @@ export async function runUntilSignal(service: Stoppable, timeoutMs: number, name
   });
 }
 
-/** `pksync serve api|worker|scheduler|simulator`: one service in the foreground until SIGTERM/SIGINT. */
+/**
+ * `pksync serve api|worker|scheduler|simulator`: one service in the foreground until SIGTERM/SIGINT.
+ * A worker and the scheduler serve `/healthz`, `/readyz` and `/metrics` on METRICS_HOST:METRICS_PORT.
+ */
 export function register(program: Command): void {
   program
     .command('serve')
@@ -75,10 +78,10 @@ export function register(program: Command): void {
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0))
           throw new Error(`--concurrency must be a positive whole number, got "${o.concurrency}"`);
         const { start: startWorker } = await import('@pksync/worker');
-        running = await startWorker(config, { log, concurrency });
+        running = await startWorker(config, { log, concurrency, metrics: config.metrics });
       } else if (name === 'scheduler') {
         const { start: startScheduler } = await import('@pksync/scheduler');
-        running = await startScheduler(config, { log });
+        running = await startScheduler(config, { log, metrics: config.metrics });
       } else {
         const { start: startApi } = await import('@pksync/api');
         const api = await startApi(config, { logger: log });
