@@ -1,7 +1,7 @@
 /**
  * Finds PostgreSQL and Redis for scripts/test and scripts/demo and prints shell `export` lines.
  * Order: DATABASE_URL/REDIS_URL (or TEST_*) from the environment; the local defaults; Docker
- * (`docker compose -f infra/compose.yaml up -d`) when an engine answers. Exit 1 with a clear
+ * (`docker compose -f infra/compose.yaml up -d postgres redis`) when an engine answers. Exit 1 with a clear
  * message naming what is missing and how to start it.
  */
 import { execFileSync } from 'node:child_process';
@@ -32,7 +32,7 @@ let origin = env.TEST_DATABASE_URL || env.DATABASE_URL ? 'environment' : 'local 
 let [pgErr, redisErr] = await Promise.all([pgError(pgUrl), redisError(redisUrl)]);
 if ((pgErr || redisErr) && dockerAnswers()) {
   try {
-    execFileSync('docker', ['compose', '-f', 'infra/compose.yaml', 'up', '-d', '--wait'], {
+    execFileSync('docker', ['compose', '-f', 'infra/compose.yaml', 'up', '-d', '--wait', 'postgres', 'redis'], {
       stdio: 'inherit',
       timeout: 180_000,
     });

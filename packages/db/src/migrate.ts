@@ -9,13 +9,17 @@ import type { Database } from './schema.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
-/** Every `NNNN_name.ts` file in `migrations/`, in name order. */
+/**
+ * Every `NNNN_name.ts` file in `migrations/`, in name order; `NNNN_name.js` in the production build
+ * (scripts/build.ts compiles each migration to its own file there). The name without its extension
+ * is the migration's name, so a database migrated by either keeps the same history.
+ */
 class FolderMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[\w-]+\.ts$/.test(f)).sort();
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[\w-]+\.(ts|js)$/.test(f)).sort();
     const out: Record<string, Migration> = {};
     for (const f of files) {
-      out[f.replace(/\.ts$/, '')] = (await import(pathToFileURL(path.join(MIGRATIONS_DIR, f)).href)) as Migration;
+      out[f.replace(/\.(ts|js)$/, '')] = (await import(pathToFileURL(path.join(MIGRATIONS_DIR, f)).href)) as Migration;
     }
     return out;
   }

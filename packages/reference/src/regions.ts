@@ -25,7 +25,9 @@ export const regions: readonly Region[] = deepFreeze(
       parentCode: r.parent_code ? r.parent_code : null,
       kind: r.kind as RegionKind,
     }))
-    .sort((a, b) => a.code.localeCompare(b.code)),
+    // Code points, not localeCompare: the same order for codes of digits and dots (NN, NN.NN),
+    // without starting ICU's collator, ~70 ms of every command's start-up (issue 17).
+    .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)),
 );
 
 const byCode = new Map(regions.map((r) => [r.code, r]));

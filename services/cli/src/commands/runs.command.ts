@@ -11,7 +11,6 @@ import {
   type Db,
   type Run,
 } from '@pksync/db';
-import { createQueueClient, resumeRun } from '@pksync/queue';
 import { withDb } from './with-db.ts';
 
 /** Who asked: `cli:<os user>` (or `cli` when the user cannot be read). */
@@ -180,6 +179,9 @@ export function register(program: Command): void {
       await withDb(async (db) => {
         if (!(await findRun(db, id))) return;
         const config = loadConfig();
+        // Loaded here, not at the top: bullmq and ioredis would double the start-up of every
+        // other `pksync runs` command (issue 17).
+        const { createQueueClient, resumeRun } = await import('@pksync/queue');
         const queues = createQueueClient({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
         try {
           const r = await resumeRun(db, queues, id, {
