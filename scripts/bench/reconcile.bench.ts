@@ -1,7 +1,9 @@
 /**
  * Reconciliation benchmark: stages N officers over one source per regency/city, reconciles, then
  * measures a repeat run with nothing changed (unchanged fetches, and re-staged identical
- * snapshots) and a one-region re-sync. Prints figures; asserts nothing.
+ * snapshots) and one-region re-syncs (issue 16: a region run on the national run's `as_of`, one
+ * on a later `as_of`, then the national run that brings that region back to the national
+ * `as_of`). Prints figures and each phase's milliseconds; asserts nothing.
  *
  *   pnpm bench:reconcile [officers=1000000]
  *
@@ -26,6 +28,8 @@ const onlyFirst = process.env.BENCH_ONLY_FIRST === '1';
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dbName = `reconcile_bench_${process.pid}`;
 const asOf = '2026-11-27';
+/** A region re-sync's later `as_of` (half a year on: some officers reach their retirement age). */
+const laterAsOf = '2027-05-27';
 
 const LEVELS = [
   ['ahli_pertama', 'III/a'],
@@ -65,17 +69,22 @@ function officersOf(regionCode: string, index: number, count: number): Officer[]
   return out;
 }
 
-async function newRun(db: Db, fetches: { sourceId: string; status: 'succeeded' | 'unchanged' }[]): Promise<string> {
+async function newRun(
+  db: Db,
+  fetches: { sourceId: string; status: 'succeeded' | 'unchanged' }[],
+  scope: { kind: 'national' } | { kind: 'region'; value: string } = { kind: 'national' },
+  runAsOf = asOf,
+): Promise<string> {
   const run = await db
     .insertInto('runs')
     .values({
-      scope_kind: 'national',
-      scope_value: null,
+      scope_kind: scope.kind,
+      scope_value: scope.kind === 'national' ? null : scope.value,
       scope_key: `bench:${Date.now()}:${Math.random()}`,
       trigger: 'manual',
       requested_by: 'bench',
       reason: 'bench',
-      as_of: asOf,
+      as_of: runAsOf,
       status: 'completed',
       schedule_slot: null,
       version_published: null,
@@ -182,21 +191,49 @@ async function main(): Promise<void> {
     console.log(`reconcile repeat run, all unchanged: ${secs(t0)} s`, r2.version, r2.findings, r2.timings);
     console.log(await cpuSince(db, '  reconcile', c0));
 
-    // 3. One region re-sync: one source re-staged with 5 changes.
-    const first = regencies[0]!;
-    const run3 = await newRun(db, [{ sourceId: `${first.code}-disnaker`, status: 'succeeded' }]);
-    const changed = officersOf(first.code, 0, per).map((o, i) => (i < 5 ? { ...o, grade: 'III/b' } : o));
+    // 3. One region re-sync (a region-scoped run): one source re-staged with 5 changes, on the
+    // national run's as_of; then another region on a later as_of (issue 16: R11/R12/R17/R18 are
+    // evaluated in its scope only); then a national run on the national as_of, all unchanged,
+    // which evaluates that region again.
+    const resync = async (index: number, label: string, runAsOf: string) => {
+      const r = regencies[index]!;
+      const run = await newRun(
+        db,
+        [{ sourceId: `${r.code}-disnaker`, status: 'succeeded' }],
+        { kind: 'region', value: r.code },
+        runAsOf,
+      );
+      const changed = officersOf(r.code, index, per).map((o, i) => (i < 5 ? { ...o, grade: 'III/b' } : o));
+      c0 = await cpu(db);
+      t0 = performance.now();
+      await stageSnapshot(db, { runId: run, sourceId: `${r.code}-disnaker`, result: snapshotOf(changed) });
+      const t1 = performance.now();
+      const res = await reconcileRun(db, { runId: run, asOf: runAsOf });
+      console.log(
+        `${label} (${r.code}, ${per} officers, stage + reconcile): ${secs(t0)} s, reconcile ${secs(t1)} s`,
+        res.version,
+        res.counts,
+        res.timings,
+      );
+      console.log(await cpuSince(db, '  stage + reconcile', c0));
+    };
+    await resync(0, 'one region re-sync, the national as_of', asOf);
+    await resync(1, 'one region re-sync, a later as_of', laterAsOf);
+    const run3c = await newRun(
+      db,
+      all.map((a) => ({ ...a, status: 'unchanged' as const })),
+    );
     c0 = await cpu(db);
     t0 = performance.now();
-    await stageSnapshot(db, { runId: run3, sourceId: `${first.code}-disnaker`, result: snapshotOf(changed) });
-    const r3 = await reconcileRun(db, { runId: run3, asOf });
+    const r3c = await reconcileRun(db, { runId: run3c, asOf });
     console.log(
-      `one region re-sync (${per} officers, stage + reconcile): ${secs(t0)} s`,
-      r3.version,
-      r3.counts,
-      r3.timings,
+      `national run after it, all unchanged, the national as_of: ${secs(t0)} s`,
+      r3c.version,
+      r3c.counts,
+      r3c.findings,
+      r3c.timings,
     );
-    console.log(await cpuSince(db, '  stage + reconcile', c0));
+    console.log(await cpuSince(db, '  reconcile', c0));
 
     // 4. Repeat national run with every snapshot re-staged identical (no content-hash shortcut).
     const run4 = await newRun(db, all);

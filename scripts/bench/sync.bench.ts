@@ -158,6 +158,8 @@ async function setUp(label: string, extraEnv: Record<string, string> = {}): Prom
     TOKEN_ENCRYPTION_KEY: TOKEN_KEY,
     LOG_LEVEL: 'info',
     WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '8',
+    // Each worker process's health/metrics server on a free port (two workers on one machine).
+    METRICS_PORT: '0',
     ...extraEnv,
   };
   const config = loadConfig(envVars);

@@ -30,6 +30,9 @@ export async function recordListings(ctx: ReconcileContext, S: string[]): Promis
           and h.discarded_at is null and h.staged_at < mine.staged_at
         returning h.run_id, h.source_id)
       select * from d`.execute(trx);
+    // Statistics first: planned without them, the deletes below hashed whole staging tables (a
+    // million rows) to drop one source's snapshot.
+    await sql`analyze discard`.execute(trx);
     for (const { table } of STAGED_ROW_TABLES) {
       await sql`delete from ${sql.table(table)} t using discard d
                 where t.run_id = d.run_id and t.source_id = d.source_id`.execute(trx);

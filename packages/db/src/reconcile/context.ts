@@ -29,7 +29,17 @@ export interface ReconcileContext {
   year: number;
   /** New rows from which a publication rebuilds a table's indexes (see `bulkLoadIndexes`). */
   bulkLoadRows: number;
-  /** R11/R12 over the whole register (as_of differs from the last full evaluation), not only what the run touched. */
+  /**
+   * A national run (`runs.scope_kind`); a scoped run (province, region, source) evaluates the
+   * date-dependent rules (R11, R12, R16–R18) only in its scope and never moves
+   * `register_state.evaluated_as_of` (docs/decisions.md § Scoped runs).
+   */
+  national: boolean;
+  /**
+   * R11/R12 (and R17/R18) over the whole register: a national run whose `as_of` differs from the
+   * last national evaluation (`register_state.evaluated_as_of`), or one that finds most regions
+   * evaluated on another `as_of`. Never a scoped run.
+   */
   registerWide: boolean;
   /** Needs planning (needs-planning-v1.md): R16's tolerance, R17's first year. */
   needs: { tolerance: number; formationStartYear: number };
@@ -58,7 +68,7 @@ export const TEMP = {
   gone: 'gone',
   /** `gone` rows that really leave (not held by R8), with their `reason`. */
   removed: 'rem',
-  /** The winners that differ from the register (`change` added/changed, `fields`, previous region/source, `cur_id`). */
+  /** The winners that differ from the register (`change` added/changed, `fields`, previous region/source/`prev_active`, `cur_id`). */
   diff: 'diff',
   /** `(source_id, region_code, year, level, need, approved)`: formation rows of the re-read snapshots (R12). */
   formationRows: 'fdes',
@@ -68,7 +78,19 @@ export const TEMP = {
   formationNew: 'fnew',
   /** `(source_id, region_code, year, activity, volume, districts, complexity, position)`: workload rows of the re-read snapshots (R16), one source's set per region and year. */
   workloadRows: 'wdes',
-  /** `(region_code)`: regions whose officers, formations or workloads the run may have changed (R12, R16–R18). */
+  /**
+   * `(region_code)`: regions a scoped run covers — its sources' regions (R16's scope, and where
+   * the date-dependent rules are evaluated on its `as_of`); empty for a national run.
+   */
+  scopeRegions: 'sreg',
+  /**
+   * `(region_code)`: regions evaluated in full on the run's `as_of` (R11 flags of all their
+   * officers, R12, R17, R18) because their last evaluation was on another `as_of`
+   * (`retirement_outlook.as_of`): a scoped run's regions, and for a national run the regions
+   * scoped runs left on another date. Empty when `registerWide` (everything is).
+   */
+  datedRegions: 'dreg',
+  /** `(region_code)`: regions whose officers, formations or workloads the run may have changed, and the dated regions (R12, R16–R18). */
   touchedRegions: 'treg',
   /** `(region_code, level, active, retiring_1/3/5, before_start)`: R18's fresh counts of the regions in the needs scope, and R17's active officers appointed before its start year. */
   outlook: 'nout',

@@ -23,8 +23,8 @@ export interface RunFindings {
 /**
  * Phase 9, findings: every condition the run sees is buffered — record findings (R2/R3/R6/R7,
  * from staging), R10 assignments, R8 holds and R9 failures/staleness of the covered sources, R11
- * and R12 over what the run touched (the whole register when `as_of` moved), R16–R18 from the
- * needs phase (`needs.findings.ts`) — then merged into
+ * and R12 over what the run touched and the dated regions (the whole register when a national
+ * run's `as_of` moved), R16–R18 from the needs phase (`needs.findings.ts`) — then merged into
  * `findings` by fingerprint, and the findings in the run's scope whose condition is gone are
  * resolved.
  */
@@ -51,8 +51,12 @@ export async function evaluateFindings(
     nipTable: TEMP.touched,
     registerWide,
     regionTable: TEMP.touchedRegions,
+    datedRegionTable: TEMP.datedRegions,
     needsWide: needs.wide,
+    needRegions: needs.needRegions,
   });
+  // Only a national run moves the register's evaluated as_of (a scoped run's is that of its
+  // regions' outlook rows).
   if (registerWide) {
     await sql`
       insert into register_state (id, evaluated_as_of) values (true, ${asOf}::date)

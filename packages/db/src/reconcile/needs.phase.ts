@@ -3,6 +3,7 @@ import { computeNeeds, retiringCutoff, type ComputedNeed, type Complexity } from
 import { levels } from '@pksync/reference';
 import { needParametersInForce, type StoredNeedParameters } from '../repositories/need-parameters.repository.ts';
 import type { ReconcileContext } from './context.ts';
+import { WIDE_FROM_REGIONS } from './scope.phase.ts';
 
 /** What the needs phase leaves for the R16–R18 findings. */
 export interface NeedsState {
@@ -13,14 +14,20 @@ export interface NeedsState {
   wide: boolean;
   /** The parameter set version in force on `as_of`, or null before the first. */
   parameters: StoredNeedParameters | null;
-  /** R16's computed needs of `as_of`'s year, every region (empty without a parameter set). */
+  /** R16's computed needs of `as_of`'s year, of the regions in `needRegions` (empty without a parameter set). */
   computed: ComputedNeed[];
+  /**
+   * Where R16 was evaluated: null for every region (a national run), else a scoped run's regions
+   * and those it touched (`sreg` ∪ `treg`).
+   */
+  needRegions: string[] | null;
 }
 
 /**
- * Phase 8a, the regions the run touched (`treg`): where its winners, contenders, removals,
- * transfers' previous regions, formations and workloads lie. R12 and R17/R18 re-evaluate only
- * these when `as_of` did not move. A quiet run touches none.
+ * Phase 6c, the regions the run touched (`treg`): where its winners, contenders, removals,
+ * transfers' previous regions, formations and workloads lie (the dated regions join it, see
+ * `addDatedRegions`). R12 and R17/R18 re-evaluate only these unless the run is register-wide.
+ * A quiet run touches none.
  */
 export async function collectTouchedRegions(ctx: ReconcileContext, quiet: boolean): Promise<void> {
   const { trx } = ctx;
@@ -35,27 +42,35 @@ export async function collectTouchedRegions(ctx: ReconcileContext, quiet: boolea
       union select region_code from fdes
       union select f.region_code from formations f join fclose c on c.id = f.id
       union select region_code from wdes`.execute(trx);
-  ctx.lap('needs:regions');
+  ctx.lap('regions');
 }
 
 /**
- * Phase 8b, the needs (needs-planning-v1.md): R18's `retirement_outlook` refreshed for the
+ * Phase 8, the needs (needs-planning-v1.md): R18's `retirement_outlook` refreshed for the
  * regions in scope (also the `terisi` GET /needs shows, so exact after every run that changed
- * officers), then R16's `computed_needs` of `as_of`'s year recomputed for every region — on
- * every run, quiet ones too, because a parameter version added since the last run may now be
- * in force (a few thousand workload rows: milliseconds).
+ * officers; each row carries the `as_of` its region was evaluated on), then R16's
+ * `computed_needs` of `as_of`'s year recomputed — on every run, quiet ones too, because a
+ * parameter version added since the last run may now be in force: for every region in a
+ * national run (a few thousand workload rows: milliseconds), for its regions and those it
+ * touched in a scoped run.
  */
 export async function refreshNeeds(ctx: ReconcileContext): Promise<NeedsState> {
-  const wide = ctx.registerWide || (await manyRegionsTouched(ctx)) || (await outlookNeverComputed(ctx));
+  // One scan for a national run touching most regions (the same result, faster); a scoped run
+  // never evaluates regions outside its scope (their outlook stays on their own as_of).
+  const wide =
+    ctx.registerWide || (ctx.national && (await manyRegionsTouched(ctx))) || (await outlookNeverComputed(ctx));
   await refreshOutlook(ctx, wide);
   ctx.lap('needs:outlook');
-  const { parameters, computed } = await refreshComputedNeeds(ctx);
+  const needRegions = ctx.national
+    ? null
+    : (
+        await sql<{ region_code: string }>`
+          select region_code from treg union select region_code from sreg`.execute(ctx.trx)
+      ).rows.map((r) => r.region_code);
+  const { parameters, computed } = await refreshComputedNeeds(ctx, needRegions);
   ctx.lap('needs');
-  return { wide, parameters, computed };
+  return { wide, parameters, computed, needRegions };
 }
-
-/** From this many touched regions, one scan of the register beats probing each region's officers. */
-const WIDE_FROM_REGIONS = 100;
 
 /** A national run re-reading most sources: evaluated over every region (the same result, faster). */
 async function manyRegionsTouched(ctx: ReconcileContext): Promise<boolean> {
@@ -128,13 +143,14 @@ async function refreshOutlook(ctx: ReconcileContext, wide: boolean): Promise<voi
 
 /**
  * R16, production in @pksync/core (`computeNeeds`): the register's workload rows of `as_of`'s
- * year with the parameter version in force on `as_of` replace that year's `computed_needs` (every
- * region; rows whose figures did not change are left alone). No version in force: the year has
- * no computed need. Other years' rows stay (each was computed by a run of its year: replayable
- * by `as_of`).
+ * year with the parameter version in force on `as_of` replace that year's `computed_needs` (of
+ * every region, or of `regions`; rows whose figures did not change are left alone). No version in
+ * force: the year has no computed need. Other years' rows stay (each was computed by a run of its
+ * year: replayable by `as_of`).
  */
 async function refreshComputedNeeds(
   ctx: ReconcileContext,
+  regions: string[] | null,
 ): Promise<{ parameters: StoredNeedParameters | null; computed: ComputedNeed[] }> {
   const { trx, runId, asOf, year } = ctx;
   const parameters = await needParametersInForce(trx, asOf);
@@ -144,6 +160,7 @@ async function refreshComputedNeeds(
       .selectFrom('workloads')
       .select(['region_code', 'year', 'activity', 'volume', 'districts', 'complexity', 'position'])
       .where('year', '=', year)
+      .$if(regions !== null, (q) => q.where('region_code', '=', sql<string>`any(${regions}::text[])`))
       .execute();
     computed = computeNeeds(
       parameters.parameters,
@@ -176,6 +193,7 @@ async function refreshComputedNeeds(
   await sql`
     delete from computed_needs c
     where c.year = ${year}::int
+      and ${regions === null ? sql`true` : sql`c.region_code = any(${regions}::text[])`}
       and not exists (select 1 from cneed n where n.region_code = c.region_code and n.level = c.level)`.execute(trx);
   await sql`
     insert into computed_needs as c

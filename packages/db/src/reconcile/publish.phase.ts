@@ -10,19 +10,25 @@ export interface ChangeSizes {
   removed: number;
   /** Formation rows closed plus inserted (R12). */
   formations: number;
+  /** Active officers (R5) after the run minus before. */
+  activeDelta: number;
 }
 
-export const NO_CHANGES: ChangeSizes = { added: 0, changed: 0, removed: 0, formations: 0 };
+export const NO_CHANGES: ChangeSizes = { added: 0, changed: 0, removed: 0, formations: 0, activeDelta: 0 };
 
-/** The sizes of the diff, the removals and the formation changes. */
+/** The sizes of the diff, the removals and the formation changes, and the change of active officers. */
 export async function changeSizes(ctx: ReconcileContext): Promise<ChangeSizes> {
   const { trx } = ctx;
   return (
-    await sql<{ added: number; changed: number; removed: number; formations: number }>`
-      select (select count(*) from diff where change = 'added')::int as added,
-             (select count(*) from diff where change = 'changed')::int as changed,
-             (select count(*) from rem)::int as removed,
-             ((select count(*) from fclose) + (select count(*) from fnew))::int as formations`.execute(trx)
+    await sql<ChangeSizes>`
+      select d.added, d.changed, r.removed,
+             ((select count(*) from fclose) + (select count(*) from fnew))::int as formations,
+             (d.active - d.prev_active - r.active)::int as "activeDelta"
+      from (select count(*) filter (where change = 'added')::int as added,
+                   count(*) filter (where change = 'changed')::int as changed,
+                   count(*) filter (where active) as active, count(*) filter (where prev_active) as prev_active
+            from diff) d,
+           (select count(*)::int as removed, count(*) filter (where active) as active from rem) r`.execute(trx)
   ).rows[0]!;
 }
 
@@ -91,8 +97,11 @@ export async function publishVersion(ctx: ReconcileContext, sizes: ChangeSizes):
     published = version;
   }
   // After a large change, refresh the planner's statistics now rather than waiting for
-  // autovacuum: the next (small) runs' index probes depend on them.
-  if (sizes.added + sizes.changed + sizes.removed > 100_000) {
+  // autovacuum: the next (small) runs' index probes depend on them. Large is relative to the
+  // register: a first load of 100,000 officers left with the statistics of an empty table makes
+  // the next region re-sync scan the register for every NIP it looks up.
+  const rows = sizes.added + sizes.changed + sizes.removed;
+  if (rows >= ANALYZE_MIN_ROWS && (rows > 100_000 || rows >= ANALYZE_SHARE * (await estimatedRows(ctx)))) {
     await sql`analyze officer_records`.execute(trx);
     await sql`analyze staged_officers`.execute(trx);
     ctx.lap('publish:analyze');
@@ -100,24 +109,42 @@ export async function publishVersion(ctx: ReconcileContext, sizes: ChangeSizes):
   return published;
 }
 
+/** A publication writing fewer rows never refreshes statistics (autovacuum's job). */
+const ANALYZE_MIN_ROWS = 10_000;
+/** …nor one writing less than this share of the register (autovacuum analyses at 10% too). */
+const ANALYZE_SHARE = 0.1;
+
+/** The planner's estimate of `officer_records`' rows (0 for a table never analysed). */
+async function estimatedRows(ctx: ReconcileContext): Promise<number> {
+  const r = await sql<{ n: number }>`
+    select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'officer_records'::regclass`.execute(ctx.trx);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
 /**
- * The register's totals after the run (a new version counts its register; otherwise the register
- * is the latest version's), written into the new publication's counts.
+ * The register's officers and active officers before the run: the latest version's counts (read
+ * before this run publishes), counted only while no version has them.
+ */
+export async function totalsBefore(ctx: ReconcileContext): Promise<{ officers: number; active: number }> {
+  return currentRegisterTotals(ctx.trx);
+}
+
+/**
+ * The register's totals after the run — the previous version's plus this run's changes (a count
+ * of the whole register would cost a national run's time for one region's re-sync) — written
+ * into the new publication's counts.
  */
 export async function registerTotals(
   ctx: ReconcileContext,
   version: number | null,
   sizes: ChangeSizes,
+  before: { officers: number; active: number },
 ): Promise<{ added: number; removed: number; changed: number; active: number; officers: number }> {
   const { trx } = ctx;
   const totals =
     version === null
-      ? await currentRegisterTotals(trx)
-      : (
-          await sql<{ officers: number; active: number }>`
-            select count(*)::int as officers, (count(*) filter (where active))::int as active
-            from officer_records where valid_to is null`.execute(trx)
-        ).rows[0]!;
+      ? before
+      : { officers: before.officers + sizes.added - sizes.removed, active: before.active + sizes.activeDelta };
   const counts = { added: sizes.added, removed: sizes.removed, changed: sizes.changed, ...totals };
   if (version !== null) {
     await sql`update publications set counts = ${JSON.stringify({ ...counts, formations_changed: sizes.formations })}::jsonb

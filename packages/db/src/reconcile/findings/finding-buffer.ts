@@ -118,12 +118,16 @@ export interface FindingScope {
   coveredSources: readonly string[];
   /** Name of a temporary table with a `nip` column: NIPs whose R10 assignment (and R11 flag) was re-evaluated. */
   nipTable: string;
-  /** R11/R12 were evaluated over the whole register (else only `nipTable` NIPs and `regionTable` regions). */
+  /** R11/R12 were evaluated over the whole register (else only `nipTable` NIPs, `datedRegionTable` officers and `regionTable` regions). */
   registerWide: boolean;
   /** Name of a temporary table with a `region_code` column: regions whose R12 (and R16–R18) figures were re-evaluated. */
   regionTable: string;
+  /** Name of a temporary table with a `region_code` column: regions whose officers' R11 flags were all re-evaluated. */
+  datedRegionTable: string;
   /** R16's `workload_missing`, R17 and R18 were evaluated over every region (else only `regionTable` regions). */
   needsWide: boolean;
+  /** Regions R16's comparison was evaluated in; null: every region. */
+  needRegions: readonly string[] | null;
 }
 
 const RECORD_CODES = [
@@ -137,7 +141,7 @@ const SOURCE_CODES = ['source_failed', 'source_stale', 'mass_removal_held'];
 const ASSIGNMENT_CODES = ['transferred_officer_still_listed', 'conflicting_assignment'];
 const RETIREMENT_CODES = ['past_retirement_age'];
 const FORMATION_CODES = ['formation_missing', 'over_formation'];
-// R16's comparison is evaluated over every region on every run.
+// R16's comparison is evaluated on every run, over every region or a scoped run's regions.
 const NEED_CODES = ['need_differs_from_declared'];
 const NEEDS_REGION_CODES = [
   'workload_missing',
@@ -155,6 +159,9 @@ export async function resolveGoneFindings(
   runId: string,
   scope: FindingScope,
 ): Promise<number[]> {
+  if (!scope.registerWide && !scope.needsWide && scope.needRegions !== null) {
+    return resolveGoneFindingsInRegions(trx, runId, { ...scope, needRegions: scope.needRegions });
+  }
   const res = await sql<{ id: number }>`
     update findings f set status = 'resolved', resolved_at = now(), resolved_run_id = ${runId}::uuid
     where f.status <> 'resolved'
@@ -164,13 +171,70 @@ export async function resolveGoneFindings(
         or (f.code = any(${SOURCE_CODES}::text[]) and f.source_id = any(${scope.coveredSources as string[]}::text[]))
         or (f.code = any(${ASSIGNMENT_CODES}::text[]) and f.nip in (select nip from ${sql.table(scope.nipTable)}))
         or (f.code = any(${RETIREMENT_CODES}::text[])
-            and (${scope.registerWide} or f.nip in (select nip from ${sql.table(scope.nipTable)})))
+            and (${scope.registerWide} or f.nip in (select nip from ${sql.table(scope.nipTable)})
+                 or f.region_code in (select region_code from ${sql.table(scope.datedRegionTable)})))
         or (f.code = any(${FORMATION_CODES}::text[])
             and (${scope.registerWide} or f.region_code in (select region_code from ${sql.table(scope.regionTable)})))
-        or f.code = any(${NEED_CODES}::text[])
+        or (f.code = any(${NEED_CODES}::text[])
+            and (${scope.needRegions === null} or f.region_code = any(${(scope.needRegions ?? []) as string[]}::text[])))
         or (f.code = any(${NEEDS_REGION_CODES}::text[])
             and (${scope.needsWide} or f.region_code in (select region_code from ${sql.table(scope.regionTable)})))
       )
+    returning f.id`.execute(trx);
+  return res.rows.map((r) => Number(r.id));
+}
+
+/**
+ * {@link resolveGoneFindings} for a run evaluated region by region (a scoped run): the same
+ * findings, found through indexes — by source (`findings_source_idx`), by NIP
+ * (`findings_unresolved_nip`) and by region (`findings_region_id`) — rather than by a scan of every
+ * unresolved finding of the register.
+ */
+async function resolveGoneFindingsInRegions(
+  trx: Transaction<Database>,
+  runId: string,
+  scope: FindingScope & { needRegions: readonly string[] },
+): Promise<number[]> {
+  const nips = sql.table(scope.nipTable);
+  const dated = sql.table(scope.datedRegionTable);
+  const regions = sql.table(scope.regionTable);
+  // (LATERAL … OFFSET 0 keeps each a probe by NIP or region whatever the temporary tables'
+  // statistics — flattened, the planner hashed every unresolved finding; the update goes by id.)
+  const res = await sql<{ id: number }>`
+    with scope (id) as (
+      select f.id from findings f
+      where f.status <> 'resolved' and f.source_id = any(${scope.snapshotSources as string[]}::text[])
+        and f.code = any(${RECORD_CODES}::text[])
+      union
+      select f.id from findings f
+      where f.status <> 'resolved' and f.source_id = any(${scope.coveredSources as string[]}::text[])
+        and f.code = any(${SOURCE_CODES}::text[])
+      union
+      select x.id from ${nips} a cross join lateral (
+        select f.id from findings f
+        where f.nip = a.nip and f.status <> 'resolved' and f.nip is not null
+          and f.code = any(${[...ASSIGNMENT_CODES, ...RETIREMENT_CODES]}::text[])
+        offset 0) x
+      union
+      select x.id from ${dated} d cross join lateral (
+        select f.id from findings f
+        where f.region_code = d.region_code and f.status <> 'resolved'
+          and f.code = any(${RETIREMENT_CODES}::text[])
+        offset 0) x
+      union
+      select x.id from ${regions} r cross join lateral (
+        select f.id from findings f
+        where f.region_code = r.region_code and f.status <> 'resolved'
+          and f.code = any(${[...FORMATION_CODES, ...NEEDS_REGION_CODES]}::text[])
+        offset 0) x
+      union
+      select f.id from findings f
+      where f.status <> 'resolved' and f.region_code = any(${scope.needRegions as string[]}::text[])
+        and f.code = any(${NEED_CODES}::text[])
+    )
+    update findings f set status = 'resolved', resolved_at = now(), resolved_run_id = ${runId}::uuid
+    where f.id = any(array(select id from scope)) and f.status <> 'resolved'
+      and not exists (select 1 from finding_buffer b where b.fingerprint = f.fingerprint)
     returning f.id`.execute(trx);
   return res.rows.map((r) => Number(r.id));
 }

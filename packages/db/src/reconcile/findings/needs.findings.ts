@@ -14,8 +14,9 @@ const percent = (x: number) => String(Number((x * 100).toPrecision(12)));
 /**
  * The R16–R18 findings of a run, after the needs phase refreshed `retirement_outlook` and
  * `computed_needs`:
- * - `need_differs_from_declared` (R16) over every region, every run (built here from the
- *   computed needs and the year's formations, with core `needDiffers`);
+ * - `need_differs_from_declared` (R16) every run, over every region (a national run) or a scoped
+ *   run's regions and those it touched (built here from the computed needs and the year's
+ *   formations, with core `needDiffers`);
  * - `workload_missing` (R16), `appointed_without_formation` / `appointed_beyond_formation` (R17,
  *   in SQL) and `retirement_wave` (R18, core `isRetirementWave`) over the regions in scope (every
  *   region when `needs.wide`, else `treg`).
@@ -29,7 +30,10 @@ export async function bufferNeedsFindings(ctx: ReconcileContext, needs: NeedsSta
   await bufferAppointmentFindings(ctx, needs.wide);
 }
 
-/** R16: computed and declared needs differ beyond the tolerance (a few thousand rows a year: in JS). */
+/**
+ * R16: computed and declared needs differ beyond the tolerance (a few thousand rows a year: in JS),
+ * over the regions R16 was evaluated in (`needs.needRegions`: every region in a national run).
+ */
 async function needDiffersFindings(ctx: ReconcileContext, needs: NeedsState): Promise<BufferedFinding[]> {
   const { trx, year } = ctx;
   const { parameters } = needs;
@@ -42,6 +46,9 @@ async function needDiffersFindings(ctx: ReconcileContext, needs: NeedsState): Pr
         .select(['region_code', 'level', 'need', 'source_id'])
         .where('valid_to', 'is', null)
         .where('year', '=', year)
+        .$if(needs.needRegions !== null, (q) =>
+          q.where('region_code', '=', sql<string>`any(${needs.needRegions}::text[])`),
+        )
         .execute()
     ).map((f) => [`${f.region_code}|${f.level}`, f] as const),
   );

@@ -3,9 +3,10 @@ import type { Database } from '../../schema.ts';
 import { desc, finding } from './codes.ts';
 
 /**
- * R11 flags and R12 formation findings over the whole register after this run. Production; the
- * oracles are isPastRetirement/ageOn and formationFindings (@pksync/core), pinned to this SQL by
- * oracles.int.test.ts.
+ * R11 flags and R12 formation findings after this run: over the whole register when the
+ * evaluation is register-wide, else over what the run touched and the dated regions. Production;
+ * the oracles are isPastRetirement/ageOn and formationFindings (@pksync/core), pinned to this SQL
+ * by oracles.int.test.ts.
  */
 export async function bufferRegisterFindings(
   trx: Transaction<Database>,
@@ -13,10 +14,19 @@ export async function bufferRegisterFindings(
   year: number,
   registerWide: boolean,
 ): Promise<void> {
-  // Incremental: only the NIPs (aff) and regions (treg) this run touched, probed by index.
+  // Incremental: only the NIPs this run touched (aff) and the officers of the dated regions
+  // (dreg: flagged on this as_of by flagRetirement), and the regions of treg (the dated ones
+  // included), probed by index. An officer in both is buffered twice: merged by fingerprint.
   const officers = registerWide
     ? sql`officer_records o`
-    : sql`aff a cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) o`;
+    : sql`(select y.* from aff a
+           cross join lateral (select * from officer_records x where x.nip = a.nip and x.valid_to is null) y
+           union all
+           select y.* from dreg d
+           cross join lateral (
+             select * from officer_records x
+             where x.valid_to is null and x.province_code = left(d.region_code, 2) and x.region_code = d.region_code
+             offset 0) y) o`;
   const activeRows = registerWide
     ? sql`officer_records o`
     : sql`treg t cross join lateral (
