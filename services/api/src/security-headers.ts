@@ -52,18 +52,7 @@ export const DOCS_CSP: CspDirectives = {
  * styles and an inline JSON config (data, not script), and links Google Fonts, which stay blocked
  * (an admin page does not tell a third party who opens it; the system font is used instead).
  */
-export const DASHBOARD_CSP: CspDirectives = {
-  'default-src': ["'self'"],
-  'script-src': ["'self'"],
-  'style-src': ["'self'", "'unsafe-inline'"],
-  'img-src': ["'self'", 'data:'],
-  'font-src': ["'self'", 'data:'],
-  'connect-src': ["'self'"],
-  'object-src': ["'none'"],
-  'base-uri': ["'self'"],
-  'form-action': ["'self'"],
-  'frame-ancestors': ["'none'"],
-};
+export const DASHBOARD_CSP: CspDirectives = { ...DOCS_CSP, 'base-uri': ["'self'"] };
 
 /** A policy as header text: `a x y; b z`. */
 export function cspHeader(directives: CspDirectives): string {
