@@ -12,10 +12,10 @@ import {
 import { LEVEL_CODES, levelByCode, type LevelCode } from '@pksync/reference';
 import { insertSource, snapshotOf, useTestDatabase } from '@pksync/testing';
 import type { Db } from '../src/db.ts';
-import { stageSnapshot } from '../src/repositories/staging.repository.ts';
 import { addNeedParameters, getNeedParameters } from '../src/repositories/need-parameters.repository.ts';
 import { selectDigestFindings } from '../src/repositories/outbox.repository.ts';
-import { reconcileRun, type ReconcileInput } from '../src/reconcile/index.ts';
+import type { ReconcileInput } from '../src/reconcile/index.ts';
+import { reconcileFetches } from './support/reconcile-run.ts';
 
 // R16–R18 through the real reconciliation: the workloads a snapshot sends, the computed needs and
 // their replay by as_of, and the findings of the three rules (R17/R18's SQL is pinned to its
@@ -69,49 +69,13 @@ const workload = (regionCode: string, activity: string, volume: number, o: Parti
 
 const snapshot = (officers: Officer[], extra: Partial<SnapshotResult> = {}) => snapshotOf(officers, extra);
 
-async function newRun(db: Db, asOf: string): Promise<string> {
-  return (
-    await db
-      .insertInto('runs')
-      .values({
-        scope_kind: 'national',
-        scope_key: `needs:${++seq}`,
-        trigger: 'manual',
-        as_of: asOf,
-        status: 'running',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  ).id;
-}
-
 /** One run: a fetch per source (staged snapshot, or unchanged), reconciled on `asOf`. */
-async function sync(
+const sync = (
   db: Db,
   fetches: Record<string, SnapshotResult | 'unchanged'>,
   asOf: string,
   needs?: ReconcileInput['needs'],
-) {
-  const runId = await newRun(db, asOf);
-  for (const [sourceId, spec] of Object.entries(fetches)) {
-    const f = await db
-      .insertInto('source_fetches')
-      .values({
-        run_id: runId,
-        source_id: sourceId,
-        status: spec === 'unchanged' ? 'unchanged' : 'succeeded',
-        attempts: 1,
-        started_at: new Date(),
-        finished_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    if (spec !== 'unchanged') await stageSnapshot(db, { runId, sourceId, fetchId: f.id, result: spec });
-  }
-  const r = await reconcileRun(db, { runId, asOf, ...(needs ? { needs } : {}) });
-  await db.updateTable('runs').set({ status: 'completed' }).where('id', '=', runId).execute();
-  return { ...r, runId };
-}
+) => reconcileFetches(db, { asOf, fetches, ...(needs ? { needs } : {}) });
 
 async function open(db: Db, code: string) {
   return db

@@ -16,8 +16,7 @@ import {
 import { LEVEL_CODES, levelByCode, levels, type LevelCode } from '@pksync/reference';
 import { insertSource, snapshotOf, useTestDatabase } from '@pksync/testing';
 import type { Db } from '../src/db.ts';
-import { stageSnapshot } from '../src/repositories/staging.repository.ts';
-import { reconcileRun } from '../src/reconcile/reconcile.ts';
+import { reconcileFetches } from './support/reconcile-run.ts';
 
 // R17 and R18 run in SQL in the reconciliation (needs.phase.ts, findings/needs.findings.ts);
 // @pksync/core keeps appointmentFindings and retirementOutlook as their oracles. These tests pin the
@@ -36,46 +35,9 @@ function addDays(date: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-let runSeq = 0;
-async function newRun(db: Db, asOf: string): Promise<string> {
-  return (
-    await db
-      .insertInto('runs')
-      .values({
-        scope_kind: 'national',
-        scope_key: `needs-oracle:${++runSeq}`,
-        trigger: 'manual',
-        as_of: asOf,
-        status: 'running',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  ).id;
-}
-
 /** One run: the sources given re-read (their snapshot), the others unchanged, reconciled on `asOf`. */
-async function sync(db: Db, sources: string[], snapshots: Record<string, SnapshotResult>, asOf: string) {
-  const runId = await newRun(db, asOf);
-  for (const sourceId of sources) {
-    const result = snapshots[sourceId];
-    const f = await db
-      .insertInto('source_fetches')
-      .values({
-        run_id: runId,
-        source_id: sourceId,
-        status: result ? 'succeeded' : 'unchanged',
-        attempts: 1,
-        started_at: new Date(),
-        finished_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    if (result) await stageSnapshot(db, { runId, sourceId, fetchId: f.id, result });
-  }
-  const r = await reconcileRun(db, { runId, asOf });
-  await db.updateTable('runs').set({ status: 'completed' }).where('id', '=', runId).execute();
-  return r;
-}
+const sync = (db: Db, sources: string[], snapshots: Record<string, SnapshotResult>, asOf: string) =>
+  reconcileFetches(db, { asOf, fetches: Object.fromEntries(sources.map((id) => [id, snapshots[id] ?? 'unchanged'])) });
 
 /** The current register and formations, and what the oracles make of them. */
 async function expected(db: Db, asOf: string) {

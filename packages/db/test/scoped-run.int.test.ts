@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { computeNeeds, type Formation, type NeedParameters, type Officer, type Workload } from '@pksync/core';
 import { insertSource, snapshotOf, useTestDatabase } from '@pksync/testing';
 import type { Db } from '../src/db.ts';
-import { stageSnapshot } from '../src/repositories/staging.repository.ts';
 import { addNeedParameters, getNeedParameters } from '../src/repositories/need-parameters.repository.ts';
 import { getNeeds } from '../src/repositories/needs.repository.ts';
-import { reconcileRun, type ReconcileInput } from '../src/reconcile/index.ts';
+import type { ReconcileInput } from '../src/reconcile/index.ts';
+import { reconcileFetches } from './support/reconcile-run.ts';
 
 // Issue 16, docs/decisions.md § Scoped runs: a scoped run evaluates the date-dependent rules
 // (R11, R12, R16–R18) on its own as_of in its regions only (and those its changes reach); the
@@ -84,37 +84,7 @@ async function sync(
   fetches: Record<string, ReturnType<typeof snapshotOf> | 'unchanged'>,
   needs?: ReconcileInput['needs'],
 ) {
-  const runId = (
-    await db
-      .insertInto('runs')
-      .values({
-        scope_kind: scope.kind,
-        scope_value: scope.kind === 'national' ? null : scope.value,
-        scope_key: `scoped:${++seq}`,
-        trigger: 'manual',
-        as_of: asOf,
-        status: 'running',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  ).id;
-  for (const [sourceId, spec] of Object.entries(fetches)) {
-    const f = await db
-      .insertInto('source_fetches')
-      .values({
-        run_id: runId,
-        source_id: sourceId,
-        status: spec === 'unchanged' ? 'unchanged' : 'succeeded',
-        attempts: 1,
-        started_at: new Date(),
-        finished_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    if (spec !== 'unchanged') await stageSnapshot(db, { runId, sourceId, fetchId: f.id, result: spec });
-  }
-  const r = await reconcileRun(db, { runId, asOf, ...(needs ? { needs } : {}) });
-  await db.updateTable('runs').set({ status: 'completed' }).where('id', '=', runId).execute();
+  const r = await reconcileFetches(db, { asOf, fetches, scope, ...(needs ? { needs } : {}) });
   if (r.version !== null) {
     // The publication's totals (the previous version's plus the diff) are the register's.
     const counted = await db
@@ -130,7 +100,7 @@ async function sync(
       active: Number(counted.active),
     });
   }
-  return { ...r, runId };
+  return r;
 }
 
 const flagged = async (db: Db) =>
